@@ -1,0 +1,48 @@
+# The front door. `make run` and `make test` are the two commands a person
+# types on a fresh Debian machine: each installs what is missing first.
+SHELL := /bin/bash
+JOBS ?= $(shell nproc)
+RUN_DIR := $(CURDIR)/.run
+PG_PORT ?= 55432
+PORT ?= 5000
+
+.PHONY: deps build release run stop prod test test-asan fmt lint bench fuzz clean
+
+deps:
+	@scripts/install-deps.sh
+
+build: deps
+	cmake --preset debug >/dev/null
+	cmake --build --preset debug -j$(JOBS)
+
+release: deps
+	cmake --preset release >/dev/null
+	cmake --build --preset release -j$(JOBS)
+
+# Local PostgreSQL under .run/ (kept between runs), migrations, then the
+# service on port $(PORT) in the foreground with APP_ENV=development.
+run: release
+	@scripts/run-local.sh dev
+
+stop:
+	@scripts/run-local.sh stop
+
+test: build
+	ctest --preset debug -j$(JOBS)
+
+test-asan: deps
+	cmake --preset asan >/dev/null
+	cmake --build --preset asan -j$(JOBS)
+	ctest --preset asan -j$(JOBS) -L 'unit|integration'
+
+fmt:
+	@git ls-files '*.cpp' '*.hpp' | xargs clang-format -i
+
+lint: deps
+	@git ls-files '*.cpp' '*.hpp' | xargs clang-format --dry-run --Werror
+	cmake --preset debug >/dev/null
+	@git ls-files 'common/*.cpp' 'services/*.cpp' | xargs clang-tidy -p build/debug --quiet \
+	  -checks='-*,bugprone-*,performance-*,-bugprone-easily-swappable-parameters' 2>/dev/null
+
+clean:
+	rm -rf build

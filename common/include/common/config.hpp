@@ -1,0 +1,46 @@
+// Service configuration read from the environment, like the Flask config
+// classes: one struct, validated once at start-up.
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <optional>
+#include <stdexcept>
+#include <string>
+
+namespace common {
+
+enum class AppEnv { development, testing, production };
+
+// Thrown for a missing or malformed variable; the message is one line that
+// names the variable, fit to print before exiting with code 2.
+class ConfigError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct Config {
+  AppEnv app_env = AppEnv::development;
+  std::string database_url;  // DATABASE_URL, or DATABASE_TEST_URL in testing
+  std::string host = "0.0.0.0";
+  int port = 5000;
+  int threads = 1;
+  int db_pool_size = 1;
+  std::string log_level = "debug";
+  std::string log_format = "text";  // text | json
+  std::size_t max_body_bytes = 1048576;
+  std::string secret_key;
+
+  // Looks variables up through `lookup` so tests need not touch the real
+  // environment; from_env() uses getenv.
+  using Lookup = std::function<std::optional<std::string>(const std::string&)>;
+  static Config from_lookup(const Lookup& lookup);
+  static Config from_env();
+};
+
+std::string to_string(AppEnv env);
+
+// The URL with any password replaced by "***", for log lines.
+std::string redact_url(const std::string& url);
+
+}  // namespace common

@@ -1,0 +1,92 @@
+// A fixed-size pool of libpqxx connections. Connections are opened lazily,
+// set up once (prepared statements) through the on_connect hook, and
+// replaced after a broken connection, so the service recovers by itself when
+// the database comes back. Waiting for a free connection is bounded.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <pqxx/pqxx>
+#include <string>
+#include <vector>
+
+#include "common/http.hpp"
+
+namespace common {
+
+struct PoolStats {
+  int size = 0;
+  int in_use = 0;
+  int idle = 0;
+  int waiting = 0;
+  long long connect_failures = 0;
+  long long broken_connections = 0;
+  long long timeouts = 0;
+};
+
+class DbPool {
+ public:
+  using OnConnect = std::function<void(pqxx::connection&)>;
+
+  DbPool(std::string url, int size, OnConnect on_connect,
+         std::chrono::milliseconds acquire_timeout = std::chrono::seconds(2));
+  DbPool(const DbPool&) = delete;
+  DbPool& operator=(const DbPool&) = delete;
+  ~DbPool();
+
+  // Runs `work` on a pooled connection. Throws ServiceUnavailable when no
+  // connection can be had in time or the database is unreachable. A
+  // connection that broke is dropped; `work` is retried once on a fresh one
+  // when the failure was a stale pooled connection (the database restarted).
+  template <typename Work>
+  auto run(Work&& work) -> decltype(work(std::declval<pqxx::connection&>())) {
+    for (int attempt = 0;; ++attempt) {
+      Lease lease = acquire();
+      try {
+        return work(*lease.connection);
+      } catch (const pqxx::broken_connection& error) {
+        bool stale = lease.reused;
+        lease.broken = true;
+        note_broken(error.what());
+        if (!stale || attempt > 0) throw ServiceUnavailable("Database unavailable.");
+      }
+    }
+  }
+
+  PoolStats stats() const;
+
+ private:
+  struct Lease {
+    DbPool* pool = nullptr;
+    int slot = -1;
+    pqxx::connection* connection = nullptr;
+    bool reused = false;
+    bool broken = false;
+    Lease() = default;
+    Lease(Lease&& other) noexcept { *this = std::move(other); }
+    Lease& operator=(Lease&& other) noexcept;
+    ~Lease();
+  };
+
+  Lease acquire();
+  void release(int slot, bool broken);
+  void note_broken(const char* what);
+  std::unique_ptr<pqxx::connection> connect();
+
+  std::string url_;
+  OnConnect on_connect_;
+  std::chrono::milliseconds acquire_timeout_;
+  mutable std::mutex mutex_;
+  std::condition_variable available_;
+  std::vector<std::unique_ptr<pqxx::connection>> connections_;
+  std::vector<int> idle_;  // slots free to take
+  int waiting_ = 0;
+  long long connect_failures_ = 0;
+  long long broken_ = 0;
+  long long timeouts_ = 0;
+};
+
+}  // namespace common

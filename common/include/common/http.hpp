@@ -1,0 +1,58 @@
+// The request and response types a blueprint sees. They hide Pistache, so a
+// handler reads as plain input -> output and is easy to test and fuzz.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace common {
+
+using HeaderList = std::vector<std::pair<std::string, std::string>>;
+
+struct Request {
+  std::string method;
+  std::string path;
+  std::string_view body;
+  std::string content_type;  // media type only, lower-case, e.g. "application/json"
+  std::string request_id;
+  std::vector<std::pair<std::string, std::string>> params;  // path parameters
+
+  // A path parameter by name ("id" for "/users/:id"); "" if absent.
+  std::string param(std::string_view name) const;
+};
+
+struct Response {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+  HeaderList headers;  // extra headers (Location, Allow, Retry-After, ...)
+};
+
+// Thrown by handlers to answer with an error; mapped to a body by the route's
+// error renderer (JSON by default).
+class HttpError : public std::exception {
+ public:
+  HttpError(int status, std::string message, HeaderList headers = {})
+      : status_(status), message_(std::move(message)), headers_(std::move(headers)) {}
+  int status() const { return status_; }
+  const std::string& message() const { return message_; }
+  const HeaderList& headers() const { return headers_; }
+  const char* what() const noexcept override { return message_.c_str(); }
+
+ private:
+  int status_;
+  std::string message_;
+  HeaderList headers_;
+};
+
+// The database (or another dependency) is down or saturated: 503 with
+// Retry-After, never a hang.
+class ServiceUnavailable : public HttpError {
+ public:
+  explicit ServiceUnavailable(std::string message = "Service unavailable.")
+      : HttpError(503, std::move(message), {{"Retry-After", "1"}}) {}
+};
+
+}  // namespace common

@@ -1,0 +1,124 @@
+// Connection pool over libpqxx.
+#include "common/db_pool.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "common/config.hpp"
+
+namespace common {
+namespace {
+
+// Fail fast when the server is unreachable, and never let one statement hold
+// a connection (and a worker) for long.
+std::string with_timeouts(std::string url) {
+  if (url.find("connect_timeout=") == std::string::npos) {
+    url += (url.find('?') == std::string::npos ? '?' : '&');
+    url += "connect_timeout=3";
+  }
+  return url;
+}
+
+}  // namespace
+
+DbPool::DbPool(std::string url, int size, OnConnect on_connect,
+               std::chrono::milliseconds acquire_timeout)
+    : url_(with_timeouts(std::move(url))),
+      on_connect_(std::move(on_connect)),
+      acquire_timeout_(acquire_timeout),
+      connections_(static_cast<std::size_t>(size)) {
+  for (int slot = size - 1; slot >= 0; --slot) idle_.push_back(slot);
+}
+
+DbPool::~DbPool() = default;
+
+DbPool::Lease& DbPool::Lease::operator=(Lease&& other) noexcept {
+  std::swap(pool, other.pool);
+  std::swap(slot, other.slot);
+  std::swap(connection, other.connection);
+  std::swap(reused, other.reused);
+  std::swap(broken, other.broken);
+  return *this;
+}
+
+DbPool::Lease::~Lease() {
+  if (pool) pool->release(slot, broken);
+}
+
+std::unique_ptr<pqxx::connection> DbPool::connect() {
+  try {
+    auto connection = std::make_unique<pqxx::connection>(url_);
+    {
+      pqxx::nontransaction setup(*connection);
+      setup.exec("SET statement_timeout = 5000");
+    }
+    if (on_connect_) on_connect_(*connection);
+    return connection;
+  } catch (const std::exception& error) {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      ++connect_failures_;
+    }
+    // libpq's message names host and port, never the password.
+    std::string what = error.what();
+    while (!what.empty() && (what.back() == '\n' || what.back() == ' ')) what.pop_back();
+    spdlog::warn("database connection to {} failed: {}", redact_url(url_), what);
+    throw ServiceUnavailable("Database unavailable.");
+  }
+}
+
+DbPool::Lease DbPool::acquire() {
+  int slot = -1;
+  {
+    std::unique_lock<std::mutex> lock(mutex_);
+    ++waiting_;
+    bool got = available_.wait_for(lock, acquire_timeout_, [this] { return !idle_.empty(); });
+    --waiting_;
+    if (!got) {
+      ++timeouts_;
+      throw ServiceUnavailable("Database busy.");
+    }
+    slot = idle_.back();
+    idle_.pop_back();
+  }
+  Lease lease;
+  lease.pool = this;
+  lease.slot = slot;
+  auto& connection = connections_[static_cast<std::size_t>(slot)];
+  lease.reused = connection && connection->is_open();
+  if (!lease.reused) {
+    connection.reset();
+    connection = connect();  // on failure the lease returns the empty slot
+  }
+  lease.connection = connection.get();
+  return lease;
+}
+
+void DbPool::release(int slot, bool broken) {
+  if (broken) connections_[static_cast<std::size_t>(slot)].reset();
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    idle_.push_back(slot);
+  }
+  available_.notify_one();
+}
+
+void DbPool::note_broken(const char* what) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  ++broken_;
+  spdlog::warn("database connection lost: {}", what);
+}
+
+PoolStats DbPool::stats() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  PoolStats stats;
+  stats.size = static_cast<int>(connections_.size());
+  stats.idle = static_cast<int>(idle_.size());
+  stats.in_use = stats.size - stats.idle;
+  stats.waiting = waiting_;
+  stats.connect_failures = connect_failures_;
+  stats.broken_connections = broken_;
+  stats.timeouts = timeouts_;
+  return stats;
+}
+
+}  // namespace common

@@ -1,0 +1,430 @@
+// Internal: Pistache endpoint, router and the per-request dispatch.
+//
+// Pistache 0.0.5 sharp edges handled here (see shared/PISTACHE-NOTES.md):
+// - request size: the parser limit is raised to the body limit plus room for
+//   headers, a Content-Length over the body limit is refused as soon as the
+//   headers are parsed, and every refusal closes the connection (0.0.5 would
+//   otherwise parse the rest of the body as new requests);
+// - exception text as the 500 body: every handler is wrapped, errors are
+//   logged with the request id and answered with a generic JSON body;
+// - the router's routes[method] insert race: every path is registered for
+//   every method, so the map is complete before the first request;
+// - plain-text 404/405: every path answers JSON 405 with Allow for the
+//   methods it lacks, and a JSON NotFound handler is installed;
+// - no Content-Type: every response sets one;
+// - Connection: Close on requests without a Connection header: the
+//   connection header is decided here (HTTP/1.1 keeps alive by default).
+#include "http_server.hpp"
+
+#include <spdlog/spdlog.h>
+#include <sys/socket.h>
+
+#include <map>
+#include <set>
+#include <thread>
+#include <unordered_map>
+
+#include "common/json_response.hpp"
+#include "common/request_id.hpp"
+
+namespace common {
+namespace {
+
+using namespace Pistache;
+
+constexpr const char* kDiscardInput = "users.discard";
+constexpr std::size_t kHeaderAllowance = 64 * 1024;
+
+constexpr Http::Method kAllMethods[] = {
+    Http::Method::Options, Http::Method::Get,    Http::Method::Post,
+    Http::Method::Head,    Http::Method::Put,    Http::Method::Patch,
+    Http::Method::Delete,  Http::Method::Trace,  Http::Method::Connect,
+};
+
+const Http::Mime::MediaType& media_type(const std::string& content_type) {
+  thread_local std::unordered_map<std::string, Http::Mime::MediaType> cache;
+  auto it = cache.find(content_type);
+  if (it == cache.end()) {
+    it = cache.emplace(content_type, Http::Mime::MediaType::fromString(content_type)).first;
+  }
+  return it->second;
+}
+
+std::string lower_media_type(const Http::Request& request) {
+  auto header = request.headers().tryGet<Http::Header::ContentType>();
+  if (!header) return {};
+  std::string text = header->mime().toString();
+  auto semicolon = text.find(';');
+  if (semicolon != std::string::npos) text.resize(semicolon);
+  while (!text.empty() && text.back() == ' ') text.pop_back();
+  for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return text;
+}
+
+std::string request_id_of(const Http::Request& request) {
+  auto raw = request.headers().tryGetRaw("X-Request-ID");
+  if (raw && is_valid_request_id(raw->value())) return raw->value();
+  return new_request_id();
+}
+
+// Pistache 0.0.5 writes only typed headers (addRaw ones are silently
+// dropped), so any name/value pair goes out through this one.
+class NamedHeader : public Http::Header::Header {
+ public:
+  NamedHeader(std::string name, std::string value)
+      : name_(std::move(name)), value_(std::move(value)) {}
+  const char* name() const override { return name_.c_str(); }
+  void write(std::ostream& stream) const override { stream << value_; }
+#ifdef SAFE_HEADER_CAST
+  uint64_t hash() const override { return std::hash<std::string>{}(name_); }
+#endif
+
+ private:
+  std::string name_;
+  std::string value_;
+};
+
+void add_header(Http::ResponseWriter& writer, std::string name, std::string value) {
+  writer.headers().add(std::make_shared<NamedHeader>(std::move(name), std::move(value)));
+}
+
+bool wants_close(const Http::ResponseWriter& response) {
+  auto connection = response.headers().tryGet<Http::Header::Connection>();
+  return connection && connection->control() == Http::ConnectionControl::Close;
+}
+
+// Sends `response`; closes the write side afterwards when the connection is
+// not to be kept, so the client sees the end of the stream.
+std::size_t send(Http::ResponseWriter& writer, const Response& response,
+                 const std::string& request_id, bool head_only) {
+  add_header(writer, "X-Request-ID", request_id);
+  for (const auto& [name, value] : response.headers) add_header(writer, name, value);
+  writer.setMime(media_type(response.content_type));
+  bool close = wants_close(writer);
+  std::weak_ptr<Tcp::Peer> weak_peer = writer.getPeer();
+  auto sent = writer.send(static_cast<Http::Code>(response.status),
+                          head_only ? std::string() : response.body);
+  if (close) {
+    sent.then(
+        [weak_peer](ssize_t) {
+          if (auto peer = weak_peer.lock()) ::shutdown(peer->fd(), SHUT_WR);
+        },
+        Async::IgnoreException);
+  }
+  return head_only ? 0 : response.body.size();
+}
+
+std::vector<std::string> param_names(const std::string& path) {
+  std::vector<std::string> names;
+  std::size_t pos = 0;
+  while ((pos = path.find('/', pos)) != std::string::npos) {
+    ++pos;
+    if (pos < path.size() && path[pos] == ':') {
+      auto end = path.find('/', pos);
+      names.push_back(path.substr(pos, end == std::string::npos ? end : end - pos));
+    }
+  }
+  return names;
+}
+
+// The route a request matched, as the dispatcher needs it.
+struct Endpoint {
+  std::string label;  // route template for logs and metrics
+  std::vector<std::string> params;
+  Handler handler;
+  ErrorRenderer render_error;
+  bool head_only = false;
+};
+
+class Dispatcher {
+ public:
+  explicit Dispatcher(std::shared_ptr<ServerState> state) : state_(std::move(state)) {}
+
+  Rest::Route::Handler bind(Endpoint endpoint) const {
+    return [state = state_, endpoint = std::move(endpoint)](const Rest::Request& raw,
+                                                           Http::ResponseWriter writer) {
+      run(*state, endpoint, raw, writer);
+      return Rest::Route::Result::Ok;
+    };
+  }
+
+ private:
+  static void run(ServerState& state, const Endpoint& endpoint, const Rest::Request& raw,
+                  Http::ResponseWriter& writer) {
+    auto started = std::chrono::steady_clock::now();
+    state.in_flight.fetch_add(1);
+    struct Leave {
+      std::atomic<int>& counter;
+      ~Leave() { counter.fetch_sub(1); }
+    } leave{state.in_flight};
+
+    Request request;
+    Response response;
+    try {
+      request.request_id = request_id_of(raw);
+      request.method = Http::methodString(raw.method());
+      request.path = raw.resource();
+      request.body = raw.body();
+      request.content_type = lower_media_type(raw);
+      for (const auto& name : endpoint.params) {
+        if (raw.hasParam(name)) {
+          request.params.emplace_back(name.substr(1), raw.param(name).as<std::string>());
+        }
+      }
+      response = endpoint.handler(request);
+    } catch (const HttpError& error) {
+      response = render(endpoint, request, error.status(), error.message());
+      response.headers.insert(response.headers.end(), error.headers().begin(),
+                              error.headers().end());
+      if (error.status() >= 500) {
+        spdlog::warn("[{}] {} {} -> {}: {}", request.request_id, request.method, endpoint.label,
+                     error.status(), error.message());
+      }
+    } catch (const std::exception& error) {
+      spdlog::error("[{}] {} {} failed: {}", request.request_id, request.method, endpoint.label,
+                    error.what());
+      response = render(endpoint, request, 500, "Internal server error.");
+    } catch (...) {
+      spdlog::error("[{}] {} {} failed with a non-standard exception", request.request_id,
+                    request.method, endpoint.label);
+      response = render(endpoint, request, 500, "Internal server error.");
+    }
+    if (request.request_id.empty()) request.request_id = new_request_id();
+    if (state.draining && state.draining->load()) {
+      // Ask keep-alive clients to reconnect elsewhere while we stop.
+      writer.headers().remove<Http::Header::Connection>();
+      writer.headers().add<Http::Header::Connection>(Http::ConnectionControl::Close);
+    }
+
+    std::size_t bytes = 0;
+    try {
+      bytes = send(writer, response, request.request_id, endpoint.head_only);
+    } catch (const std::exception& error) {
+      spdlog::warn("[{}] could not send the response: {}", request.request_id, error.what());
+    }
+    RequestRecord record;
+    record.method = request.method;
+    record.route = endpoint.label;
+    record.path = request.path;
+    record.status = response.status;
+    record.duration = std::chrono::duration_cast<std::chrono::microseconds>(
+        std::chrono::steady_clock::now() - started);
+    record.bytes = bytes;
+    record.request_id = request.request_id;
+    for (const auto& observer : state.observers) {
+      try {
+        observer->on_request(record);
+      } catch (const std::exception& error) {
+        spdlog::warn("request observer failed: {}", error.what());
+      }
+    }
+  }
+
+  static Response render(const Endpoint& endpoint, const Request& request, int status,
+                         const std::string& message) {
+    try {
+      return endpoint.render_error(request, status, message);
+    } catch (const std::exception& error) {
+      spdlog::error("[{}] error renderer failed: {}", request.request_id, error.what());
+      return fail(status, message);
+    }
+  }
+
+  std::shared_ptr<ServerState> state_;
+};
+
+// Http::Handler that guards the input before Pistache's router sees it.
+class GuardedHandler : public Http::Handler {
+ public:
+  HTTP_PROTOTYPE(GuardedHandler)
+
+  GuardedHandler(std::shared_ptr<Rest::Router> router, std::shared_ptr<ServerState> state)
+      : router_(std::move(router)), state_(std::move(state)) {}
+
+  void onRequest(const Http::Request& request, Http::ResponseWriter response) override {
+    auto status = router_->route(request, response.clone());
+    if (status == Rest::Route::Status::NotFound) {
+      router_->invokeNotFoundHandler(request, std::move(response));
+    }
+  }
+
+ private:
+  void onInput(const char* buffer, size_t len, const std::shared_ptr<Tcp::Peer>& peer) override {
+    if (peer->tryGetData(kDiscardInput)) return;  // refused request: drop what follows
+    auto parser = getParser(peer);
+    auto& request = parser->request;
+    try {
+      if (!parser->feed(buffer, len)) {
+        refuse(peer, request.version(), 413, "Request body too large.");
+        return;
+      }
+      auto state = parser->parse();
+      if (state == Http::Private::State::Done) {
+        Http::ResponseWriter response(request.version(), transport(), this, peer);
+        request.copyAddress(peer->address());
+        response.headers().add<Http::Header::Connection>(connection_for(request));
+        peer->setIdle(false);
+        onRequest(request, std::move(response));
+        parser->reset();
+      } else if (parser->step()->id() == Http::Private::BodyStep::Id) {
+        auto length = request.headers().tryGet<Http::Header::ContentLength>();
+        if (length && length->value() > state_->max_body_bytes) {
+          refuse(peer, request.version(), 413, "Request body too large.");
+        }
+      }
+    } catch (const Http::HttpError& error) {
+      refuse(peer, request.version(), error.code() == 413 ? 413 : 400,
+             error.code() == 413 ? "Request body too large." : "Malformed HTTP request.");
+    } catch (const std::exception& error) {
+      spdlog::error("request handling failed: {}", error.what());
+      refuse(peer, request.version(), 500, "Internal server error.");
+    }
+  }
+
+  static Http::ConnectionControl connection_for(const Http::Request& request) {
+    auto connection = request.headers().tryGet<Http::Header::Connection>();
+    if (connection) return connection->control();
+    return request.version() == Http::Version::Http11 ? Http::ConnectionControl::KeepAlive
+                                                      : Http::ConnectionControl::Close;
+  }
+
+  // Answers an error before routing and closes the connection: what follows
+  // on this socket is the rest of a request we will not read.
+  void refuse(const std::shared_ptr<Tcp::Peer>& peer, Http::Version version, int status,
+              const std::string& message) {
+    if (!peer->tryGetData(kDiscardInput)) peer->putData(kDiscardInput, std::make_shared<bool>(true));
+    getParser(peer)->reset();
+    std::string request_id = new_request_id();
+    spdlog::warn("[{}] refused a request from {}: {} {}", request_id, peer->address().host(),
+                 status, message);
+    Http::ResponseWriter writer(version, transport(), this, peer);
+    writer.headers().add<Http::Header::Connection>(Http::ConnectionControl::Close);
+    try {
+      send(writer, fail(status, message), request_id, false);
+    } catch (const std::exception& error) {
+      spdlog::warn("[{}] could not send the refusal: {}", request_id, error.what());
+    }
+  }
+
+  std::shared_ptr<Rest::Router> router_;
+  std::shared_ptr<ServerState> state_;
+};
+
+Http::Method parse_method(const std::string& name) {
+  for (auto method : kAllMethods) {
+    if (name == Http::methodString(method)) return method;
+  }
+  throw std::invalid_argument("unsupported HTTP method in a route: " + name);
+}
+
+}  // namespace
+
+HttpServer::HttpServer(const Config& config, const std::vector<Route>& routes,
+                       std::vector<std::shared_ptr<RequestObserver>> observers,
+                       const std::atomic<bool>* draining)
+    : config_(config),
+      state_(std::make_shared<ServerState>()),
+      router_(std::make_shared<Rest::Router>()) {
+  state_->observers = std::move(observers);
+  state_->draining = draining;
+  state_->max_body_bytes = config.max_body_bytes;
+  install(routes);
+}
+
+HttpServer::~HttpServer() { stop(); }
+
+void HttpServer::install(const std::vector<Route>& routes) {
+  Dispatcher dispatcher(state_);
+  // path -> method -> route, in registration order of paths
+  std::vector<std::string> paths;
+  std::map<std::string, std::map<Http::Method, const Route*>> table;
+  for (const auto& route : routes) {
+    auto method = parse_method(route.method);
+    if (!table.count(route.path)) paths.push_back(route.path);
+    auto& slot = table[route.path][method];
+    if (slot) throw std::logic_error("route registered twice: " + route.method + " " + route.path);
+    slot = &route;
+  }
+
+  for (const auto& path : paths) {
+    auto& methods = table[path];
+    const Route* get = methods.count(Http::Method::Get) ? methods[Http::Method::Get] : nullptr;
+    std::set<std::string> allowed;
+    for (const auto& [method, route] : methods) allowed.insert(Http::methodString(method));
+    if (get) allowed.insert("HEAD");
+    allowed.insert("OPTIONS");
+    std::string allow;
+    for (const auto& name : allowed) allow += (allow.empty() ? "" : ", ") + name;
+    const ErrorRenderer& render_error = methods.begin()->second->render_error;
+
+    for (auto method : kAllMethods) {
+      Endpoint endpoint;
+      endpoint.label = path;
+      endpoint.params = param_names(path);
+      if (auto it = methods.find(method); it != methods.end()) {
+        endpoint.handler = it->second->handler;
+        endpoint.render_error = it->second->render_error;
+      } else if (method == Http::Method::Head && get) {
+        endpoint.handler = get->handler;
+        endpoint.render_error = get->render_error;
+        endpoint.head_only = true;
+      } else if (method == Http::Method::Options) {
+        endpoint.render_error = render_error;
+        endpoint.handler = [allow](const Request&) {
+          Response response;
+          response.status = 204;
+          response.headers.emplace_back("Allow", allow);
+          return response;
+        };
+      } else {
+        endpoint.render_error = render_error;
+        endpoint.handler = [allow](const Request&) -> Response {
+          throw HttpError(405, "Method not allowed.", {{"Allow", allow}});
+        };
+      }
+      router_->addRoute(method, path, dispatcher.bind(std::move(endpoint)));
+    }
+  }
+
+  Endpoint not_found;
+  not_found.label = "<unmatched>";
+  not_found.render_error = json_error;
+  not_found.handler = [](const Request&) -> Response {
+    throw HttpError(404, "Resource not found.");
+  };
+  router_->addNotFoundHandler(dispatcher.bind(std::move(not_found)));
+}
+
+void HttpServer::start() {
+  Address address(config_.host, Port(static_cast<uint16_t>(config_.port)));
+  endpoint_ = std::make_unique<Http::Endpoint>(address);
+  auto options = Http::Endpoint::options()
+                     .threads(config_.threads)
+                     .flags(Tcp::Options::ReuseAddr | Tcp::Options::NoDelay)
+                     .maxRequestSize(config_.max_body_bytes + kHeaderAllowance)
+                     .headerTimeout(std::chrono::seconds(10))
+                     .bodyTimeout(std::chrono::seconds(30))
+                     .keepaliveTimeout(std::chrono::seconds(75));
+  endpoint_->init(options);
+  endpoint_->setHandler(Http::make_handler<GuardedHandler>(router_, state_));
+  endpoint_->serveThreaded();
+}
+
+int HttpServer::port() const { return endpoint_ ? static_cast<int>(endpoint_->getPort()) : 0; }
+
+bool HttpServer::wait_idle(std::chrono::milliseconds deadline) const {
+  auto until = std::chrono::steady_clock::now() + deadline;
+  while (state_->in_flight.load() > 0) {
+    if (std::chrono::steady_clock::now() >= until) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return true;
+}
+
+void HttpServer::stop() {
+  if (stopped_ || !endpoint_) return;
+  stopped_ = true;
+  endpoint_->shutdown();
+}
+
+}  // namespace common

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Installs every Debian package the build, the tests, `make run`, `make prod`
+# and `make bench` need. Idempotent: does nothing (no apt-get at all) when
+# everything is already present. Works as root without sudo.
+set -euo pipefail
+
+PACKAGES=(
+  # build
+  build-essential cmake pkg-config clang-format clang-tidy
+  libpistache-dev libpqxx-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
+  libcli11-dev libkainjow-mustache-dev libsodium-dev libgtest-dev googletest
+  # run and test: a real PostgreSQL and a real nginx
+  postgresql postgresql-contrib nginx-light curl procps
+  # static checks of the deployment files
+  docker-compose
+  # fuzzing (clang's libFuzzer runtime)
+  clang libclang-rt-14-dev
+  # benchmark
+  wrk gnuplot-nox
+  # browser test of the index page
+  chromium
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  status=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
+  [ "$status" = "installed" ] || missing+=("$p")
+done
+
+# Node.js drives the browser test; many machines already carry their own node
+# and npm outside dpkg, and Debian's npm conflicts with those, so only add the
+# Debian packages when the commands are missing.
+command -v node >/dev/null || missing+=(nodejs)
+command -v npm >/dev/null || missing+=(npm)
+
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null || { echo "install-deps: need root or sudo to install: ${missing[*]}" >&2; exit 1; }
+  SUDO="sudo"
+fi
+
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"

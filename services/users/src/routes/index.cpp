@@ -1,0 +1,102 @@
+#include "index.hpp"
+
+#include <stdexcept>
+
+#include "../embedded_files.hpp"
+#include "common/form.hpp"
+
+namespace users {
+namespace {
+
+constexpr const char* kTemplate = "services/users/templates/index.mustache";
+constexpr const char* kHtml = "text/html; charset=utf-8";
+
+}  // namespace
+
+IndexBlueprint::IndexBlueprint(UserRepository& repository)
+    : repository_(repository), template_(std::string(embedded_file(kTemplate))) {
+  if (!template_.is_valid()) {
+    throw std::runtime_error("index template: " + template_.error_message());
+  }
+}
+
+void IndexBlueprint::register_routes(common::Routes& routes) {
+  routes.on_error([this](const auto& request, int status, const std::string& message) {
+    return render_error(request, status, message);
+  });
+  routes.get("/", [this](const auto& request) { return show(request); })
+      .post("/", [this](const auto& request) { return add(request); });
+}
+
+common::Response IndexBlueprint::show(const common::Request&) {
+  auto users = repository_.newest_first();
+  return page(200, Form{}, &users);
+}
+
+common::Response IndexBlueprint::add(const common::Request& request) {
+  Form form;
+  std::optional<std::map<std::string, std::string>> fields;
+  if (request.content_type == "application/x-www-form-urlencoded") {
+    fields = common::parse_form(request.body);
+  }
+  if (!fields) {
+    form.error = "Please send the form's fields (username and email).";
+  } else {
+    form.username = (*fields)["username"];
+    form.email = (*fields)["email"];
+    auto validation = validate_new_user(form.username, form.email);
+    if (!validation.user) {
+      form.error = validation.message;
+    } else {
+      try {
+        repository_.add(*validation.user);
+        common::Response redirect;
+        redirect.status = 303;
+        redirect.content_type = kHtml;
+        redirect.headers.emplace_back("Location", "/");
+        return redirect;
+      } catch (const DuplicateEmail&) {
+        form.error = "Sorry. That email already exists.";
+      }
+    }
+  }
+  auto users = repository_.newest_first();
+  return page(400, form, &users);
+}
+
+common::Response IndexBlueprint::page(int status, const Form& form,
+                                      const std::vector<User>* users) {
+  using kainjow::mustache::data;
+  data view;
+  view.set("username", form.username);
+  view.set("email", form.email);
+  if (!form.error.empty()) view.set("error", form.error);
+  if (users) {
+    data list{data::type::list};
+    for (const auto& user : *users) {
+      data item;
+      item.set("username", user.username);
+      item.set("email", user.email);
+      item.set("created_on", user.created_at.substr(0, 10));
+      list.push_back(item);
+    }
+    view.set("users", list);
+    view.set("has_users", !users->empty());
+    view.set("listed", true);
+  }
+  common::Response response;
+  response.status = status;
+  response.content_type = kHtml;
+  std::lock_guard<std::mutex> lock(template_mutex_);
+  response.body = template_.render(view);
+  return response;
+}
+
+common::Response IndexBlueprint::render_error(const common::Request&, int status,
+                                              const std::string& message) {
+  Form form;
+  form.error = message;
+  return page(status, form, nullptr);
+}
+
+}  // namespace users

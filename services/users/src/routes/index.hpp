@@ -1,0 +1,35 @@
+// The HTML page: GET / lists the users (newest first) under a form, POST /
+// adds one (Post/Redirect/Get) or shows the form again with the error.
+#pragma once
+
+#include <kainjow/mustache.hpp>
+#include <mutex>
+
+#include "common/blueprint.hpp"
+#include "../user_repository.hpp"
+
+namespace users {
+
+class IndexBlueprint : public common::Blueprint {
+ public:
+  explicit IndexBlueprint(UserRepository& repository);
+  void register_routes(common::Routes& routes) override;
+
+ private:
+  struct Form {
+    std::string username;
+    std::string email;
+    std::string error;
+  };
+  common::Response show(const common::Request& request);
+  common::Response add(const common::Request& request);
+  common::Response page(int status, const Form& form, const std::vector<User>* users);
+  common::Response render_error(const common::Request& request, int status,
+                                const std::string& message);
+
+  UserRepository& repository_;
+  std::mutex template_mutex_;  // kainjow's render() is not const
+  kainjow::mustache::mustache template_;
+};
+
+}  // namespace users

@@ -1,0 +1,39 @@
+#include "users.hpp"
+
+#include "common/json_response.hpp"
+
+namespace users {
+
+void UsersBlueprint::register_routes(common::Routes& routes) {
+  routes.post("/users", [this](const auto& request) { return add_user(request); })
+      .get("/users", [this](const auto& request) { return list_users(request); })
+      .get("/users/:id", [this](const auto& request) { return get_user(request); });
+}
+
+common::Response UsersBlueprint::add_user(const common::Request& request) {
+  if (request.content_type != "application/json") {
+    throw common::HttpError(400, "Invalid payload.");
+  }
+  auto user = parse_new_user_json(request.body);
+  if (!user) throw common::HttpError(400, "Invalid payload.");
+  try {
+    repository_.add(*user);
+  } catch (const DuplicateEmail&) {
+    throw common::HttpError(400, "Sorry. That email already exists.");
+  }
+  return common::success_message(201, user->email + " was added!");
+}
+
+common::Response UsersBlueprint::get_user(const common::Request& request) {
+  auto id = parse_user_id(request.param("id"));
+  if (!id) throw common::HttpError(400, "Param id error");
+  auto user = repository_.find(*id);
+  if (!user) throw common::HttpError(404, "User does not exist");
+  return common::success_data(200, *user);
+}
+
+common::Response UsersBlueprint::list_users(const common::Request&) {
+  return common::success_data(200, {{"users", repository_.all()}});
+}
+
+}  // namespace users

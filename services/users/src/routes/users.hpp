@@ -1,0 +1,22 @@
+// The users JSON API: POST /users, GET /users, GET /users/{id}.
+#pragma once
+
+#include "common/blueprint.hpp"
+#include "../user_repository.hpp"
+
+namespace users {
+
+class UsersBlueprint : public common::Blueprint {
+ public:
+  explicit UsersBlueprint(UserRepository& repository) : repository_(repository) {}
+  void register_routes(common::Routes& routes) override;
+
+ private:
+  common::Response add_user(const common::Request& request);
+  common::Response get_user(const common::Request& request);
+  common::Response list_users(const common::Request& request);
+
+  UserRepository& repository_;
+};
+
+}  // namespace users

@@ -1,0 +1,41 @@
+// Input validation for new users and user ids: pure functions, no database.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace users {
+
+constexpr std::size_t kMaxFieldLength = 128;  // characters, as varchar(128)
+
+struct NewUser {
+  std::string username;
+  std::string email;
+};
+
+struct Validation {
+  std::optional<NewUser> user;  // set when valid
+  std::string message;          // why not, for people (the HTML form)
+};
+
+// Trims both fields and checks them: non-empty, at most 128 characters,
+// valid UTF-8 without control characters, email of the form local@domain.tld.
+Validation validate_new_user(std::string_view username, std::string_view email);
+
+// The JSON API's payload: an object with string "username" and "email".
+// Anything else (not JSON, not an object, wrong types, invalid fields) is nullopt.
+std::optional<NewUser> parse_new_user_json(std::string_view body);
+
+bool is_valid_email(std::string_view email);
+
+// A decimal integer in the range of users.id (int4), optionally negative; else
+// nullopt. Like the Flask original, a well-formed id that no user has is not an
+// error here (it is a 404 later).
+std::optional<long long> parse_user_id(std::string_view text);
+
+std::string trim(std::string_view text);
+bool is_valid_utf8(std::string_view text);
+std::size_t utf8_length(std::string_view text);
+
+}  // namespace users
