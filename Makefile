@@ -24,6 +24,11 @@ release: deps
 run: release
 	@scripts/run-local.sh dev
 
+# The production-like stack: the same local PostgreSQL, the service with
+# APP_ENV=production, and nginx with the project's prod template on :8080.
+prod: release
+	@scripts/run-local.sh prod
+
 stop:
 	@scripts/run-local.sh stop
 
@@ -34,6 +39,14 @@ test-asan: deps
 	cmake --preset asan >/dev/null
 	cmake --build --preset asan -j$(JOBS)
 	ctest --preset asan -j$(JOBS) -L 'unit|integration'
+
+# The service beside its limits (nginx, pgbench), one run, one table.
+bench: release
+	@bench/run.sh $(BENCH_ARGS)
+
+# libFuzzer over the request-handling path, for a bounded time.
+fuzz: deps
+	@tests/fuzz/run.sh
 
 fmt:
 	@git ls-files '*.cpp' '*.hpp' | xargs clang-format -i
