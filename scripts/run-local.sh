@@ -2,7 +2,9 @@
 # Runs the service on this machine without Docker, on its embedded default:
 # a PostgreSQL cluster under .run/pg (initdb on first use, kept between runs).
 #   run-local.sh dev    service in the foreground, APP_ENV=development, port $PORT (5000)
-#   run-local.sh stop   stop whatever `dev` (or `make prod`) started
+#   run-local.sh prod   APP_ENV=production service on 127.0.0.1:$PORT in the background,
+#                       behind nginx (the prod template) on :$NGINX_PORT (8080)
+#   run-local.sh stop   stop whatever `dev` or `prod` started
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -10,7 +12,16 @@ RUN_DIR="$ROOT/.run"
 PG_DIR="$RUN_DIR/pg"
 PG_PORT="${PG_PORT:-55432}"
 PORT="${PORT:-5000}"
+NGINX_PORT="${NGINX_PORT:-8080}"
 BIN="$ROOT/build/release/bin"
+
+wait_for() {  # url, seconds
+  local deadline=$((SECONDS + $2))
+  until curl -fsS -o /dev/null "$1" 2>/dev/null; do
+    if [ $SECONDS -ge $deadline ]; then return 1; fi
+    sleep 0.2
+  done
+}
 
 start_database() {
   mkdir -p "$RUN_DIR"
@@ -30,16 +41,48 @@ case "${1:-}" in
     echo "users-service: http://127.0.0.1:$PORT/ (Ctrl-C stops it; 'make stop' stops the database)"
     exec "$BIN/users-service"
     ;;
+  prod)
+    start_database users_prod
+    export APP_ENV=production HOST=127.0.0.1 PORT
+    export DATABASE_URL
+    DATABASE_URL=$(scripts/pg.sh url "$PG_PORT" users_prod)
+    # Production needs a SECRET_KEY: keep one generated per checkout.
+    if [ -z "${SECRET_KEY:-}" ]; then
+      [ -s "$RUN_DIR/secret_key" ] || (umask 077; head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$RUN_DIR/secret_key")
+      SECRET_KEY=$(cat "$RUN_DIR/secret_key")
+    fi
+    export SECRET_KEY
+    "$BIN/manage" migrate
+    if [ -f "$RUN_DIR/service.pid" ] && kill -0 "$(cat "$RUN_DIR/service.pid")" 2>/dev/null; then
+      echo "users-service already running (pid $(cat "$RUN_DIR/service.pid"))"
+    else
+      nohup "$BIN/users-service" >> "$RUN_DIR/service.log" 2>&1 &
+      echo $! > "$RUN_DIR/service.pid"
+    fi
+    wait_for "http://127.0.0.1:$PORT/health/ready" 15 || {
+      echo "users-service did not become ready; see $RUN_DIR/service.log" >&2
+      tail -n 20 "$RUN_DIR/service.log" >&2
+      exit 1
+    }
+    scripts/render-nginx.sh prod "$RUN_DIR/nginx" "$NGINX_PORT" "127.0.0.1:$PORT"
+    scripts/nginx.sh start "$RUN_DIR/nginx"
+    echo "production-like stack up: http://127.0.0.1:$NGINX_PORT/ (nginx) -> 127.0.0.1:$PORT (users-service)"
+    echo "logs: $RUN_DIR/service.log, $RUN_DIR/nginx/; 'make stop' stops it all"
+    ;;
   stop)
     if [ -f "$RUN_DIR/service.pid" ]; then
-      kill "$(cat "$RUN_DIR/service.pid")" 2>/dev/null || true
+      pid=$(cat "$RUN_DIR/service.pid")
+      if kill "$pid" 2>/dev/null; then
+        # SIGTERM drains in-flight requests; give it the 10 s it may take.
+        for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+      fi
       rm -f "$RUN_DIR/service.pid"
     fi
     if [ -f "$RUN_DIR/nginx/nginx.pid" ]; then scripts/nginx.sh stop "$RUN_DIR/nginx" || true; fi
     scripts/pg.sh stop "$PG_DIR"
     ;;
   *)
-    echo "usage: $0 dev|stop" >&2
+    echo "usage: $0 dev|prod|stop" >&2
     exit 64
     ;;
 esac
