@@ -11,7 +11,9 @@ namespace common {
 
 App::App(Config config) : config_(std::move(config)) {}
 
-App::~App() { shutdown(std::chrono::milliseconds(0)); }
+App::~App() {
+  shutdown(std::chrono::milliseconds(0));
+}
 
 App& App::mount(std::shared_ptr<Blueprint> blueprint, const std::string& prefix) {
   Routes routes(prefix);
@@ -32,14 +34,15 @@ void App::start() {
                config_.threads, to_string(config_.app_env));
 }
 
-int App::port() const { return server_ ? server_->port() : 0; }
+int App::port() const {
+  return server_ ? server_->port() : 0;
+}
 
 void App::shutdown(std::chrono::milliseconds deadline) {
   if (!server_) return;
   draining_.store(true);
   if (!server_->wait_idle(deadline)) {
-    spdlog::warn("shutdown: requests still running after {} ms, stopping anyway",
-                 deadline.count());
+    spdlog::warn("shutdown: requests still running after {} ms, stopping anyway", deadline.count());
   }
   server_->stop();
   server_.reset();

@@ -98,13 +98,15 @@ Config Config::from_lookup(const Lookup& lookup) {
 
   config.log_level = config.app_env == AppEnv::development ? "debug" : "info";
   if (auto level = non_empty(lookup, "LOG_LEVEL")) {
-    static const char* const levels[] = {"trace", "debug", "info", "warn",
+    static const char* const levels[] = {"trace", "debug",    "info", "warn",
                                          "error", "critical", "off"};
     bool known = false;
     for (const char* l : levels) known = known || *level == l;
     if (!known) {
-      throw ConfigError("LOG_LEVEL must be one of trace, debug, info, warn, error, critical, off, "
-                        "got '" + *level + "'");
+      throw ConfigError(
+          "LOG_LEVEL must be one of trace, debug, info, warn, error, critical, off, "
+          "got '" +
+          *level + "'");
     }
     config.log_level = *level;
   }

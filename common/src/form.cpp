@@ -43,7 +43,8 @@ std::optional<std::map<std::string, std::string>> parse_form(std::string_view bo
     if (pair.empty()) continue;
     auto eq = pair.find('=');
     auto key = url_decode(pair.substr(0, eq));
-    auto value = url_decode(eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1));
+    auto value =
+        url_decode(eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1));
     if (!key || !value) return std::nullopt;
     fields.emplace(std::move(*key), std::move(*value));
   }

@@ -36,9 +36,9 @@ constexpr const char* kDiscardInput = "users.discard";
 constexpr std::size_t kHeaderAllowance = 64 * 1024;
 
 constexpr Http::Method kAllMethods[] = {
-    Http::Method::Options, Http::Method::Get,    Http::Method::Post,
-    Http::Method::Head,    Http::Method::Put,    Http::Method::Patch,
-    Http::Method::Delete,  Http::Method::Trace,  Http::Method::Connect,
+    Http::Method::Options, Http::Method::Get,   Http::Method::Post,
+    Http::Method::Head,    Http::Method::Put,   Http::Method::Patch,
+    Http::Method::Delete,  Http::Method::Trace, Http::Method::Connect,
 };
 
 const Http::Mime::MediaType& media_type(const std::string& content_type) {
@@ -76,7 +76,9 @@ class NamedHeader : public Http::Header::Header {
   const char* name() const override { return name_.c_str(); }
   void write(std::ostream& stream) const override { stream << value_; }
 #ifdef SAFE_HEADER_CAST
-  uint64_t hash() const override { return std::hash<std::string>{}(name_); }
+  uint64_t hash() const override {
+    return std::hash<std::string>{}(name_);
+  }
 #endif
 
  private:
@@ -142,7 +144,7 @@ class Dispatcher {
 
   Rest::Route::Handler bind(Endpoint endpoint) const {
     return [state = state_, endpoint = std::move(endpoint)](const Rest::Request& raw,
-                                                           Http::ResponseWriter writer) {
+                                                            Http::ResponseWriter writer) {
       run(*state, endpoint, raw, writer);
       return Rest::Route::Result::Ok;
     };
@@ -292,7 +294,8 @@ class GuardedHandler : public Http::Handler {
   // on this socket is the rest of a request we will not read.
   void refuse(const std::shared_ptr<Tcp::Peer>& peer, Http::Version version, int status,
               const std::string& message) {
-    if (!peer->tryGetData(kDiscardInput)) peer->putData(kDiscardInput, std::make_shared<bool>(true));
+    if (!peer->tryGetData(kDiscardInput))
+      peer->putData(kDiscardInput, std::make_shared<bool>(true));
     getParser(peer)->reset();
     std::string request_id = new_request_id();
     spdlog::warn("[{}] refused a request from {}: {} {}", request_id, peer->address().host(),
@@ -331,7 +334,9 @@ HttpServer::HttpServer(const Config& config, const std::vector<Route>& routes,
   install(routes);
 }
 
-HttpServer::~HttpServer() { stop(); }
+HttpServer::~HttpServer() {
+  stop();
+}
 
 void HttpServer::install(const std::vector<Route>& routes) {
   Dispatcher dispatcher(state_);
@@ -410,7 +415,9 @@ void HttpServer::start() {
   endpoint_->serveThreaded();
 }
 
-int HttpServer::port() const { return endpoint_ ? static_cast<int>(endpoint_->getPort()) : 0; }
+int HttpServer::port() const {
+  return endpoint_ ? static_cast<int>(endpoint_->getPort()) : 0;
+}
 
 bool HttpServer::wait_idle(std::chrono::milliseconds deadline) const {
   auto until = std::chrono::steady_clock::now() + deadline;

@@ -25,12 +25,9 @@ void setup_logging(const Config& config) {
 void AccessLog::on_request(const RequestRecord& record) {
   double ms = static_cast<double>(record.duration.count()) / 1000.0;
   if (json_) {
-    nlohmann::json line = {{"type", "access"},
-                           {"request_id", record.request_id},
-                           {"method", record.method},
-                           {"route", record.route},
-                           {"status", record.status},
-                           {"duration_ms", ms},
+    nlohmann::json line = {{"type", "access"},        {"request_id", record.request_id},
+                           {"method", record.method}, {"route", record.route},
+                           {"status", record.status}, {"duration_ms", ms},
                            {"bytes", record.bytes}};
     spdlog::info("{}", line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   } else {

@@ -6,7 +6,9 @@
 namespace users {
 namespace {
 
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
+bool is_space(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
 
 bool has_control_chars(std::string_view text) {
   for (unsigned char c : text) {
@@ -85,7 +87,8 @@ std::size_t utf8_length(std::string_view text) {
 
 bool is_valid_email(std::string_view email) {
   auto at = email.find('@');
-  if (at == std::string_view::npos || at == 0 || email.find('@', at + 1) != std::string_view::npos) {
+  if (at == std::string_view::npos || at == 0 ||
+      email.find('@', at + 1) != std::string_view::npos) {
     return false;
   }
   for (char c : email) {

@@ -5,8 +5,8 @@
 #include <kainjow/mustache.hpp>
 #include <mutex>
 
-#include "common/blueprint.hpp"
 #include "../user_repository.hpp"
+#include "common/blueprint.hpp"
 
 namespace users {
 

@@ -1,8 +1,8 @@
 // The users JSON API: POST /users, GET /users, GET /users/{id}.
 #pragma once
 
-#include "common/blueprint.hpp"
 #include "../user_repository.hpp"
+#include "common/blueprint.hpp"
 
 namespace users {
 

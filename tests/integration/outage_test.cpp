@@ -1,0 +1,50 @@
+// The database goes away and comes back: 503 fast, then service resumes with
+// no restart. Its own binary, so its cluster is its own.
+#include <chrono>
+#include <thread>
+
+#include "service_fixture.hpp"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+TEST(DatabaseOutage, StopThenStart_503ThenRecovers) {
+  auto& s = fixture::service();
+  int port = s.app->port();
+  ASSERT_EQ(support::http_request(port, "GET", "/users").status, 200);
+
+  s.cluster->stop();
+  for (int i = 0; i < 3; ++i) {
+    auto started = Clock::now();
+    auto response = support::http_request(port, "GET", "/users");
+    auto took = Clock::now() - started;
+    EXPECT_EQ(response.status, 503);
+    EXPECT_EQ(response.header("Content-Type"), "application/json");
+    EXPECT_EQ(response.json()["status"], "fail");
+    EXPECT_TRUE(response.has_header("Retry-After"));
+    EXPECT_LT(took, std::chrono::seconds(5));
+  }
+  EXPECT_EQ(support::http_request(port, "GET", "/health/ready").status, 503);
+  EXPECT_EQ(support::http_request(port, "GET", "/health/live").status, 200);
+  EXPECT_EQ(support::http_request(port, "GET", "/ping").status, 200);
+
+  s.cluster->start();
+  int status = 0;
+  auto deadline = Clock::now() + std::chrono::seconds(15);
+  while (Clock::now() < deadline) {
+    status = support::http_request(port, "GET", "/users").status;
+    if (status == 200) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_EQ(status, 200);
+  EXPECT_EQ(support::http_request(port, "GET", "/health/ready").status, 200);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  ::testing::InitGoogleTest(&argc, argv);
+  ::testing::AddGlobalTestEnvironment(new fixture::Environment);
+  return RUN_ALL_TESTS();
+}

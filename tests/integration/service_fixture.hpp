@@ -1,0 +1,92 @@
+// One real PostgreSQL and one in-process app per test binary; each test
+// starts from an empty users table.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <pqxx/pqxx>
+
+#include "app_factory.hpp"
+#include "migrations.hpp"
+#include "support/http_client.hpp"
+#include "support/pg_cluster.hpp"
+
+namespace fixture {
+
+struct Service {
+  std::unique_ptr<support::PgCluster> cluster;
+  std::unique_ptr<common::App> app;
+  std::string database_url;
+};
+
+inline Service& service() {
+  static Service instance;
+  return instance;
+}
+
+inline common::Config testing_config(const std::string& url) {
+  return common::Config::from_lookup([&](const std::string& name) -> std::optional<std::string> {
+    if (name == "APP_ENV") return "testing";
+    if (name == "DATABASE_TEST_URL") return url;
+    if (name == "HOST") return "127.0.0.1";
+    if (name == "PORT") return "0";
+    if (name == "THREADS") return "2";
+    if (name == "DB_POOL_SIZE") return "4";
+    if (name == "LOG_LEVEL") return "warn";
+    return std::nullopt;
+  });
+}
+
+class Environment : public ::testing::Environment {
+ public:
+  void SetUp() override {
+    auto& s = service();
+    s.cluster = std::make_unique<support::PgCluster>();
+    s.cluster->create_database("users_test");
+    s.database_url = s.cluster->url("users_test");
+    pqxx::connection connection(s.database_url);
+    users::migrate(connection);
+    s.app = users::create_app(testing_config(s.database_url));
+    s.app->start();
+  }
+  void TearDown() override {
+    auto& s = service();
+    s.app.reset();
+    s.cluster.reset();
+  }
+};
+
+class ServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override { execute("TRUNCATE users RESTART IDENTITY"); }
+
+  static int port() { return service().app->port(); }
+  static pqxx::result execute(const std::string& sql) {
+    pqxx::connection connection(service().database_url);
+    pqxx::work work(connection);
+    auto result = work.exec(sql);
+    work.commit();
+    return result;
+  }
+  static long long user_count() {
+    return execute("SELECT count(*) FROM users")[0][0].as<long long>();
+  }
+
+  static support::HttpResponse get(const std::string& path) {
+    return support::http_request(port(), "GET", path);
+  }
+  static support::HttpResponse post_json(const std::string& path, const std::string& body) {
+    return support::http_request(port(), "POST", path, body,
+                                 {{"Content-Type", "application/json"}});
+  }
+  static support::HttpResponse post_form(const std::string& body) {
+    return support::http_request(port(), "POST", "/", body,
+                                 {{"Content-Type", "application/x-www-form-urlencoded"}});
+  }
+  static support::HttpResponse add_user(const std::string& username, const std::string& email) {
+    return post_json("/users", nlohmann::json{{"username", username}, {"email", email}}.dump());
+  }
+};
+
+}  // namespace fixture
