@@ -262,6 +262,10 @@ class GuardedHandler : public Http::Handler {
       }
       auto state = parser->parse();
       if (state == Http::Private::State::Done) {
+        if (request.body().size() > state_->max_body_bytes) {
+          refuse(peer, request.version(), 413, "Request body too large.");
+          return;
+        }
         Http::ResponseWriter response(request.version(), transport(), this, peer);
         request.copyAddress(peer->address());
         response.headers().add<Http::Header::Connection>(connection_for(request));
