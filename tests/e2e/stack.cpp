@@ -1,0 +1,98 @@
+#include "stack.hpp"
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <stdexcept>
+#include <thread>
+
+#include "support/free_port.hpp"
+#include "support/http_client.hpp"
+
+namespace e2e {
+namespace {
+
+void run(const std::string& command) {
+  if (std::system(command.c_str()) != 0) throw std::runtime_error("command failed: " + command);
+}
+
+void wait_until_answers(int port, const std::string& path) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+  while (std::chrono::steady_clock::now() < deadline) {
+    try {
+      if (support::http_request(port, "GET", path).status == 200) return;
+    } catch (const std::exception&) {
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  throw std::runtime_error("nothing answers on port " + std::to_string(port) + path);
+}
+
+}  // namespace
+
+Stack::Stack() : cluster_(std::make_unique<support::PgCluster>()) {
+  char pattern[] = "/tmp/users-e2e-XXXXXX";
+  if (!::mkdtemp(pattern)) throw std::runtime_error("mkdtemp failed");
+  dir_ = pattern;
+  cluster_->create_database("users_prod");
+  database_url_ = cluster_->url("users_prod");
+  run("env -i APP_ENV=production SECRET_KEY=e2e DATABASE_URL=" + database_url_ +
+      " " MANAGE_PATH " migrate >/dev/null");
+  service_port_ = support::free_port();
+  service_log_ = dir_ + "/service.log";
+  start_service();
+  nginx_port_ = support::free_port();
+  const std::string root = support::project_root();
+  run(root + "/scripts/render-nginx.sh prod " + dir_ + "/nginx " + std::to_string(nginx_port_) +
+      " 127.0.0.1:" + std::to_string(service_port_));
+  run(root + "/scripts/nginx.sh start " + dir_ + "/nginx");
+  wait_until_answers(nginx_port_, "/ping");
+}
+
+Stack::~Stack() {
+  std::system((support::project_root() + "/scripts/nginx.sh stop " + dir_ + "/nginx").c_str());
+  try {
+    stop_service();
+  } catch (...) {
+  }
+  cluster_.reset();
+  std::system(("rm -rf '" + dir_ + "'").c_str());
+}
+
+void Stack::start_service() {
+  service_pid_ = ::fork();
+  if (service_pid_ == 0) {
+    std::string database = "DATABASE_URL=" + database_url_;
+    std::string port = "PORT=" + std::to_string(service_port_);
+    char* const env[] = {const_cast<char*>("APP_ENV=production"),
+                         const_cast<char*>("SECRET_KEY=e2e"),
+                         database.data(),
+                         port.data(),
+                         const_cast<char*>("HOST=127.0.0.1"),
+                         const_cast<char*>("THREADS=2"),
+                         const_cast<char*>("LOG_LEVEL=info"),
+                         nullptr};
+    FILE* log = std::fopen(service_log_.c_str(), "a");
+    if (log) {
+      ::dup2(fileno(log), STDOUT_FILENO);
+      ::dup2(fileno(log), STDERR_FILENO);
+    }
+    char* const argv[] = {const_cast<char*>(SERVICE_PATH), nullptr};
+    ::execve(SERVICE_PATH, argv, env);
+    ::_exit(127);
+  }
+  wait_until_answers(service_port_, "/health/ready");
+}
+
+void Stack::stop_service() {
+  if (service_pid_ <= 0) return;
+  ::kill(service_pid_, SIGTERM);
+  int status = 0;
+  ::waitpid(service_pid_, &status, 0);
+  service_pid_ = -1;
+}
+
+}  // namespace e2e
