@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Every Dockerfile names bookworm-based images and Debian bookworm packages
+# that exist. Exit 77 = skipped (no apt metadata to check against).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+allowed_images='^(debian:bookworm|debian:bookworm-slim|postgres:15-bookworm|nginx:1\.2[2-9]-bookworm)$'
+if [ -z "$(ls -A /var/lib/apt/lists 2>/dev/null | grep -v -e lock -e partial)" ]; then
+  echo "SKIP: no apt package lists (run apt-get update) to check package names"; exit 77
+fi
+status=0
+while read -r dockerfile; do
+  while read -r image; do
+    if [[ "$image" =~ $allowed_images ]]; then echo "ok: $dockerfile FROM $image"
+    else echo "FAIL: $dockerfile FROM $image is not a known bookworm image"; status=1; fi
+  done < <(awk 'toupper($1)=="FROM"{print $2}' "$dockerfile")
+  # Join continuation lines, then take the words after "apt-get install".
+  packages=$(sed ':a;/\\$/{N;s/\\\n//;ba}' "$dockerfile" | grep -o 'apt-get install[^&;]*' |
+             sed 's/apt-get install//' | tr ' ' '\n' | grep -v -e '^-' -e '^$' || true)
+  for package in $packages; do
+    if apt-cache show "$package" >/dev/null 2>&1; then echo "ok: $dockerfile installs $package"
+    else echo "FAIL: $dockerfile installs $package, which Debian does not have"; status=1; fi
+  done
+done < <(find "$root" -name Dockerfile -not -path '*/build/*' -not -path '*/node_modules/*')
+exit $status
