@@ -108,6 +108,21 @@ void DbPool::note_broken(const char* what) {
   spdlog::warn("database connection lost: {}", what);
 }
 
+void append_pool_metrics(const PoolStats& stats, std::string& out) {
+  out += "# HELP db_pool_connections Pooled database connections by state.\n";
+  out += "# TYPE db_pool_connections gauge\n";
+  out += "db_pool_connections{state=\"in_use\"} " + std::to_string(stats.in_use) + "\n";
+  out += "db_pool_connections{state=\"idle\"} " + std::to_string(stats.idle) + "\n";
+  out += "# HELP db_pool_waiting Requests waiting for a connection.\n";
+  out += "# TYPE db_pool_waiting gauge\n";
+  out += "db_pool_waiting " + std::to_string(stats.waiting) + "\n";
+  out += "# HELP db_errors_total Database failures by kind.\n";
+  out += "# TYPE db_errors_total counter\n";
+  out += "db_errors_total{kind=\"connect\"} " + std::to_string(stats.connect_failures) + "\n";
+  out += "db_errors_total{kind=\"broken\"} " + std::to_string(stats.broken_connections) + "\n";
+  out += "db_errors_total{kind=\"timeout\"} " + std::to_string(stats.timeouts) + "\n";
+}
+
 PoolStats DbPool::stats() const {
   std::lock_guard<std::mutex> lock(mutex_);
   PoolStats stats;

@@ -25,6 +25,7 @@
 #include <unordered_map>
 
 #include "common/json_response.hpp"
+#include "common/log_context.hpp"
 #include "common/request_id.hpp"
 
 namespace common {
@@ -161,9 +162,10 @@ class Dispatcher {
     } leave{state.in_flight};
 
     Request request;
+    request.request_id = request_id_of(raw);
+    RequestIdScope log_scope(request.request_id);  // every log line below carries it
     Response response;
     try {
-      request.request_id = request_id_of(raw);
       request.method = Http::methodString(raw.method());
       request.path = raw.resource();
       request.body = raw.body();
@@ -179,19 +181,16 @@ class Dispatcher {
       response.headers.insert(response.headers.end(), error.headers().begin(),
                               error.headers().end());
       if (error.status() >= 500) {
-        spdlog::warn("[{}] {} {} -> {}: {}", request.request_id, request.method, endpoint.label,
-                     error.status(), error.message());
+        spdlog::warn("{} {} -> {}: {}", request.method, endpoint.label, error.status(),
+                     error.message());
       }
     } catch (const std::exception& error) {
-      spdlog::error("[{}] {} {} failed: {}", request.request_id, request.method, endpoint.label,
-                    error.what());
+      spdlog::error("{} {} failed: {}", request.method, endpoint.label, error.what());
       response = render(endpoint, request, 500, "Internal server error.");
     } catch (...) {
-      spdlog::error("[{}] {} {} failed with a non-standard exception", request.request_id,
-                    request.method, endpoint.label);
+      spdlog::error("{} {} failed with a non-standard exception", request.method, endpoint.label);
       response = render(endpoint, request, 500, "Internal server error.");
     }
-    if (request.request_id.empty()) request.request_id = new_request_id();
     if (state.draining && state.draining->load()) {
       // Ask keep-alive clients to reconnect elsewhere while we stop.
       writer.headers().remove<Http::Header::Connection>();
@@ -202,7 +201,7 @@ class Dispatcher {
     try {
       bytes = send(writer, response, request.request_id, endpoint.head_only);
     } catch (const std::exception& error) {
-      spdlog::warn("[{}] could not send the response: {}", request.request_id, error.what());
+      spdlog::warn("could not send the response: {}", error.what());
     }
     RequestRecord record;
     record.method = request.method;
@@ -227,7 +226,7 @@ class Dispatcher {
     try {
       return endpoint.render_error(request, status, message);
     } catch (const std::exception& error) {
-      spdlog::error("[{}] error renderer failed: {}", request.request_id, error.what());
+      spdlog::error("error renderer failed: {}", error.what());
       return fail(status, message);
     }
   }
@@ -302,14 +301,14 @@ class GuardedHandler : public Http::Handler {
       peer->putData(kDiscardInput, std::make_shared<bool>(true));
     getParser(peer)->reset();
     std::string request_id = new_request_id();
-    spdlog::warn("[{}] refused a request from {}: {} {}", request_id, peer->address().host(),
-                 status, message);
+    RequestIdScope log_scope(request_id);
+    spdlog::warn("refused a request from {}: {} {}", peer->address().host(), status, message);
     Http::ResponseWriter writer(version, transport(), this, peer);
     writer.headers().add<Http::Header::Connection>(Http::ConnectionControl::Close);
     try {
       send(writer, fail(status, message), request_id, false);
     } catch (const std::exception& error) {
-      spdlog::warn("[{}] could not send the refusal: {}", request_id, error.what());
+      spdlog::warn("could not send the refusal: {}", error.what());
     }
   }
 

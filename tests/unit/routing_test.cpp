@@ -214,6 +214,20 @@ TEST_F(Routing, ConcurrentUnusualMethods_NoCrash) {
   EXPECT_EQ(http_request(port(), "GET", "/ping").status, 200);
 }
 
+TEST_F(Routing, Metrics_CountRouteTemplatesNotRawPaths) {
+  http_request(port(), "GET", "/users/12345abc");
+  http_request(port(), "GET", "/no/such/path/42");
+  auto response = http_request(port(), "GET", "/metrics");
+  EXPECT_EQ(response.status, 200);
+  EXPECT_EQ(response.header("Content-Type").rfind("text/plain", 0), 0u);
+  EXPECT_NE(response.body.find("route=\"/users/:id\",method=\"GET\",status=\"400\""),
+            std::string::npos);
+  EXPECT_NE(response.body.find("route=\"<unmatched>\""), std::string::npos);
+  EXPECT_EQ(response.body.find("12345abc"), std::string::npos);
+  EXPECT_EQ(response.body.find("/no/such"), std::string::npos);
+  EXPECT_NE(response.body.find("db_pool_connections"), std::string::npos);
+}
+
 TEST_F(Routing, Stylesheet_IsServedWithCacheHeaders) {
   auto response = http_request(port(), "GET", "/static/style.css");
   EXPECT_EQ(response.status, 200);

@@ -27,6 +27,9 @@ struct PoolStats {
   long long timeouts = 0;
 };
 
+// Prometheus lines for the pool: connections by state, waiters, errors.
+void append_pool_metrics(const PoolStats& stats, std::string& out);
+
 class DbPool {
  public:
   using OnConnect = std::function<void(pqxx::connection&)>;

@@ -3,6 +3,7 @@
 #include "common/db_pool.hpp"
 #include "common/health_blueprint.hpp"
 #include "common/logging.hpp"
+#include "common/metrics.hpp"
 #include "routes/index.hpp"
 #include "routes/ping.hpp"
 #include "routes/static_files.hpp"
@@ -19,6 +20,10 @@ std::unique_ptr<common::App> create_app(const common::Config& config) {
   app->keep_alive(pool);
   app->keep_alive(repository);
   app->add_observer(std::make_shared<common::AccessLog>(config.log_format == "json"));
+  auto metrics = std::make_shared<common::Metrics>();
+  app->add_observer(metrics);
+  metrics->add_collector(
+      [pool](std::string& out) { common::append_pool_metrics(pool->stats(), out); });
 
   common::App* self = app.get();
   auto readiness = [self, repository]() -> std::string {
@@ -36,6 +41,7 @@ std::unique_ptr<common::App> create_app(const common::Config& config) {
   app->mount(std::make_shared<UsersBlueprint>(*repository));
   app->mount(std::make_shared<IndexBlueprint>(*repository));
   app->mount(std::make_shared<StaticBlueprint>());
+  app->mount(std::make_shared<common::MetricsBlueprint>(metrics));
   return app;
 }
 
