@@ -1,0 +1,3 @@
+-- The service's statement; the colons are quoted in the to_char format because
+-- pgbench would read :MI and :SS as variables (same output).
+SELECT id, username, email, active, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24":"MI":"SS"Z"') FROM users ORDER BY id;
