@@ -38,7 +38,7 @@ test: build
 test-asan: deps
 	cmake --preset asan >/dev/null
 	cmake --build --preset asan -j$(JOBS)
-	ctest --preset asan -j$(JOBS) -L 'unit|integration'
+	LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp ctest --preset asan -j$(JOBS) -L 'unit|integration'
 
 # The service beside its limits (nginx, pgbench), one run, one table.
 bench: release

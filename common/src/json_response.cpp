@@ -26,6 +26,56 @@ Response success_data(int status, nlohmann::json data) {
   return json_response(status, {{"status", "success"}, {"data", std::move(data)}});
 }
 
+Response success_raw_data(int status, std::string_view data_json) {
+  Response response;
+  response.status = status;
+  response.body.reserve(data_json.size() + 32);
+  response.body += "{\"data\":";
+  response.body += data_json;
+  response.body += ",\"status\":\"success\"}";
+  return response;
+}
+
+void append_json_string(std::string& out, std::string_view text) {
+  static const char hex[] = "0123456789abcdef";
+  out += '"';
+  for (char c : text) {
+    auto byte = static_cast<unsigned char>(c);
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default:
+        if (byte < 0x20) {
+          out += "\\u00";
+          out += hex[byte >> 4];
+          out += hex[byte & 0xf];
+        } else {
+          out += c;
+        }
+    }
+  }
+  out += '"';
+}
+
 Response fail(int status, const std::string& message) {
   return json_response(status, {{"status", "fail"}, {"message", message}});
 }

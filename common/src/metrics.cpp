@@ -10,10 +10,22 @@ namespace common {
 void Metrics::on_request(const RequestRecord& record) {
   double seconds = static_cast<double>(record.duration.count()) / 1e6;
   std::lock_guard<std::mutex> lock(mutex_);
-  // Look up with a key built once; the sets of routes, methods and statuses
-  // are small and bounded, so these maps stop growing after warm-up.
-  ++requests_[{std::string(record.route), std::string(record.method), record.status}];
-  auto& histogram = latency_[std::string(record.route)];
+  // Routes, methods and statuses are small bounded sets: after warm-up every
+  // lookup hits and nothing is allocated.
+  auto key = std::make_tuple(record.route, record.method, record.status);
+  auto counter = requests_.find(key);
+  if (counter == requests_.end()) {
+    counter = requests_
+                  .emplace(std::make_tuple(std::string(record.route), std::string(record.method),
+                                           record.status),
+                           0)
+                  .first;
+  }
+  ++counter->second;
+  auto found = latency_.find(record.route);
+  if (found == latency_.end())
+    found = latency_.emplace(std::string(record.route), Histogram{}).first;
+  auto& histogram = found->second;
   for (std::size_t i = 0; i < kBuckets.size(); ++i) {
     if (seconds <= kBuckets[i]) ++histogram.buckets[i];
   }

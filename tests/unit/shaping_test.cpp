@@ -80,3 +80,31 @@ TEST(RequestId, GeneratedIdsAreValidAndDistinct) {
 }
 
 }  // namespace
+
+namespace {
+
+// The fast writer and nlohmann must agree byte for byte, on any text.
+TEST(JsonShape, FastUserWriter_MatchesNlohmannDump) {
+  const std::string names[] = {"michael",
+                               "Zoë 日本 🚀",
+                               "quote\" back\\slash",
+                               "tab\tnew\nline",
+                               std::string("ctl\x01\x1f", 5),
+                               "<img src=x onerror=alert(1)>",
+                               ""};
+  for (const auto& name : names) {
+    users::User user{2147483647, name, "e\"mail@x.io", true, "2026-11-22T21:37:45Z"};
+    std::string fast;
+    users::append_json(fast, user);
+    EXPECT_EQ(fast, nlohmann::json(user).dump()) << name;
+    user.active = false;
+    fast.clear();
+    users::append_json(fast, user);
+    EXPECT_EQ(fast, nlohmann::json(user).dump()) << name;
+  }
+  auto wrapped = common::success_raw_data(200, "[1]");
+  EXPECT_EQ(nlohmann::json::parse(wrapped.body),
+            nlohmann::json({{"status", "success"}, {"data", {1}}}));
+}
+
+}  // namespace

@@ -17,4 +17,9 @@ struct User {
 // {"id","username","email","active","created_at"}
 void to_json(nlohmann::json& json, const User& user);
 
+// The same object appended as text, byte for byte what
+// nlohmann::json(user).dump() gives (a unit test holds them together), without
+// building a DOM: this is the hot path of GET /users and GET /users/{id}.
+void append_json(std::string& out, const User& user);
+
 }  // namespace users

@@ -29,11 +29,23 @@ common::Response UsersBlueprint::get_user(const common::Request& request) {
   if (!id) throw common::HttpError(400, "Param id error");
   auto user = repository_.find(*id);
   if (!user) throw common::HttpError(404, "User does not exist");
-  return common::success_data(200, *user);
+  std::string data;
+  data.reserve(192);
+  append_json(data, *user);
+  return common::success_raw_data(200, data);
 }
 
 common::Response UsersBlueprint::list_users(const common::Request&) {
-  return common::success_data(200, {{"users", repository_.all()}});
+  auto users = repository_.all();
+  std::string data;
+  data.reserve(32 + users.size() * 160);
+  data += "{\"users\":[";
+  for (std::size_t i = 0; i < users.size(); ++i) {
+    if (i) data += ',';
+    append_json(data, users[i]);
+  }
+  data += "]}";
+  return common::success_raw_data(200, data);
 }
 
 }  // namespace users
