@@ -10,6 +10,15 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 RUN_DIR="$ROOT/.run"
 PG_DIR="$RUN_DIR/pg"
+# As root, the cluster runs as the postgres user, who may not be able to enter
+# this checkout (e.g. under /root): keep the cluster in /var/tmp then.
+if [ "$(id -u)" -eq 0 ] && id postgres >/dev/null 2>&1; then
+  mkdir -p "$RUN_DIR"
+  if ! runuser -u postgres -- test -x "$RUN_DIR"; then
+    PG_DIR="/var/tmp/users-service-$(printf '%s' "$ROOT" | md5sum | cut -c1-8)/pg"
+    mkdir -p "$(dirname "$PG_DIR")" && chmod 755 "$(dirname "$PG_DIR")"
+  fi
+fi
 PG_PORT="${PG_PORT:-55432}"
 PORT="${PORT:-5000}"
 NGINX_PORT="${NGINX_PORT:-8080}"

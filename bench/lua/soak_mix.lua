@@ -8,7 +8,7 @@ setup = function(thread)
   table.insert(threads, thread)
 end
 
-local counter, created, failed = 0, 0, 0
+counter, created, failed = 0, 0, 0  -- globals: done() reads them with thread:get
 local seeded = tonumber(os.getenv("SOAK_SEEDED") or "100")
 request = function()
   counter = counter + 1
