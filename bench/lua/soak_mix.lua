@@ -9,12 +9,14 @@ setup = function(thread)
 end
 
 counter, created, failed = 0, 0, 0  -- globals: done() reads them with thread:get
+-- Unique across runs too (the warm-up and the main run share nothing).
+local run_tag = os.getenv("SOAK_RUN") or tostring(os.time())
 local seeded = tonumber(os.getenv("SOAK_SEEDED") or "100")
 request = function()
   counter = counter + 1
   local pick = counter % 10
   if pick < 2 then
-    local body = string.format('{"username":"soak","email":"soak-%d-%d@bench.io"}', tid, counter)
+    local body = string.format('{"username":"soak","email":"soak-%s-%d-%d@bench.io"}', run_tag, tid, counter)
     return wrk.format("POST", "/users", {["Content-Type"] = "application/json"}, body)
   elseif pick < 6 then
     return wrk.format("GET", "/users/" .. math.random(1, seeded))

@@ -37,8 +37,13 @@ Response success_raw_data(int status, std::string_view data_json) {
 }
 
 void append_json_string(std::string& out, std::string_view text) {
-  static const char hex[] = "0123456789abcdef";
   out += '"';
+  append_json_escaped(out, text);
+  out += '"';
+}
+
+void append_json_escaped(std::string& out, std::string_view text) {
+  static const char hex[] = "0123456789abcdef";
   for (char c : text) {
     auto byte = static_cast<unsigned char>(c);
     switch (c) {
@@ -73,7 +78,6 @@ void append_json_string(std::string& out, std::string_view text) {
         }
     }
   }
-  out += '"';
 }
 
 Response fail(int status, const std::string& message) {

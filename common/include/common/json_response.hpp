@@ -20,5 +20,7 @@ Response success_raw_data(int status, std::string_view data_json);
 // Appends `text` as a JSON string literal (quoted, escaped like nlohmann's
 // dump: UTF-8 kept, control characters, quote and backslash escaped).
 void append_json_string(std::string& out, std::string_view text);
+// The same without the quotes.
+void append_json_escaped(std::string& out, std::string_view text);
 
 }  // namespace common
