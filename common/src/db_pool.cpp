@@ -123,6 +123,16 @@ void append_pool_metrics(const PoolStats& stats, std::string& out) {
   out += "db_errors_total{kind=\"timeout\"} " + std::to_string(stats.timeouts) + "\n";
 }
 
+bool DbPool::is_unavailable(const std::string& sqlstate) {
+  return sqlstate.rfind("53", 0) == 0 || sqlstate.rfind("57", 0) == 0 || sqlstate == "55P03";
+}
+
+void DbPool::note_unavailable(const std::string& sqlstate) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  ++timeouts_;
+  spdlog::warn("database could not serve the statement (SQLSTATE {})", sqlstate);
+}
+
 PoolStats DbPool::stats() const {
   std::lock_guard<std::mutex> lock(mutex_);
   PoolStats stats;

@@ -19,6 +19,7 @@
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <map>
 #include <set>
 #include <thread>
@@ -27,6 +28,7 @@
 #include "common/json_response.hpp"
 #include "common/log_context.hpp"
 #include "common/request_id.hpp"
+#include "worker_pool.hpp"
 
 namespace common {
 namespace {
@@ -137,6 +139,7 @@ struct Endpoint {
   Handler handler;
   ErrorRenderer render_error;
   bool head_only = false;
+  bool blocking = false;
 };
 
 class Dispatcher {
@@ -144,37 +147,69 @@ class Dispatcher {
   explicit Dispatcher(std::shared_ptr<ServerState> state) : state_(std::move(state)) {}
 
   Rest::Route::Handler bind(Endpoint endpoint) const {
-    return [state = state_, endpoint = std::move(endpoint)](const Rest::Request& raw,
-                                                            Http::ResponseWriter writer) {
-      run(*state, endpoint, raw, writer);
+    auto shared = std::make_shared<const Endpoint>(std::move(endpoint));
+    return [state = state_, endpoint = std::move(shared)](const Rest::Request& raw,
+                                                          Http::ResponseWriter writer) {
+      dispatch(state, endpoint, raw, std::move(writer));
       return Rest::Route::Result::Ok;
     };
   }
 
  private:
-  static void run(ServerState& state, const Endpoint& endpoint, const Rest::Request& raw,
-                  Http::ResponseWriter& writer) {
-    auto started = std::chrono::steady_clock::now();
-    state.in_flight.fetch_add(1);
-    struct Leave {
-      std::atomic<int>& counter;
-      ~Leave() { counter.fetch_sub(1); }
-    } leave{state.in_flight};
+  // A request handed to a worker thread: it owns its body, since Pistache
+  // reuses the parser's buffer once the reactor moves on.
+  struct Job {
+    std::string body;
+    Request request;
+    Http::ResponseWriter writer;
+    std::chrono::steady_clock::time_point started;
+  };
 
+  static void dispatch(const std::shared_ptr<ServerState>& state,
+                       const std::shared_ptr<const Endpoint>& endpoint, const Rest::Request& raw,
+                       Http::ResponseWriter writer) {
+    auto started = std::chrono::steady_clock::now();
+    state->in_flight.fetch_add(1);
+    Request request = read_request(*endpoint, raw);
+    if (!endpoint->blocking || !state->workers) {
+      finish(*state, *endpoint, request, writer, started);
+      state->in_flight.fetch_sub(1);
+      return;
+    }
+    auto job = std::make_shared<Job>(
+        Job{std::string(request.body), std::move(request), std::move(writer), started});
+    job->request.body = job->body;
+    state->workers->post([state, endpoint, job] {
+      finish(*state, *endpoint, job->request, job->writer, job->started);
+      state->in_flight.fetch_sub(1);
+    });
+  }
+
+  static Request read_request(const Endpoint& endpoint, const Rest::Request& raw) {
     Request request;
     request.request_id = request_id_of(raw);
-    RequestIdScope log_scope(request.request_id);  // every log line below carries it
-    Response response;
+    request.method = Http::methodString(raw.method());
+    request.path = raw.resource();
+    request.body = raw.body();
     try {
-      request.method = Http::methodString(raw.method());
-      request.path = raw.resource();
-      request.body = raw.body();
       request.content_type = lower_media_type(raw);
       for (const auto& name : endpoint.params) {
         if (raw.hasParam(name)) {
           request.params.emplace_back(name.substr(1), raw.param(name).as<std::string>());
         }
       }
+    } catch (const std::exception& error) {
+      spdlog::warn("could not read the request's parameters: {}", error.what());
+    }
+    return request;
+  }
+
+  // Runs the handler, maps its errors, sends, and reports the request.
+  static void finish(ServerState& state, const Endpoint& endpoint, const Request& request,
+                     Http::ResponseWriter& writer, std::chrono::steady_clock::time_point started) {
+    RequestIdScope log_scope(request.request_id);  // every log line below carries it
+    Response response;
+    try {
       response = endpoint.handler(request);
     } catch (const HttpError& error) {
       response = render(endpoint, request, error.status(), error.message());
@@ -334,6 +369,15 @@ HttpServer::HttpServer(const Config& config, const std::vector<Route>& routes,
   state_->observers = std::move(observers);
   state_->draining = draining;
   state_->max_body_bytes = config.max_body_bytes;
+  bool any_blocking = false;
+  for (const auto& route : routes) any_blocking = any_blocking || route.blocking;
+  // More workers than database connections, so that when every connection is
+  // busy a request waits in the pool's bounded acquire (then 503), not in an
+  // unbounded queue behind a slow query.
+  if (any_blocking) {
+    state_->workers =
+        std::make_unique<WorkerPool>(config.db_pool_size + std::max(2, config.threads));
+  }
   install(routes);
 }
 
@@ -372,9 +416,11 @@ void HttpServer::install(const std::vector<Route>& routes) {
       if (auto it = methods.find(method); it != methods.end()) {
         endpoint.handler = it->second->handler;
         endpoint.render_error = it->second->render_error;
+        endpoint.blocking = it->second->blocking;
       } else if (method == Http::Method::Head && get) {
         endpoint.handler = get->handler;
         endpoint.render_error = get->render_error;
+        endpoint.blocking = get->blocking;
         endpoint.head_only = true;
       } else if (method == Http::Method::Options) {
         endpoint.render_error = render_error;
@@ -434,6 +480,9 @@ bool HttpServer::wait_idle(std::chrono::milliseconds deadline) const {
 void HttpServer::stop() {
   if (stopped_ || !endpoint_) return;
   stopped_ = true;
+  // Workers first: what they still run sends through the reactors, which
+  // must be alive until then.
+  if (state_->workers) state_->workers->stop();
   endpoint_->shutdown();
 }
 

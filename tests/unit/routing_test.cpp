@@ -228,6 +228,19 @@ TEST_F(Routing, Metrics_CountRouteTemplatesNotRawPaths) {
   EXPECT_NE(response.body.find("db_pool_connections"), std::string::npos);
 }
 
+TEST_F(Routing, SlowClients_DoNotPinTheWorkers) {
+  // Many half-sent requests (slowloris) are held by the event loop, not by a
+  // worker: a normal request is still served at once.
+  std::vector<std::unique_ptr<support::HttpConnection>> slow;
+  for (int i = 0; i < 100; ++i) {
+    slow.push_back(std::make_unique<support::HttpConnection>("127.0.0.1", port()));
+    slow.back()->send_raw("GET /ping HTTP/1.1\r\nHost: x\r\nX-Slow: ");
+  }
+  auto started = Clock::now();
+  EXPECT_EQ(http_request(port(), "GET", "/ping").status, 200);
+  EXPECT_LT(Clock::now() - started, std::chrono::seconds(1));
+}
+
 TEST_F(Routing, Stylesheet_IsServedWithCacheHeaders) {
   auto response = http_request(port(), "GET", "/static/style.css");
   EXPECT_EQ(response.status, 200);

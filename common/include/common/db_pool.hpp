@@ -55,6 +55,13 @@ class DbPool {
         lease.broken = true;
         note_broken(error.what());
         if (!stale || attempt > 0) throw ServiceUnavailable("Database unavailable.");
+      } catch (const pqxx::sql_error& error) {
+        // Statement timeout, lock timeout, shutdown, too many connections:
+        // the database cannot serve now, which is a 503, not a 500.
+        if (!is_unavailable(error.sqlstate())) throw;
+        lease.broken = !lease.connection->is_open();
+        note_unavailable(error.sqlstate());
+        throw ServiceUnavailable("Database unavailable.");
       }
     }
   }
@@ -77,6 +84,10 @@ class DbPool {
   Lease acquire();
   void release(int slot, bool broken);
   void note_broken(const char* what);
+  void note_unavailable(const std::string& sqlstate);
+  // SQLSTATE classes 53 (insufficient resources), 57 (operator intervention,
+  // e.g. 57014 statement timeout) and 55P03 (lock not available).
+  static bool is_unavailable(const std::string& sqlstate);
   std::unique_ptr<pqxx::connection> connect();
 
   std::string url_;
