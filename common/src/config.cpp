@@ -3,6 +3,7 @@
 
 #include <charconv>
 #include <cstdlib>
+#include <iostream>
 #include <thread>
 
 namespace common {
@@ -138,6 +139,15 @@ Config Config::from_env() {
     if (!value) return std::nullopt;
     return std::string(value);
   });
+}
+
+Config Config::from_env_or_exit(const char* program) {
+  try {
+    return from_env();
+  } catch (const ConfigError& error) {
+    std::cerr << program << ": configuration error: " << error.what() << "\n";
+    std::exit(2);
+  }
 }
 
 }  // namespace common

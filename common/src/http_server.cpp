@@ -277,11 +277,11 @@ class GuardedHandler : public Http::Handler {
   GuardedHandler(std::shared_ptr<Rest::Router> router, std::shared_ptr<ServerState> state)
       : router_(std::move(router)), state_(std::move(state)) {}
 
+  // Router::route answers unmatched paths itself, through the NotFound
+  // handler: calling that handler again here would send a second response on
+  // a keep-alive connection (nginx then reads it as the next one's answer).
   void onRequest(const Http::Request& request, Http::ResponseWriter response) override {
-    auto status = router_->route(request, response.clone());
-    if (status == Rest::Route::Status::NotFound) {
-      router_->invokeNotFoundHandler(request, std::move(response));
-    }
+    router_->route(request, std::move(response));
   }
 
  private:

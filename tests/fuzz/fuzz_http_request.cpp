@@ -45,16 +45,17 @@ std::string drain(int fd, int quiet_ms) {
 }  // namespace
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
-  auto config = common::Config::from_lookup([](const std::string& name) -> std::optional<std::string> {
-    if (name == "APP_ENV") return "testing";
-    if (name == "DATABASE_TEST_URL") return "postgresql://postgres@127.0.0.1:1/none";
-    if (name == "HOST") return "127.0.0.1";
-    if (name == "PORT") return "0";
-    if (name == "THREADS") return "2";
-    if (name == "LOG_LEVEL") return "off";
-    if (name == "MAX_BODY_BYTES") return "4096";
-    return std::nullopt;
-  });
+  auto config =
+      common::Config::from_lookup([](const std::string& name) -> std::optional<std::string> {
+        if (name == "APP_ENV") return "testing";
+        if (name == "DATABASE_TEST_URL") return "postgresql://postgres@127.0.0.1:1/none";
+        if (name == "HOST") return "127.0.0.1";
+        if (name == "PORT") return "0";
+        if (name == "THREADS") return "2";
+        if (name == "LOG_LEVEL") return "off";
+        if (name == "MAX_BODY_BYTES") return "4096";
+        return std::nullopt;
+      });
   app = users::create_app(config);
   app->start();
   return 0;

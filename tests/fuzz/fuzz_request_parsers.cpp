@@ -24,10 +24,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
     case 1: {
       auto split = input.find('\0');
-      auto result = users::validate_new_user(input.substr(0, split),
-                                             split == std::string_view::npos
-                                                 ? std::string_view()
-                                                 : input.substr(split + 1));
+      auto result = users::validate_new_user(input.substr(0, split), split == std::string_view::npos
+                                                                         ? std::string_view()
+                                                                         : input.substr(split + 1));
       if (result.user && !users::is_valid_utf8(result.user->username)) __builtin_trap();
       break;
     }

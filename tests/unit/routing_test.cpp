@@ -68,6 +68,24 @@ TEST_F(Routing, UnknownPath_Returns404Json) {
   expect_json_fail(http_request(port(), "DELETE", "/nope/deeper"), 404);
 }
 
+TEST_F(Routing, EveryRequestGetsExactlyOneResponse) {
+  // On one keep-alive connection, as nginx's upstream uses it: a stray second
+  // response to any request would be read as the answer to the next one.
+  support::HttpConnection connection("127.0.0.1", port());
+  const std::vector<std::pair<std::string, std::string>> requests = {
+      {"GET", "/nope"},  {"DELETE", "/users"}, {"GET", "/users/abc"}, {"OPTIONS", "/ping"},
+      {"HEAD", "/ping"}, {"PUT", "/ping"},     {"GET", "/a/b/c"},     {"POST", "/users"}};
+  for (const auto& [method, path] : requests) {
+    SCOPED_TRACE(method + " " + path);
+    auto response = connection.request(method, path);
+    EXPECT_GE(response.status, 200);
+    auto ping = connection.request("GET", "/ping");
+    EXPECT_EQ(ping.status, 200);
+    EXPECT_EQ(ping.body, R"({"message":"pong!","status":"success"})");
+  }
+  EXPECT_FALSE(connection.is_closed_by_peer(std::chrono::milliseconds(100)));
+}
+
 TEST_F(Routing, WrongMethod_Returns405JsonWithAllow) {
   auto response = http_request(port(), "DELETE", "/users");
   expect_json_fail(response, 405);

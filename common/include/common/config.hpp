@@ -36,6 +36,8 @@ struct Config {
   using Lookup = std::function<std::optional<std::string>(const std::string&)>;
   static Config from_lookup(const Lookup& lookup);
   static Config from_env();
+  // from_env(), or print "<program>: configuration error: ..." and exit(2).
+  static Config from_env_or_exit(const char* program);
 };
 
 std::string to_string(AppEnv env);

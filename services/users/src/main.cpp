@@ -2,19 +2,11 @@
 // builds the app and serves until SIGTERM/SIGINT, then drains and exits 0.
 #include <spdlog/spdlog.h>
 
-#include <iostream>
-
 #include "app_factory.hpp"
 #include "common/logging.hpp"
 
 int main() {
-  common::Config config;
-  try {
-    config = common::Config::from_env();
-  } catch (const common::ConfigError& error) {
-    std::cerr << "users-service: configuration error: " << error.what() << "\n";
-    return 2;
-  }
+  auto config = common::Config::from_env_or_exit("users-service");
   common::setup_logging(config);
   try {
     auto app = users::create_app(config);

@@ -38,13 +38,7 @@ int main(int argc, char** argv) {
   auto* seed_db = cli.add_subcommand("seed_db", "add the two seed users (idempotent)");
   CLI11_PARSE(cli, argc, argv);
 
-  common::Config config;
-  try {
-    config = common::Config::from_env();
-  } catch (const common::ConfigError& error) {
-    std::cerr << "manage: configuration error: " << error.what() << "\n";
-    return 2;
-  }
+  auto config = common::Config::from_env_or_exit("manage");
   std::cout << "database " << common::redact_url(config.database_url) << "\n";
   try {
     if (seed_db->parsed()) return seed(config);
