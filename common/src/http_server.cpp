@@ -36,6 +36,7 @@ namespace {
 using namespace Pistache;
 
 constexpr const char* kDiscardInput = "users.discard";
+constexpr const char* kInProgress = "users.in_progress";
 constexpr std::size_t kHeaderAllowance = 64 * 1024;
 
 constexpr Http::Method kAllMethods[] = {
@@ -289,7 +290,10 @@ class GuardedHandler : public Http::Handler {
     if (peer->tryGetData(kDiscardInput)) return;  // refused request: drop what follows
     auto parser = getParser(peer);
     auto& request = parser->request;
+    bool& mid_request = in_progress(peer);
+    bool starts_here = !mid_request;
     try {
+      mid_request = true;
       if (!parser->feed(buffer, len)) {
         refuse(peer, request.version(), 413, "Request body too large.");
         return;
@@ -300,9 +304,16 @@ class GuardedHandler : public Http::Handler {
           refuse(peer, request.version(), 413, "Request body too large.");
           return;
         }
+        mid_request = false;
         Http::ResponseWriter response(request.version(), transport(), this, peer);
         request.copyAddress(peer->address());
-        response.headers().add<Http::Header::Connection>(connection_for(request));
+        // Pistache 0.0.5 drops whatever follows a request in the same read
+        // (pipelining). Rather than leave the client waiting for answers that
+        // never come, answer this one with Connection: close and drop the rest.
+        bool pipelined = starts_here && has_bytes_after(buffer, len, request);
+        if (pipelined) peer->putData(kDiscardInput, std::make_shared<bool>(true));
+        response.headers().add<Http::Header::Connection>(pipelined ? Http::ConnectionControl::Close
+                                                                   : connection_for(request));
         peer->setIdle(false);
         onRequest(request, std::move(response));
         parser->reset();
@@ -319,6 +330,26 @@ class GuardedHandler : public Http::Handler {
       spdlog::error("request handling failed: {}", error.what());
       refuse(peer, request.version(), 500, "Internal server error.");
     }
+  }
+
+  // Whether this peer is in the middle of a request (its start came in an
+  // earlier read).
+  static bool& in_progress(const std::shared_ptr<Tcp::Peer>& peer) {
+    auto data = peer->tryGetData(kInProgress);
+    if (!data) {
+      data = std::make_shared<bool>(false);
+      peer->putData(kInProgress, data);
+    }
+    return *std::static_pointer_cast<bool>(data);
+  }
+
+  // For a request that began at buffer[0]: are there bytes after its end?
+  static bool has_bytes_after(const char* buffer, size_t len, const Http::Request& request) {
+    std::string_view bytes(buffer, len);
+    auto header_end = bytes.find("\r\n\r\n");
+    if (header_end == std::string_view::npos) return false;
+    if (request.headers().tryGet<Http::Header::TransferEncoding>()) return false;
+    return header_end + 4 + request.body().size() < len;
   }
 
   static Http::ConnectionControl connection_for(const Http::Request& request) {

@@ -86,6 +86,20 @@ TEST_F(Routing, EveryRequestGetsExactlyOneResponse) {
   EXPECT_FALSE(connection.is_closed_by_peer(std::chrono::milliseconds(100)));
 }
 
+TEST_F(Routing, PipelinedRequests_FirstAnsweredThenClosedNotHung) {
+  // Pistache 0.0.5 cannot serve a second request sent in the same packet; the
+  // service answers the first with Connection: close instead of hanging.
+  support::HttpConnection connection("127.0.0.1", port());
+  connection.send_raw("GET /ping HTTP/1.1\r\nHost: x\r\n\r\nGET /ping HTTP/1.1\r\nHost: x\r\n\r\n");
+  auto started = Clock::now();
+  auto first = connection.read_response();
+  EXPECT_EQ(first.status, 200);
+  EXPECT_EQ(first.header("Connection"), "Close");
+  EXPECT_TRUE(connection.is_closed_by_peer(std::chrono::seconds(2)));
+  EXPECT_LT(Clock::now() - started, std::chrono::seconds(3));
+  EXPECT_EQ(http_request(port(), "GET", "/ping").status, 200);
+}
+
 TEST_F(Routing, WrongMethod_Returns405JsonWithAllow) {
   auto response = http_request(port(), "DELETE", "/users");
   expect_json_fail(response, 405);
