@@ -5,7 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-rows_path, rss_idle, rss_end, results_dir, settings = sys.argv[1:6]
+rows_path, rss_idle, rss_end, results_dir, out_name, settings = sys.argv[1:7]
 rows = {row["name"]: row for row in map(json.loads, Path(rows_path).read_text().splitlines())}
 
 # endpoint -> (its limit, the goal for the ratio or None)
@@ -73,7 +73,7 @@ errors = sum(r["errors"] for r in table)
 print(f"errors across all runs: {errors}")
 
 results = Path(results_dir)
-(results / "latest.json").write_text(json.dumps(
+(results / f"{out_name}.json").write_text(json.dumps(
     {"settings": settings, "rows": table, "rss": rss, "raw": list(rows.values())}, indent=2) + "\n")
 
 # Chart: ratio to the limit per endpoint, with the goals.
@@ -82,7 +82,7 @@ data = results / "ratio.dat"
 data.write_text("".join(f"\"{r['endpoint']}\" {r['ratio']:.3f} {r['goal'] or 0}\n" for r in charted))
 script = f"""
 set terminal svg size 900,420 font "sans,12"
-set output "{results / 'ratio.svg'}"
+set output "{results / (out_name + '-ratio.svg' if out_name != 'latest' else 'ratio.svg')}"
 set title "users-service: throughput as a share of its limit (one run)"
 set style data histograms
 set style fill solid 0.8 border -1
@@ -96,7 +96,7 @@ plot "{data}" using 2:xtic(1) title "ratio" lc rgb "#0d6efd", \\
 """
 try:
     subprocess.run(["gnuplot"], input=script, text=True, check=True)
-    print(f"wrote {results / 'latest.json'} and {results / 'ratio.svg'}")
+    print(f"wrote {results / (out_name + '.json')} and the chart in {results}")
 except (OSError, subprocess.CalledProcessError) as error:
-    print(f"wrote {results / 'latest.json'} (no chart: {error})")
+    print(f"wrote {results / (out_name + '.json')} (no chart: {error})")
 data.unlink()

@@ -111,5 +111,8 @@ run_pgbench "pgbench INSERT" insert.sql
 run_wrk "POST /users" "$S/users" post_users.lua
 RSS_END=$(rss_kib)
 
-python3 bench/report.py "$ROWS" "$RSS_IDLE" "$RSS_END" "$RESULTS" \
+# A partial run (--only) must not replace the full run's results.
+OUT_NAME=latest
+[ -z "$ONLY" ] || OUT_NAME=partial
+python3 bench/report.py "$ROWS" "$RSS_IDLE" "$RSS_END" "$RESULTS" "$OUT_NAME" \
   "connections=$CONNECTIONS duration=${DURATION}s warmup=${WARMUP}s wrk_threads=$WRK_THREADS service_threads=$SERVICE_THREADS pool=$POOL"
