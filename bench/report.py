@@ -95,6 +95,8 @@ plot "{data}" using 2:xtic(1) title "ratio" lc rgb "#0d6efd", \\
      "" using 0:($3>0?$3:1/0) with points pt 7 ps 1.2 lc rgb "#dc3545" title "goal"
 """
 try:
+    if not charted:
+        raise OSError("no endpoint with its limit in this run")
     subprocess.run(["gnuplot"], input=script, text=True, check=True)
     print(f"wrote {results / (out_name + '.json')} and the chart in {results}")
 except (OSError, subprocess.CalledProcessError) as error:
