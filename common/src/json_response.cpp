@@ -3,13 +3,6 @@
 
 namespace common {
 
-std::string Request::param(std::string_view name) const {
-  for (const auto& [key, value] : params) {
-    if (key == name) return value;
-  }
-  return {};
-}
-
 Response json_response(int status, const nlohmann::json& body) {
   Response response;
   response.status = status;
