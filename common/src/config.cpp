@@ -1,6 +1,8 @@
 // Parses and validates the environment into a Config.
 #include "common/config.hpp"
 
+#include <arpa/inet.h>
+
 #include <charconv>
 #include <cstdlib>
 #include <iostream>
@@ -15,6 +17,29 @@ std::optional<std::string> non_empty(const Config::Lookup& lookup, const std::st
   return value;
 }
 
+// A value as it may appear in a one-line error: control characters (a line
+// break would split the message) shown as '?'.
+std::string shown(const std::string& value) {
+  std::string out = value.substr(0, 64);
+  for (char& c : out) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
+  }
+  return value.size() > 64 ? out + "..." : out;
+}
+
+bool is_valid_host(const std::string& host) {
+  in6_addr address{};
+  if (::inet_pton(AF_INET, host.c_str(), &address) == 1) return true;
+  if (::inet_pton(AF_INET6, host.c_str(), &address) == 1) return true;
+  if (host.empty() || host.size() > 253 || host.front() == '.' || host.back() == '.') return false;
+  for (char c : host) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '-' || c == '.';
+    if (!ok) return false;
+  }
+  return host.find("..") == std::string::npos;
+}
+
 long long parse_int(const std::string& name, const std::string& text, long long min,
                     long long max) {
   long long value = 0;
@@ -22,7 +47,7 @@ long long parse_int(const std::string& name, const std::string& text, long long 
   auto [ptr, ec] = std::from_chars(text.data(), end, value);
   if (ec != std::errc() || ptr != end || value < min || value > max) {
     throw ConfigError(name + " must be an integer between " + std::to_string(min) + " and " +
-                      std::to_string(max) + ", got '" + text + "'");
+                      std::to_string(max) + ", got '" + shown(text) + "'");
   }
   return value;
 }
@@ -31,7 +56,8 @@ AppEnv parse_env(const std::string& text) {
   if (text == "development") return AppEnv::development;
   if (text == "testing") return AppEnv::testing;
   if (text == "production") return AppEnv::production;
-  throw ConfigError("APP_ENV must be development, testing or production, got '" + text + "'");
+  throw ConfigError("APP_ENV must be development, testing or production, got '" + shown(text) +
+                    "'");
 }
 
 bool is_libpq_url(const std::string& url) {
@@ -65,15 +91,29 @@ std::string to_string(AppEnv env) {
 }
 
 std::string redact_url(const std::string& url) {
-  auto scheme_end = url.find("://");
-  if (scheme_end == std::string::npos) return url;
-  auto authority_start = scheme_end + 3;
-  auto at = url.find('@', authority_start);
-  auto slash = url.find('/', authority_start);
-  if (at == std::string::npos || (slash != std::string::npos && at > slash)) return url;
-  auto colon = url.find(':', authority_start);
-  if (colon == std::string::npos || colon > at) return url;
-  return url.substr(0, colon + 1) + "***" + url.substr(at);
+  std::string out = url;
+  // user:password@ in the authority
+  auto scheme_end = out.find("://");
+  if (scheme_end != std::string::npos) {
+    auto authority_start = scheme_end + 3;
+    auto at = out.find('@', authority_start);
+    auto slash = out.find('/', authority_start);
+    auto colon = out.find(':', authority_start);
+    if (at != std::string::npos && (slash == std::string::npos || at < slash) &&
+        colon != std::string::npos && colon < at) {
+      out = out.substr(0, colon + 1) + "***" + out.substr(at);
+    }
+  }
+  // password=... among the query parameters
+  auto query = out.find('?');
+  for (auto pos = query; pos != std::string::npos; pos = out.find('&', pos + 1)) {
+    if (out.compare(pos + 1, 9, "password=") != 0) continue;
+    auto value_start = pos + 10;
+    auto value_end = out.find('&', value_start);
+    out.replace(value_start,
+                (value_end == std::string::npos ? out.size() : value_end) - value_start, "***");
+  }
+  return out;
 }
 
 Config Config::from_lookup(const Lookup& lookup) {
@@ -84,7 +124,12 @@ Config Config::from_lookup(const Lookup& lookup) {
                             ? required_url(lookup, "DATABASE_TEST_URL", config.app_env)
                             : required_url(lookup, "DATABASE_URL", config.app_env);
 
-  if (auto host = non_empty(lookup, "HOST")) config.host = *host;
+  if (auto host = non_empty(lookup, "HOST")) {
+    if (!is_valid_host(*host)) {
+      throw ConfigError("HOST must be an IP address or a host name, got '" + shown(*host) + "'");
+    }
+    config.host = *host;
+  }
   if (auto port = non_empty(lookup, "PORT")) config.port = parse_int("PORT", *port, 0, 65535);
 
   int cores = static_cast<int>(std::thread::hardware_concurrency());
@@ -107,13 +152,13 @@ Config Config::from_lookup(const Lookup& lookup) {
       throw ConfigError(
           "LOG_LEVEL must be one of trace, debug, info, warn, error, critical, off, "
           "got '" +
-          *level + "'");
+          shown(*level) + "'");
     }
     config.log_level = *level;
   }
   if (auto format = non_empty(lookup, "LOG_FORMAT")) {
     if (*format != "text" && *format != "json") {
-      throw ConfigError("LOG_FORMAT must be text or json, got '" + *format + "'");
+      throw ConfigError("LOG_FORMAT must be text or json, got '" + shown(*format) + "'");
     }
     config.log_format = *format;
   }

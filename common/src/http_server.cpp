@@ -21,6 +21,7 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 #include <set>
 #include <thread>
 #include <unordered_map>
@@ -235,7 +236,8 @@ class Dispatcher {
 
     std::size_t bytes = 0;
     try {
-      bytes = send(writer, response, request.request_id, endpoint.head_only);
+      bool head = endpoint.head_only || request.method == "HEAD";  // 404/405 to HEAD too
+      bytes = send(writer, response, request.request_id, head);
     } catch (const std::exception& error) {
       spdlog::warn("could not send the response: {}", error.what());
     }
@@ -294,14 +296,32 @@ class GuardedHandler : public Http::Handler {
     bool starts_here = !mid_request;
     try {
       mid_request = true;
+      if (starts_here && !request_line_looks_valid(std::string_view(buffer, len))) {
+        refuse(peer, request, 400, "Malformed HTTP request.");
+        return;
+      }
+      // Before Pistache reads the headers (its body step reserves the whole
+      // Content-Length up front): refuse a length that is malformed or too big.
+      if (parser->step()->id() != Http::Private::BodyStep::Id) {
+        switch (check_content_length(std::string_view(buffer, len), state_->max_body_bytes)) {
+          case Length::malformed:
+            refuse(peer, request, 400, "Malformed HTTP request.", std::string_view(buffer, len));
+            return;
+          case Length::too_large:
+            refuse(peer, request, 413, "Request body too large.", std::string_view(buffer, len));
+            return;
+          case Length::ok:
+            break;
+        }
+      }
       if (!parser->feed(buffer, len)) {
-        refuse(peer, request.version(), 413, "Request body too large.");
+        refuse(peer, request, 413, "Request body too large.");
         return;
       }
       auto state = parser->parse();
       if (state == Http::Private::State::Done) {
         if (request.body().size() > state_->max_body_bytes) {
-          refuse(peer, request.version(), 413, "Request body too large.");
+          refuse(peer, request, 413, "Request body too large.");
           return;
         }
         mid_request = false;
@@ -320,16 +340,68 @@ class GuardedHandler : public Http::Handler {
       } else if (parser->step()->id() == Http::Private::BodyStep::Id) {
         auto length = request.headers().tryGet<Http::Header::ContentLength>();
         if (length && length->value() > state_->max_body_bytes) {
-          refuse(peer, request.version(), 413, "Request body too large.");
+          refuse(peer, request, 413, "Request body too large.");
         }
       }
     } catch (const Http::HttpError& error) {
-      refuse(peer, request.version(), error.code() == 413 ? 413 : 400,
+      refuse(peer, request, error.code() == 413 ? 413 : 400,
              error.code() == 413 ? "Request body too large." : "Malformed HTTP request.");
     } catch (const std::exception& error) {
-      spdlog::error("request handling failed: {}", error.what());
-      refuse(peer, request.version(), 500, "Internal server error.");
+      // Handlers catch their own errors (Dispatcher), so what reaches here
+      // comes from parsing what the client sent.
+      spdlog::warn("could not parse a request: {}", error.what());
+      refuse(peer, request, 400, "Malformed HTTP request.");
     }
+  }
+
+  // A first line with no space ("GARBAGE\r\n") would make Pistache wait for
+  // more until the header timeout; answer at once instead.
+  static bool request_line_looks_valid(std::string_view bytes) {
+    auto end = bytes.find("\r\n");
+    if (end == std::string_view::npos) return true;  // not complete yet
+    return bytes.substr(0, end).find(' ') != std::string_view::npos;
+  }
+
+  enum class Length { ok, malformed, too_large };
+
+  // The value of header `name` (lower-case, with the colon) among the
+  // complete header lines in `bytes`; nullopt when absent or not complete yet.
+  static std::optional<std::string_view> raw_header(std::string_view bytes, std::string_view name) {
+    auto head_end = bytes.find("\r\n\r\n");
+    std::string_view head =
+        bytes.substr(0, head_end == std::string_view::npos ? head_end : head_end + 2);
+    for (std::size_t pos = head.find('\n'); pos != std::string_view::npos;
+         pos = head.find('\n', pos + 1)) {
+      std::string_view line = head.substr(pos + 1);
+      auto eol = line.find("\r\n");
+      if (eol == std::string_view::npos) break;  // the line continues in the next read
+      line = line.substr(0, eol);
+      if (line.size() < name.size()) continue;
+      bool match = true;
+      for (std::size_t i = 0; i < name.size() && match; ++i) {
+        match = std::tolower(static_cast<unsigned char>(line[i])) == name[i];
+      }
+      if (!match) continue;
+      std::string_view value = line.substr(name.size());
+      while (!value.empty() && (value.front() == ' ' || value.front() == '\t'))
+        value.remove_prefix(1);
+      while (!value.empty() && (value.back() == ' ' || value.back() == '\t'))
+        value.remove_suffix(1);
+      return value;
+    }
+    return std::nullopt;
+  }
+
+  static Length check_content_length(std::string_view bytes, std::size_t max_body) {
+    auto value = raw_header(bytes, "content-length:");
+    if (!value) return Length::ok;
+    if (value->empty() || value->size() > 18) return Length::malformed;
+    unsigned long long length = 0;
+    for (char c : *value) {
+      if (c < '0' || c > '9') return Length::malformed;
+      length = length * 10 + static_cast<unsigned long long>(c - '0');
+    }
+    return length > max_body ? Length::too_large : Length::ok;
   }
 
   // Whether this peer is in the middle of a request (its start came in an
@@ -361,12 +433,17 @@ class GuardedHandler : public Http::Handler {
 
   // Answers an error before routing and closes the connection: what follows
   // on this socket is the rest of a request we will not read.
-  void refuse(const std::shared_ptr<Tcp::Peer>& peer, Http::Version version, int status,
-              const std::string& message) {
+  void refuse(const std::shared_ptr<Tcp::Peer>& peer, const Http::Request& request, int status,
+              const std::string& message, std::string_view raw = {}) {
     if (!peer->tryGetData(kDiscardInput))
       peer->putData(kDiscardInput, std::make_shared<bool>(true));
+    // The client's id when its headers got that far, so nginx's log and ours agree.
+    std::string request_id = request_id_of(request);
+    if (auto id = raw_header(raw, "x-request-id:"); id && is_valid_request_id(*id)) {
+      request_id = std::string(*id);
+    }
+    Http::Version version = request.version();
     getParser(peer)->reset();
-    std::string request_id = new_request_id();
     RequestIdScope log_scope(request_id);
     spdlog::warn("refused a request from {}: {} {}", peer->address().host(), status, message);
     Http::ResponseWriter writer(version, transport(), this, peer);

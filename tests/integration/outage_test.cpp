@@ -1,5 +1,6 @@
-// The database goes away and comes back: 503 fast, then service resumes with
-// no restart. Its own binary, so its cluster is its own.
+// The database goes away and comes back: every database route answers 503
+// fast, the probes tell live from ready, and service resumes with no restart.
+// Its own binary, so stopping its cluster cannot disturb the other tests.
 #include <chrono>
 #include <future>
 #include <thread>
@@ -9,43 +10,147 @@
 namespace {
 
 using Clock = std::chrono::steady_clock;
+using fixture::contains;
 
-TEST(DatabaseOutage, StopThenStart_503ThenRecovers) {
+struct Timed {
+  support::HttpResponse response;
+  Clock::duration took;
+};
+
+Timed timed_request(const std::string& method, const std::string& path,
+                    const std::string& body = "", const support::Headers& headers = {}) {
+  auto started = Clock::now();
+  auto response =
+      support::http_request(fixture::service().app->port(), method, path, body, headers);
+  return {std::move(response), Clock::now() - started};
+}
+
+long long ms(Clock::duration duration) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(duration).count();
+}
+
+// Starts the cluster again when a test leaves early with it stopped.
+struct RestartOnExit {
+  ~RestartOnExit() {
+    try {
+      fixture::service().cluster->start();
+    } catch (...) {
+    }
+  }
+};
+
+// The 503 body must be the generic one: no libpq or SQL text.
+void expect_generic_503(const support::HttpResponse& response) {
+  EXPECT_EQ(response.status, 503) << response.body;
+  EXPECT_FALSE(contains(response.body, "connection to server")) << response.body;
+  EXPECT_FALSE(contains(response.body, "SELECT")) << response.body;
+  EXPECT_FALSE(contains(response.body, "INSERT")) << response.body;
+}
+
+TEST(DatabaseOutage, ClusterStopped_Answers503FastThenRecoversWithoutRestart) {
   auto& s = fixture::service();
-  int port = s.app->port();
-  ASSERT_EQ(support::http_request(port, "GET", "/users").status, 200);
+  RestartOnExit restart;
+  const support::Headers json = {{"Content-Type", "application/json"}};
+  ASSERT_EQ(timed_request("POST", "/users", R"({"username":"a","email":"a@example.com"})", json)
+                .response.status,
+            201);
+  ASSERT_EQ(timed_request("GET", "/users").response.status, 200);
 
   s.cluster->stop();
   for (int i = 0; i < 3; ++i) {
-    auto started = Clock::now();
-    auto response = support::http_request(port, "GET", "/users");
-    auto took = Clock::now() - started;
-    EXPECT_EQ(response.status, 503);
+    SCOPED_TRACE(i);
+    auto [response, took] = timed_request("GET", "/users");
+    expect_generic_503(response);
     EXPECT_EQ(response.header("Content-Type"), "application/json");
-    EXPECT_EQ(response.json()["status"], "fail");
-    EXPECT_TRUE(response.has_header("Retry-After"));
-    EXPECT_LT(took, std::chrono::seconds(5));
+    auto body = nlohmann::json::parse(response.body, nullptr, false);
+    ASSERT_TRUE(body.is_object()) << response.body;
+    EXPECT_EQ(body.value("status", ""), "fail");
+    EXPECT_LT(took, std::chrono::seconds(5)) << ms(took) << " ms";
   }
-  EXPECT_EQ(support::http_request(port, "GET", "/health/ready").status, 503);
-  EXPECT_EQ(support::http_request(port, "GET", "/health/live").status, 200);
-  EXPECT_EQ(support::http_request(port, "GET", "/ping").status, 200);
+  for (const auto& [method, path] :
+       {std::pair<std::string, std::string>{"GET", "/users/1"}, {"POST", "/users"}, {"GET", "/"}}) {
+    SCOPED_TRACE(method + " " + path);
+    auto [response, took] = timed_request(
+        method, path, method == "POST" ? R"({"username":"b","email":"b@ex.com"})" : "",
+        method == "POST" ? json : support::Headers{});
+    expect_generic_503(response);
+    EXPECT_EQ(response.header("Content-Type"),
+              path == "/" ? "text/html; charset=utf-8" : "application/json");
+    EXPECT_LT(took, std::chrono::seconds(5)) << ms(took) << " ms";
+  }
+  auto ready = timed_request("GET", "/health/ready");
+  EXPECT_EQ(ready.response.status, 503) << ready.response.body;
+  EXPECT_LT(ready.took, std::chrono::seconds(5)) << ms(ready.took) << " ms";
+  EXPECT_EQ(timed_request("GET", "/health/live").response.status, 200);
+  EXPECT_EQ(timed_request("GET", "/ping").response.status, 200);
 
   s.cluster->start();
+  auto restarted = Clock::now();
   int status = 0;
-  auto deadline = Clock::now() + std::chrono::seconds(15);
-  while (Clock::now() < deadline) {
-    status = support::http_request(port, "GET", "/users").status;
+  while (Clock::now() - restarted < std::chrono::seconds(10)) {
+    status = timed_request("GET", "/users").response.status;
     if (status == 200) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
+  auto recovery = Clock::now() - restarted;
+  ASSERT_EQ(status, 200) << "GET /users still failing 10 s after the database came back";
+  EXPECT_LT(recovery, std::chrono::seconds(5)) << ms(recovery) << " ms";
+  EXPECT_EQ(timed_request("GET", "/health/ready").response.status, 200);
+  // Every pooled connection works again, not only the first one tried.
+  for (int i = 0; i < 6; ++i) {
+    EXPECT_EQ(timed_request("GET", "/users/1").response.status, 200);
+  }
+  EXPECT_EQ(timed_request("POST", "/users", R"({"username":"c","email":"c@example.com"})", json)
+                .response.status,
+            201);
+  auto users = nlohmann::json::parse(timed_request("GET", "/users").response.body);
+  EXPECT_EQ(users["data"]["users"].size(), 2u) << "the user stored before the outage is kept";
+}
+
+int lock_waiters() {
+  pqxx::connection probe(fixture::service().database_url);
+  pqxx::nontransaction work(probe);
+  return work.exec("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")[0][0]
+      .as<int>();
+}
+
+TEST(DatabaseOutage, ClusterStoppedDuringRequest_InFlightRequestGets503ThenRecovers) {
+  auto& s = fixture::service();
+  RestartOnExit restart;
+  int port = s.app->port();
+  {
+    pqxx::connection locker(s.database_url);
+    pqxx::work lock(locker);
+    lock.exec("LOCK TABLE users IN ACCESS EXCLUSIVE MODE");
+    support::HttpConnection in_flight("127.0.0.1", port);
+    in_flight.send_raw("GET /users HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+    auto deadline = Clock::now() + std::chrono::seconds(5);
+    while (lock_waiters() == 0 && Clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    ASSERT_EQ(lock_waiters(), 1);
+
+    auto stopping = Clock::now();
+    s.cluster->stop();
+    auto response = in_flight.read_response();
+    expect_generic_503(response);
+    EXPECT_EQ(response.header("Content-Type"), "application/json");
+    EXPECT_LT(Clock::now() - stopping, std::chrono::seconds(5));
+  }
+  s.cluster->start();
+  auto deadline = Clock::now() + std::chrono::seconds(10);
+  int status = 0;
+  while (status != 200 && Clock::now() < deadline) {
+    status = support::http_request(port, "GET", "/users").status;
+    if (status != 200) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
   EXPECT_EQ(status, 200);
-  EXPECT_EQ(support::http_request(port, "GET", "/health/ready").status, 200);
 }
 
 // One pooled connection, held by a request stuck behind a table lock: the next
 // request waits a bounded time, then gets 503 with Retry-After; when the lock
 // goes, the first one completes. Never a deadlock.
-TEST(PoolExhausted, BoundedWaitThen503) {
+TEST(PoolExhausted, OnlyConnectionHeld_NextRequestGets503AfterBoundedWait) {
   auto& s = fixture::service();
   auto config = fixture::testing_config(s.database_url);
   config.db_pool_size = 1;
@@ -57,9 +162,20 @@ TEST(PoolExhausted, BoundedWaitThen503) {
   pqxx::connection locker(s.database_url);
   pqxx::work lock(locker);
   lock.exec("LOCK TABLE users IN ACCESS EXCLUSIVE MODE");
-  auto stuck = std::async(std::launch::async,
-                          [port] { return support::http_request(port, "GET", "/users"); });
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  support::HttpConnection stuck("127.0.0.1", port);
+  stuck.send_raw("GET /users HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+  // Wait until that request is blocked on the lock inside PostgreSQL.
+  auto deadline = Clock::now() + std::chrono::seconds(5);
+  int waiting = 0;
+  while (waiting == 0 && Clock::now() < deadline) {
+    pqxx::connection probe(s.database_url);
+    pqxx::nontransaction work(probe);
+    waiting =
+        work.exec("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")[0][0]
+            .as<int>();
+    if (waiting == 0) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_EQ(waiting, 1);
 
   auto started = Clock::now();
   auto waited = support::http_request(port, "GET", "/users/1");
@@ -71,14 +187,8 @@ TEST(PoolExhausted, BoundedWaitThen503) {
   EXPECT_EQ(support::http_request(port, "GET", "/ping").status, 200);
 
   lock.abort();
-  EXPECT_EQ(stuck.get().status, 200);
+  EXPECT_EQ(stuck.read_response().status, 200);
   EXPECT_EQ(support::http_request(port, "GET", "/users").status, 200);
 }
 
 }  // namespace
-
-int main(int argc, char** argv) {
-  ::testing::InitGoogleTest(&argc, argv);
-  ::testing::AddGlobalTestEnvironment(new fixture::Environment);
-  return RUN_ALL_TESTS();
-}

@@ -1,13 +1,18 @@
-// One real PostgreSQL and one in-process app per test binary; each test
-// starts from an empty users table.
+// One throwaway PostgreSQL and one in-process app per test binary (a
+// GoogleTest environment), so the cluster starts once, not once per test;
+// every ServiceTest starts from an empty users table.
 #pragma once
 
 #include <gtest/gtest.h>
 
 #include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
 #include <pqxx/pqxx>
+#include <string>
 
 #include "app_factory.hpp"
+#include "common/logging.hpp"
 #include "migrations.hpp"
 #include "support/http_client.hpp"
 #include "support/pg_cluster.hpp"
@@ -25,6 +30,8 @@ inline Service& service() {
   return instance;
 }
 
+// The configuration the brief's environment gives the app: testing, the
+// cluster's database, loopback, an ephemeral port, two worker threads.
 inline common::Config testing_config(const std::string& url) {
   return common::Config::from_lookup([&](const std::string& name) -> std::optional<std::string> {
     if (name == "APP_ENV") return "testing";
@@ -32,8 +39,7 @@ inline common::Config testing_config(const std::string& url) {
     if (name == "HOST") return "127.0.0.1";
     if (name == "PORT") return "0";
     if (name == "THREADS") return "2";
-    if (name == "DB_POOL_SIZE") return "4";
-    if (name == "LOG_LEVEL") return "warn";
+    if (name == "LOG_LEVEL") return "error";
     return std::nullopt;
   });
 }
@@ -47,7 +53,9 @@ class Environment : public ::testing::Environment {
     s.database_url = s.cluster->url("users_test");
     pqxx::connection connection(s.database_url);
     users::migrate(connection);
-    s.app = users::create_app(testing_config(s.database_url));
+    auto config = testing_config(s.database_url);
+    common::setup_logging(config);  // as main() does: quiet below LOG_LEVEL
+    s.app = users::create_app(config);
     s.app->start();
   }
   void TearDown() override {
@@ -57,18 +65,35 @@ class Environment : public ::testing::Environment {
   }
 };
 
+// Runs `sql` in its own transaction on a fresh connection.
+inline pqxx::result execute(const std::string& sql) {
+  pqxx::connection connection(service().database_url);
+  pqxx::work work(connection);
+  auto result = work.exec(sql);
+  work.commit();
+  return result;
+}
+
+inline bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+// A JSON error body as the contract gives it: {"status":"fail","message":...}.
+inline void expect_fail(const support::HttpResponse& response, int status,
+                        const std::string& message) {
+  EXPECT_EQ(response.status, status) << response.body;
+  EXPECT_EQ(response.header("Content-Type"), "application/json");
+  auto body = nlohmann::json::parse(response.body, nullptr, false);
+  ASSERT_TRUE(body.is_object()) << response.body;
+  EXPECT_EQ(body.value("status", ""), "fail") << response.body;
+  EXPECT_EQ(body.value("message", ""), message) << response.body;
+}
+
 class ServiceTest : public ::testing::Test {
  protected:
   void SetUp() override { execute("TRUNCATE users RESTART IDENTITY"); }
 
   static int port() { return service().app->port(); }
-  static pqxx::result execute(const std::string& sql) {
-    pqxx::connection connection(service().database_url);
-    pqxx::work work(connection);
-    auto result = work.exec(sql);
-    work.commit();
-    return result;
-  }
   static long long user_count() {
     return execute("SELECT count(*) FROM users")[0][0].as<long long>();
   }
@@ -76,13 +101,15 @@ class ServiceTest : public ::testing::Test {
   static support::HttpResponse get(const std::string& path) {
     return support::http_request(port(), "GET", path);
   }
+  static support::HttpResponse post(const std::string& path, const std::string& body,
+                                    const support::Headers& headers) {
+    return support::http_request(port(), "POST", path, body, headers);
+  }
   static support::HttpResponse post_json(const std::string& path, const std::string& body) {
-    return support::http_request(port(), "POST", path, body,
-                                 {{"Content-Type", "application/json"}});
+    return post(path, body, {{"Content-Type", "application/json"}});
   }
   static support::HttpResponse post_form(const std::string& body) {
-    return support::http_request(port(), "POST", "/", body,
-                                 {{"Content-Type", "application/x-www-form-urlencoded"}});
+    return post("/", body, {{"Content-Type", "application/x-www-form-urlencoded"}});
   }
   static support::HttpResponse add_user(const std::string& username, const std::string& email) {
     return post_json("/users", nlohmann::json{{"username", username}, {"email", email}}.dump());

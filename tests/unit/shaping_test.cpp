@@ -1,110 +1,146 @@
-// JSON bodies, forms and request ids.
+// JSON shaping: the User model and the {"status", "message"/"data"} bodies.
 #include <gtest/gtest.h>
 
-#include "common/form.hpp"
+#include <nlohmann/json.hpp>
+
 #include "common/json_response.hpp"
-#include "common/request_id.hpp"
 #include "user.hpp"
 
 namespace {
 
 using nlohmann::json;
 
-TEST(JsonShape, User_HasTheContractKeys) {
-  users::User user{7, "michael", "m@x.io", false, "2026-11-22T21:37:45Z"};
-  json body = user;
+users::User sample_user() {
+  return users::User{7, "michael", "m@x.io", true, "2026-11-22T21:37:45Z"};
+}
+
+TEST(UserJson, HasExactlyTheContractKeys) {
+  json body = sample_user();
+  ASSERT_TRUE(body.is_object());
+  EXPECT_EQ(body.size(), 5u);
+  for (const char* key : {"id", "username", "email", "active", "created_at"}) {
+    EXPECT_TRUE(body.contains(key)) << key;
+  }
+}
+
+TEST(UserJson, ValuesHaveTheContractTypes) {
+  json body = sample_user();
+  EXPECT_TRUE(body["id"].is_number_integer());
+  EXPECT_TRUE(body["username"].is_string());
+  EXPECT_TRUE(body["email"].is_string());
+  EXPECT_TRUE(body["active"].is_boolean());
+  EXPECT_TRUE(body["created_at"].is_string());
   EXPECT_EQ(body, json({{"id", 7},
                         {"username", "michael"},
                         {"email", "m@x.io"},
-                        {"active", false},
+                        {"active", true},
                         {"created_at", "2026-11-22T21:37:45Z"}}));
 }
 
-TEST(JsonShape, Responses_HaveStatusAndMessageOrData) {
-  auto ok = common::success_message(201, "a@b.co was added!");
-  EXPECT_EQ(ok.status, 201);
-  EXPECT_EQ(ok.content_type, "application/json");
-  EXPECT_EQ(json::parse(ok.body), json({{"status", "success"}, {"message", "a@b.co was added!"}}));
-  auto data = common::success_data(200, {{"users", json::array()}});
-  EXPECT_EQ(json::parse(data.body),
-            json({{"status", "success"}, {"data", {{"users", json::array()}}}}));
-  auto failure = common::fail(404, "User does not exist");
-  EXPECT_EQ(json::parse(failure.body),
-            json({{"status", "fail"}, {"message", "User does not exist"}}));
+TEST(UserJson, InactiveUser_HasActiveFalse) {
+  auto user = sample_user();
+  user.active = false;
+  EXPECT_EQ(json(user)["active"], false);
 }
 
-TEST(JsonShape, InvalidUtf8InAMessage_DoesNotThrow) {
-  common::Response response;
-  EXPECT_NO_THROW(response = common::fail(400, "bad \xff byte"));
-  EXPECT_NO_THROW(json::parse(response.body));
-}
-
-TEST(Form, DecodesPlusAndPercentEscapes) {
-  auto form = common::parse_form("username=a+b%21&email=m%40x.io&&empty=&flag");
-  ASSERT_TRUE(form);
-  EXPECT_EQ(form->at("username"), "a b!");
-  EXPECT_EQ(form->at("email"), "m@x.io");
-  EXPECT_EQ(form->at("empty"), "");
-  EXPECT_EQ(form->at("flag"), "");
-}
-
-TEST(Form, RepeatedKeyKeepsTheFirstValue) {
-  EXPECT_EQ(common::parse_form("a=1&a=2")->at("a"), "1");
-}
-
-TEST(Form, MalformedEscapesAreRefused) {
-  EXPECT_FALSE(common::parse_form("a=%"));
-  EXPECT_FALSE(common::parse_form("a=%4"));
-  EXPECT_FALSE(common::parse_form("a=%zz"));
-  EXPECT_FALSE(common::url_decode("%G1"));
-}
-
-TEST(RequestId, AcceptsShortSafeIds) {
-  EXPECT_TRUE(common::is_valid_request_id("abc-123_X.y:z"));
-  EXPECT_TRUE(common::is_valid_request_id(std::string(128, 'a')));
-}
-
-TEST(RequestId, RefusesUnsafeOrLongIds) {
-  for (const std::string& id : {std::string(""), std::string("bad id"), std::string("a\nb"),
-                                std::string("<x>"), std::string(129, 'a'), std::string("é")}) {
-    EXPECT_FALSE(common::is_valid_request_id(id)) << id;
-  }
-}
-
-TEST(RequestId, GeneratedIdsAreValidAndDistinct) {
-  auto a = common::new_request_id();
-  auto b = common::new_request_id();
-  EXPECT_EQ(a.size(), 32u);
-  EXPECT_TRUE(common::is_valid_request_id(a));
-  EXPECT_NE(a, b);
-}
-
-}  // namespace
-
-namespace {
-
-// The fast writer and nlohmann must agree byte for byte, on any text.
-TEST(JsonShape, FastUserWriter_MatchesNlohmannDump) {
+// The hand-written writer of the hot read paths and nlohmann agree byte for
+// byte, on any text a user may have.
+TEST(UserJson, FastWriter_MatchesNlohmannDump) {
   const std::string names[] = {"michael",
                                "Zoë 日本 🚀",
-                               "quote\" back\\slash",
-                               "tab\tnew\nline",
-                               std::string("ctl\x01\x1f", 5),
+                               "quote\" back\\slash /",
+                               "tab\tnew\nline\r\b\f",
+                               std::string("ctl\x01\x1f\x7f", 6),
                                "<img src=x onerror=alert(1)>",
                                ""};
   for (const auto& name : names) {
-    users::User user{2147483647, name, "e\"mail@x.io", true, "2026-11-22T21:37:45Z"};
+    for (bool active : {true, false}) {
+      users::User user{2147483647, name, "e\"mail@x.io", active, "2026-11-22T21:37:45Z"};
+      std::string fast;
+      users::append_json(fast, user);
+      EXPECT_EQ(fast, json(user).dump()) << name;
+      EXPECT_EQ(json::parse(fast), json(user)) << name;
+    }
+  }
+}
+
+TEST(UserJson, FastWriter_NegativeAndZeroIds) {
+  for (long long id : {0LL, -1LL, -2147483648LL}) {
+    users::User user{id, "a", "a@b.co", false, "x"};
     std::string fast;
     users::append_json(fast, user);
-    EXPECT_EQ(fast, nlohmann::json(user).dump()) << name;
-    user.active = false;
-    fast.clear();
-    users::append_json(fast, user);
-    EXPECT_EQ(fast, nlohmann::json(user).dump()) << name;
+    EXPECT_EQ(fast, json(user).dump());
   }
-  auto wrapped = common::success_raw_data(200, "[1]");
-  EXPECT_EQ(nlohmann::json::parse(wrapped.body),
-            nlohmann::json({{"status", "success"}, {"data", {1}}}));
+}
+
+TEST(JsonResponse, SuccessMessage_ExactBody) {
+  auto response = common::success_message(201, "a@b.co was added!");
+  EXPECT_EQ(response.status, 201);
+  EXPECT_EQ(response.content_type, "application/json");
+  EXPECT_EQ(response.body, R"({"message":"a@b.co was added!","status":"success"})");
+  EXPECT_TRUE(response.headers.empty());
+}
+
+TEST(JsonResponse, Pong_ExactBody) {
+  EXPECT_EQ(common::success_message(200, "pong!").body,
+            R"({"message":"pong!","status":"success"})");
+}
+
+TEST(JsonResponse, SuccessData_ExactBody) {
+  auto response = common::success_data(200, {{"users", json::array()}});
+  EXPECT_EQ(response.status, 200);
+  EXPECT_EQ(response.content_type, "application/json");
+  EXPECT_EQ(response.body, R"({"data":{"users":[]},"status":"success"})");
+}
+
+TEST(JsonResponse, SuccessDataWithAUser_NestsTheUser) {
+  auto response = common::success_data(200, json(sample_user()));
+  EXPECT_EQ(json::parse(response.body), json({{"status", "success"}, {"data", sample_user()}}));
+}
+
+TEST(JsonResponse, Fail_ExactBody) {
+  auto response = common::fail(404, "User does not exist");
+  EXPECT_EQ(response.status, 404);
+  EXPECT_EQ(response.content_type, "application/json");
+  EXPECT_EQ(response.body, R"({"message":"User does not exist","status":"fail"})");
+  EXPECT_EQ(common::fail(400, "Invalid payload.").body,
+            R"({"message":"Invalid payload.","status":"fail"})");
+  EXPECT_EQ(common::fail(400, "Param id error").body,
+            R"({"message":"Param id error","status":"fail"})");
+}
+
+TEST(JsonResponse, SpecialCharactersInAMessage_AreEscaped) {
+  auto response = common::fail(400, "say \"hi\"\n\\ </script>");
+  EXPECT_EQ(json::parse(response.body)["message"], "say \"hi\"\n\\ </script>");
+}
+
+TEST(JsonResponse, InvalidUtf8InAMessage_DoesNotThrowAndStaysJson) {
+  common::Response response;
+  ASSERT_NO_THROW(response = common::fail(400, "bad \xff\xfe byte"));
+  json parsed;
+  ASSERT_NO_THROW(parsed = json::parse(response.body));
+  EXPECT_EQ(parsed["status"], "fail");
+  auto message = parsed["message"].get<std::string>();
+  EXPECT_EQ(message.rfind("bad ", 0), 0u);
+  EXPECT_NE(message.find("\xef\xbf\xbd"), std::string::npos);  // U+FFFD replacement
+  EXPECT_NO_THROW(common::success_message(200, "\xc3"));
+  EXPECT_NO_THROW(common::success_data(200, json("\x80")));
+}
+
+TEST(JsonResponse, SuccessRawData_WrapsPreSerialisedJson) {
+  auto response = common::success_raw_data(200, R"({"users":[]})");
+  EXPECT_EQ(response.status, 200);
+  EXPECT_EQ(response.content_type, "application/json");
+  EXPECT_EQ(response.body, R"({"data":{"users":[]},"status":"success"})");
+}
+
+TEST(JsonResponse, AppendJsonString_MatchesNlohmann) {
+  for (const std::string& text : {std::string("plain"), std::string("q\"b\\"),
+                                  std::string("\x01\x1f\n\t", 4), std::string("日本")}) {
+    std::string out;
+    common::append_json_string(out, text);
+    EXPECT_EQ(out, json(text).dump()) << text;
+  }
 }
 
 }  // namespace

@@ -10,9 +10,16 @@ bool is_space(char c) {
   return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
 }
 
+// C0 controls, DEL, and the C1 controls U+0080..U+009F (UTF-8 C2 80..C2 9F:
+// terminal escapes and NEL, which would forge lines in logs and pages).
 bool has_control_chars(std::string_view text) {
-  for (unsigned char c : text) {
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    auto c = static_cast<unsigned char>(text[i]);
     if (c < 0x20 || c == 0x7f) return true;
+    if (c == 0xc2 && i + 1 < text.size()) {
+      auto next = static_cast<unsigned char>(text[i + 1]);
+      if (next >= 0x80 && next <= 0x9f) return true;
+    }
   }
   return false;
 }
@@ -94,6 +101,10 @@ bool is_valid_email(std::string_view email) {
   for (char c : email) {
     if (is_space(c) || static_cast<unsigned char>(c) < 0x20 || c == 0x7f) return false;
   }
+  std::string_view local = email.substr(0, at);
+  if (local.front() == '.' || local.back() == '.' || local.find("..") != std::string_view::npos) {
+    return false;
+  }
   std::string_view domain = email.substr(at + 1);
   auto last_dot = domain.rfind('.');
   if (last_dot == std::string_view::npos || domain.front() == '.' ||
@@ -148,7 +159,10 @@ std::optional<NewUser> parse_new_user_json(std::string_view body) {
 std::optional<long long> parse_user_id(std::string_view text) {
   bool negative = !text.empty() && text.front() == '-';
   if (negative) text.remove_prefix(1);
-  if (text.empty() || text.size() > 10) return std::nullopt;
+  if (text.empty()) return std::nullopt;
+  // Leading zeros do not change the integer (/users/00000000001 is user 1).
+  while (text.size() > 1 && text.front() == '0') text.remove_prefix(1);
+  if (text.size() > 10) return std::nullopt;
   long long value = 0;
   for (char c : text) {
     if (c < '0' || c > '9') return std::nullopt;

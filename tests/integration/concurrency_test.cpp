@@ -1,0 +1,118 @@
+// Many clients at once: the database's unique index decides duplicates, and
+// nothing is lost when every request arrives together.
+#include <condition_variable>
+#include <mutex>
+#include <set>
+#include <thread>
+#include <vector>
+
+#include "service_fixture.hpp"
+
+namespace {
+
+using fixture::ServiceTest;
+using Concurrency = ServiceTest;
+
+// Releases every waiting thread at once, when the last one arrives.
+class Gate {
+ public:
+  explicit Gate(int count) : remaining_(count) {}
+  void arrive_and_wait() {
+    std::unique_lock<std::mutex> lock(mutex_);
+    if (--remaining_ == 0) {
+      open_.notify_all();
+      return;
+    }
+    open_.wait(lock, [this] { return remaining_ == 0; });
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable open_;
+  int remaining_;
+};
+
+// The "message" of a JSON body; "" when the body is not a JSON object.
+std::string message_of(const support::HttpResponse& response) {
+  auto body = nlohmann::json::parse(response.body, nullptr, false);
+  return body.is_object() ? body.value("message", "") : "";
+}
+
+// Sends one POST /users per body, each from its own thread on its own
+// already-open connection, all released together; returns the responses in
+// order (status 0 when the exchange itself failed, with the error as body).
+std::vector<support::HttpResponse> post_all_at_once(const std::vector<std::string>& bodies) {
+  const int count = static_cast<int>(bodies.size());
+  std::vector<std::unique_ptr<support::HttpConnection>> connections;
+  for (int i = 0; i < count; ++i) {
+    connections.push_back(
+        std::make_unique<support::HttpConnection>("127.0.0.1", fixture::service().app->port()));
+  }
+  std::vector<support::HttpResponse> responses(bodies.size());
+  Gate gate(count);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < count; ++i) {
+    threads.emplace_back([&, i] {
+      gate.arrive_and_wait();
+      try {
+        responses[i] = connections[i]->request("POST", "/users", bodies[i],
+                                               {{"Content-Type", "application/json"}});
+      } catch (const std::exception& error) {
+        responses[i].body = error.what();
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  return responses;
+}
+
+TEST_F(Concurrency, PostUsers_32ClientsSameEmailAtOnce_ExactlyOneCreated) {
+  constexpr int kClients = 32;
+  std::vector<std::string> bodies(kClients, R"({"username":"racer","email":"race@example.com"})");
+  auto responses = post_all_at_once(bodies);
+  int created = 0;
+  int duplicates = 0;
+  for (const auto& response : responses) {
+    if (response.status == 201) {
+      ++created;
+      EXPECT_EQ(message_of(response), "race@example.com was added!");
+    } else if (response.status == 400 &&
+               message_of(response) == "Sorry. That email already exists.") {
+      ++duplicates;
+    } else {
+      ADD_FAILURE() << "unexpected answer: " << response.status << " " << response.body;
+    }
+  }
+  EXPECT_EQ(created, 1);
+  EXPECT_EQ(duplicates, kClients - 1);
+  EXPECT_EQ(user_count(), 1);
+}
+
+TEST_F(Concurrency, PostUsers_200DistinctEmailsAtOnce_AllCreatedNothingLost) {
+  constexpr int kClients = 200;
+  std::vector<std::string> bodies;
+  for (int i = 0; i < kClients; ++i) {
+    bodies.push_back(nlohmann::json{{"username", "user" + std::to_string(i)},
+                                    {"email", "user" + std::to_string(i) + "@example.com"}}
+                         .dump());
+  }
+  auto responses = post_all_at_once(bodies);
+  int created = 0;
+  for (int i = 0; i < kClients; ++i) {
+    if (responses[i].status == 201) {
+      ++created;
+    } else {
+      ADD_FAILURE() << "client " << i << ": " << responses[i].status << " " << responses[i].body;
+    }
+  }
+  EXPECT_EQ(created, kClients);
+  EXPECT_EQ(user_count(), kClients);
+  std::set<std::string> emails;
+  for (const auto& row : fixture::execute("SELECT email FROM users")) {
+    emails.insert(row[0].as<std::string>());
+  }
+  EXPECT_EQ(emails.size(), static_cast<std::size_t>(kClients));
+  EXPECT_EQ(get("/users").json()["data"]["users"].size(), static_cast<std::size_t>(kClients));
+}
+
+}  // namespace

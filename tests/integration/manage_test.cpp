@@ -1,0 +1,160 @@
+// The real manage binary (and users-service's start-up checks): migrate,
+// seed_db and recreate_db on a real PostgreSQL, and configuration or
+// connection failures as a clear message and a non-zero exit code.
+#include <algorithm>
+#include <future>
+#include <set>
+
+#include "binaries_fixture.hpp"
+#include "support/free_port.hpp"
+
+namespace {
+
+using binaries::execute;
+using binaries::Result;
+using binaries::run;
+
+bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+long long count(const std::string& sql) {
+  return execute(sql)[0][0].as<long long>();
+}
+
+Result manage(const std::string& args) {
+  return run("env -i APP_ENV=testing DATABASE_TEST_URL='" + binaries::database_url() + "' " +
+             MANAGE_PATH + " " + args);
+}
+
+void drop_schema() {
+  execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public");
+}
+
+long long table_count(const std::string& name) {
+  return count(
+      "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public' "
+      "AND table_name = '" +
+      name + "'");
+}
+
+class Manage : public ::testing::Test {};
+
+TEST_F(Manage, MigrateTwice_FirstAppliesSecondSaysUpToDate) {
+  drop_schema();
+  auto first = manage("migrate");
+  ASSERT_EQ(first.exit_code, 0) << first.output;
+  EXPECT_TRUE(contains(first.output, "applied 0001_create_users.sql")) << first.output;
+  EXPECT_EQ(table_count("users"), 1);
+  long long migrations = count("SELECT count(*) FROM schema_migrations");
+  EXPECT_GE(migrations, 1);
+
+  auto second = manage("migrate");
+  ASSERT_EQ(second.exit_code, 0) << second.output;
+  EXPECT_TRUE(contains(second.output, "up to date")) << second.output;
+  EXPECT_FALSE(contains(second.output, "applied")) << second.output;
+  EXPECT_EQ(count("SELECT count(*) FROM schema_migrations"), migrations);
+}
+
+TEST_F(Manage, MigrateConcurrently_BothSucceedSchemaAppliedOnce) {
+  drop_schema();
+  auto a = std::async(std::launch::async, [] { return manage("migrate"); });
+  auto b = std::async(std::launch::async, [] { return manage("migrate"); });
+  auto first = a.get();
+  auto second = b.get();
+  EXPECT_EQ(first.exit_code, 0) << first.output;
+  EXPECT_EQ(second.exit_code, 0) << second.output;
+  EXPECT_EQ(count("SELECT count(*) FROM schema_migrations WHERE version = "
+                  "'0001_create_users.sql'"),
+            1);
+}
+
+TEST_F(Manage, SeedDbTwice_StillExactlyTheTwoSeedUsers) {
+  ASSERT_EQ(manage("recreate_db").exit_code, 0);
+  auto first = manage("seed_db");
+  ASSERT_EQ(first.exit_code, 0) << first.output;
+  auto second = manage("seed_db");
+  ASSERT_EQ(second.exit_code, 0) << second.output;
+  std::set<std::string> emails;
+  for (const auto& row : execute("SELECT email FROM users"))
+    emails.insert(row[0].as<std::string>());
+  EXPECT_EQ(emails, (std::set<std::string>{"michael@realpython.com", "michael@mherman.org"}));
+  EXPECT_EQ(count("SELECT count(*) FROM users"), 2);
+}
+
+TEST_F(Manage, RecreateDb_EmptiesUsersAndKeepsSchema) {
+  ASSERT_EQ(manage("recreate_db").exit_code, 0);
+  ASSERT_EQ(manage("seed_db").exit_code, 0);
+  ASSERT_EQ(count("SELECT count(*) FROM users"), 2);
+  long long migrations = count("SELECT count(*) FROM schema_migrations");
+
+  auto result = manage("recreate_db");
+  ASSERT_EQ(result.exit_code, 0) << result.output;
+  EXPECT_EQ(table_count("users"), 1);
+  EXPECT_EQ(count("SELECT count(*) FROM users"), 0);
+  EXPECT_EQ(count("SELECT count(*) FROM schema_migrations"), migrations);
+  EXPECT_EQ(count("SELECT count(*) FROM pg_indexes WHERE tablename = 'users' AND indexname = "
+                  "'users_email_lower_key'"),
+            1);
+  auto again = manage("migrate");
+  EXPECT_TRUE(contains(again.output, "up to date")) << again.output;
+  // Ids start over.
+  ASSERT_EQ(manage("seed_db").exit_code, 0);
+  EXPECT_EQ(count("SELECT min(id) FROM users"), 1);
+}
+
+TEST_F(Manage, MissingDatabaseTestUrl_Exits2WithOneLineError) {
+  auto result = run("env -i APP_ENV=testing " MANAGE_PATH " migrate");
+  EXPECT_EQ(result.exit_code, 2) << result.output;
+  EXPECT_TRUE(contains(result.output, "DATABASE_TEST_URL")) << result.output;
+  EXPECT_EQ(std::count(result.output.begin(), result.output.end(), '\n'), 1) << result.output;
+}
+
+TEST_F(Manage, UnreachableDatabase_ExitsNonZeroWithClearMessageWithoutPassword) {
+  const std::string url =
+      "postgresql://bob:hunter2@127.0.0.1:" + std::to_string(support::free_port()) + "/users_test";
+  for (const char* command : {"migrate", "recreate_db", "seed_db"}) {
+    SCOPED_TRACE(command);
+    auto result =
+        run("env -i APP_ENV=testing DATABASE_TEST_URL='" + url + "' " MANAGE_PATH " " + command);
+    EXPECT_NE(result.exit_code, 0) << result.output;
+    EXPECT_TRUE(contains(result.output, "manage: ")) << result.output;
+    EXPECT_TRUE(contains(result.output, "onnection refused") ||
+                contains(result.output, "Database unavailable"))
+        << result.output;
+    EXPECT_FALSE(contains(result.output, "hunter2")) << result.output;
+  }
+}
+
+// libpq also takes the password as a URI parameter (?password=...).
+TEST_F(Manage, UnreachableDatabaseWithPasswordParameter_NeverPrintsThePassword) {
+  const std::string url = "postgresql://bob@127.0.0.1:" + std::to_string(support::free_port()) +
+                          "/users_test?sslmode=disable&password=hunter2";
+  auto result =
+      run("env -i APP_ENV=testing DATABASE_TEST_URL='" + url + "' " MANAGE_PATH " migrate");
+  EXPECT_NE(result.exit_code, 0) << result.output;
+  EXPECT_TRUE(contains(result.output, "manage: ")) << result.output;
+  EXPECT_FALSE(contains(result.output, "hunter2")) << result.output;
+}
+
+TEST_F(Manage, UnknownCommand_ExitsNonZero) {
+  auto result = manage("frobnicate");
+  EXPECT_NE(result.exit_code, 0) << result.output;
+}
+
+TEST(UsersServiceStartup, ProductionWithoutSecretKey_Exits2WithOneLineError) {
+  auto result = run("env -i APP_ENV=production DATABASE_URL='" + binaries::database_url() +
+                    "' " USERS_SERVICE_PATH);
+  EXPECT_EQ(result.exit_code, 2) << result.output;
+  EXPECT_TRUE(contains(result.output, "SECRET_KEY")) << result.output;
+  EXPECT_EQ(std::count(result.output.begin(), result.output.end(), '\n'), 1) << result.output;
+}
+
+TEST(UsersServiceStartup, MalformedPort_Exits2) {
+  auto result = run("env -i APP_ENV=testing PORT=http DATABASE_TEST_URL='" +
+                    binaries::database_url() + "' " USERS_SERVICE_PATH);
+  EXPECT_EQ(result.exit_code, 2) << result.output;
+  EXPECT_TRUE(contains(result.output, "PORT")) << result.output;
+}
+
+}  // namespace
