@@ -38,7 +38,7 @@ test: build
 test-asan: deps
 	cmake --preset asan >/dev/null
 	cmake --build --preset asan -j$(JOBS)
-	LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp ctest --preset asan -j$(JOBS) -L 'unit|integration'
+	ASAN_OPTIONS=fast_unwind_on_malloc=0 LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp ctest --preset asan -j$(JOBS) -L 'unit|integration'
 
 # The service beside its limits (nginx, pgbench), one run, one table.
 bench: release
