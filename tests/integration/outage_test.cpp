@@ -133,7 +133,15 @@ TEST(DatabaseOutage, ClusterStoppedDuringRequest_InFlightRequestGets503ThenRecov
     auto stopping = Clock::now();
     s.cluster->stop();
     auto response = in_flight.read_response();
-    expect_generic_503(response);
+    // A fast shutdown terminates the lock holder's backend too; when that one
+    // goes first, the waiting query gets its lock and completes before its own
+    // backend is terminated. Both endings are right; a 500, a hang or a leaked
+    // libpq message are not.
+    if (response.status == 200) {
+      EXPECT_EQ(response.json()["status"], "success");
+    } else {
+      expect_generic_503(response);
+    }
     EXPECT_EQ(response.header("Content-Type"), "application/json");
     EXPECT_LT(Clock::now() - stopping, std::chrono::seconds(5));
   }
