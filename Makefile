@@ -35,10 +35,12 @@ stop:
 test: build
 	ctest --preset debug -j$(JOBS)
 
+# Sanitizers slow everything down several times: a test with a time bound may
+# get one retry here (a real sanitizer report fails both tries).
 test-asan: deps
 	cmake --preset asan >/dev/null
 	cmake --build --preset asan -j$(JOBS)
-	ASAN_OPTIONS=fast_unwind_on_malloc=0 LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp ctest --preset asan -j$(JOBS) -L 'unit|integration'
+	ASAN_OPTIONS=fast_unwind_on_malloc=0 LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp ctest --preset asan -j$(JOBS) -L 'unit|integration' --repeat until-pass:2
 
 # The service beside its limits (nginx, pgbench), one run, one table.
 bench: release
