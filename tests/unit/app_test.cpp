@@ -69,23 +69,16 @@ class FailingBlueprint : public common::Blueprint {
   }
 };
 
-class AppErrors : public ::testing::Test {
+class AppErrors : public unit::AppSuite<AppErrors> {
  protected:
   static void SetUpTestSuite() {
     auto config = unit::test_config({{"MAX_BODY_BYTES", "64"}});
     common::setup_logging(config);
-    app_ = new common::App(config);
-    app_->mount(std::make_shared<FailingBlueprint>());
-    app_->start();
+    auto app = std::make_unique<common::App>(config);
+    app->mount(std::make_shared<FailingBlueprint>());
+    serve(std::move(app));
   }
-  static void TearDownTestSuite() {
-    delete app_;
-    app_ = nullptr;
-  }
-  static int port() { return app_->port(); }
-  static common::App* app_;
 };
-common::App* AppErrors::app_ = nullptr;
 
 TEST_F(AppErrors, HandlerThrowingStdException_Returns500GenericJson) {
   auto response = http_request(port(), "GET", "/boom");

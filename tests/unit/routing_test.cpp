@@ -34,22 +34,14 @@ using unit::Clock;
 const char* const kPong = R"({"message":"pong!","status":"success"})";
 const char* const kJsonHeaders = "Content-Type: application/json\r\n";
 
-class Routing : public ::testing::Test {
+class Routing : public unit::AppSuite<Routing> {
  protected:
   static void SetUpTestSuite() {
     auto config = unit::test_config();
     common::setup_logging(config);
-    app_ = users::create_app(config).release();
-    app_->start();
+    serve(users::create_app(config));
   }
-  static void TearDownTestSuite() {
-    delete app_;
-    app_ = nullptr;
-  }
-  static int port() { return app_->port(); }
-  static common::App* app_;
 };
-common::App* Routing::app_ = nullptr;
 
 bool iequals(const std::string& a, const std::string& b) {
   if (a.size() != b.size()) return false;

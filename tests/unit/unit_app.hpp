@@ -4,16 +4,19 @@
 // express (HEAD responses, bytes after a response).
 #pragma once
 
+#include <gtest/gtest.h>
 #include <poll.h>
 #include <sys/socket.h>
 
 #include <chrono>
 #include <map>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 
+#include "common/app.hpp"
 #include "common/config.hpp"
 #include "support/free_port.hpp"
 #include "support/http_client.hpp"
@@ -92,5 +95,19 @@ inline HeadExchange head_then_ping(int port, const std::string& path) {
   connection.send_raw("GET /ping HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
   return {bytes.substr(0, end), bytes.substr(end) + recv_to_eof(connection.fd(), 3s)};
 }
+
+// One app per test suite, started once: `Suite` is the deriving class, so
+// every suite has its own app. SetUpTestSuite hands it over with serve().
+template <typename Suite>
+class AppSuite : public ::testing::Test {
+ protected:
+  static void serve(std::unique_ptr<common::App> app) {
+    app_ = std::move(app);
+    app_->start();
+  }
+  static void TearDownTestSuite() { app_.reset(); }
+  static int port() { return app_->port(); }
+  static inline std::unique_ptr<common::App> app_;
+};
 
 }  // namespace unit
