@@ -6,7 +6,7 @@ RUN_DIR := $(CURDIR)/.run
 PG_PORT ?= 55432
 PORT ?= 5000
 
-.PHONY: deps build release run stop prod test test-asan fmt lint bench fuzz clean
+.PHONY: deps build build-release release run stop prod test test-asan fmt lint bench fuzz clean
 
 deps:
 	@scripts/install-deps.sh
@@ -15,18 +15,24 @@ build: deps
 	cmake --preset debug >/dev/null
 	cmake --build --preset debug -j$(JOBS)
 
-release: deps
+build-release: deps
 	cmake --preset release >/dev/null
 	cmake --build --preset release -j$(JOBS)
 
+# The seed's release workflow: build the images, start docker-compose-prod.yml,
+# wait for its healthchecks, run the acceptance suite from a container against
+# nginx, check non-root and drain-on-stop, tear down. Docker or podman.
+release:
+	@scripts/release.sh
+
 # Local PostgreSQL under .run/ (kept between runs), migrations, then the
 # service on port $(PORT) in the foreground with APP_ENV=development.
-run: release
+run: build-release
 	@scripts/run-local.sh dev
 
 # The production-like stack: the same local PostgreSQL, the service with
 # APP_ENV=production, and nginx with the project's prod template on :8080.
-prod: release
+prod: build-release
 	@scripts/run-local.sh prod
 
 stop:
@@ -43,7 +49,7 @@ test-asan: deps
 	ASAN_OPTIONS=fast_unwind_on_malloc=0 LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp ctest --preset asan -j$(JOBS) -L 'unit|integration' --repeat until-pass:2
 
 # The service beside its limits (nginx, pgbench), one run, one table.
-bench: release
+bench: build-release
 	@bench/run.sh $(BENCH_ARGS)
 
 # libFuzzer over the request-handling path, for a bounded time.
@@ -61,3 +67,4 @@ lint: deps
 
 clean:
 	rm -rf build
+	@scripts/release.sh clean

@@ -9,7 +9,7 @@ ROOT=$PWD
 DURATION=${SOAK_SECONDS:-180}
 WARMUP=${SOAK_WARMUP:-15}
 BIN="$ROOT/build/release/bin"
-[ -x "$BIN/users-service" ] || { echo "soak: build the release preset first (make release)" >&2; exit 1; }
+[ -x "$BIN/users-service" ] || { echo "soak: build the release preset first (make build-release)" >&2; exit 1; }
 WORK=$(mktemp -d /tmp/users-soak-XXXXXX); chmod 755 "$WORK"
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 PG_PORT=$(free_port) PORT=$(free_port) SERVICE_PID=""

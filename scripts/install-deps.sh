@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs every Debian package the build, the tests, `make run`, `make prod`
-# and `make bench` need. Idempotent: does nothing (no apt-get at all) when
-# everything is already present. Works as root without sudo.
+# and `make bench` need; `install-deps.sh release` adds what `make release`
+# needs to build and run the images where no Docker engine is installed.
+# Idempotent: does nothing (no apt-get at all) when everything is already
+# present. Works as root without sudo.
 set -euo pipefail
 
 PACKAGES=(
@@ -21,6 +23,17 @@ PACKAGES=(
   chromium
 )
 
+# make release: podman (with runc) behind docker-compose when no Docker engine
+# answers, debootstrap for Debian's base images.
+if [ "${1:-}" = release ]; then
+  if command -v docker >/dev/null && docker info >/dev/null 2>&1; then
+    PACKAGES=(curl)
+    docker compose version >/dev/null 2>&1 || PACKAGES+=(docker-compose)
+  else
+    PACKAGES=(podman runc golang-github-containernetworking-plugin-dnsname docker-compose debootstrap curl)
+  fi
+fi
+
 missing=()
 for p in "${PACKAGES[@]}"; do
   status=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
@@ -30,8 +43,10 @@ done
 # Node.js drives the browser test; many machines already carry their own node
 # and npm outside dpkg, and Debian's npm conflicts with those, so only add the
 # Debian packages when the commands are missing.
-command -v node >/dev/null || missing+=(nodejs)
-command -v npm >/dev/null || missing+=(npm)
+if [ "${1:-}" != release ]; then
+  command -v node >/dev/null || missing+=(nodejs)
+  command -v npm >/dev/null || missing+=(npm)
+fi
 
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
