@@ -143,6 +143,7 @@ drain_check() {
   test "$code" = 0
 }
 check "stop drains the in-flight request and exits 0" drain_check
+check "the README's development Docker commands work as written" tests/release/readme_docker.sh
 
 total=$((SECONDS - started))
 echo
