@@ -9,10 +9,13 @@ if [ -z "$(ls -A /var/lib/apt/lists 2>/dev/null | grep -v -e lock -e partial)" ]
 fi
 status=0
 while read -r dockerfile; do
-  while read -r image; do
+  stages=()  # FROM an earlier stage of the same file is fine
+  while read -r image stage; do
     if [[ "$image" =~ $allowed_images ]]; then echo "ok: $dockerfile FROM $image"
+    elif [[ " ${stages[*]} " == *" $image "* ]]; then echo "ok: $dockerfile FROM stage $image"
     else echo "FAIL: $dockerfile FROM $image is not a known bookworm image"; status=1; fi
-  done < <(awk 'toupper($1)=="FROM"{print $2}' "$dockerfile")
+    [ -n "$stage" ] && stages+=("$stage")
+  done < <(awk 'toupper($1)=="FROM"{print $2, (toupper($3)=="AS" ? $4 : "")}' "$dockerfile")
   # Join continuation lines, then take the words after "apt-get install".
   packages=$(sed ':a;/\\$/{N;s/\\\n//;ba}' "$dockerfile" | grep -o 'apt-get install[^&;]*' |
              sed 's/apt-get install//' | tr ' ' '\n' | grep -v -e '^-' -e '^$' || true)
