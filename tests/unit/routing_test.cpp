@@ -30,6 +30,8 @@ using support::http_request;
 using support::HttpConnection;
 using support::HttpResponse;
 using unit::Clock;
+using unit::expect_json_fail;
+using unit::iequals;
 
 const char* const kPong = R"({"message":"pong!","status":"success"})";
 const char* const kJsonHeaders = "Content-Type: application/json\r\n";
@@ -42,29 +44,6 @@ class Routing : public unit::AppSuite<Routing> {
     serve(users::create_app(config));
   }
 };
-
-bool iequals(const std::string& a, const std::string& b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) !=
-        std::tolower(static_cast<unsigned char>(b[i]))) {
-      return false;
-    }
-  }
-  return true;
-}
-
-void expect_json_fail(const HttpResponse& response, int status, const std::string& message = "") {
-  EXPECT_EQ(response.status, status) << response.body;
-  EXPECT_EQ(response.header("Content-Type"), "application/json");
-  nlohmann::json body;
-  ASSERT_NO_THROW(body = response.json()) << response.body;
-  EXPECT_EQ(body["status"], "fail") << response.body;
-  EXPECT_TRUE(body["message"].is_string()) << response.body;
-  if (!message.empty()) {
-    EXPECT_EQ(body["message"], message);
-  }
-}
 
 HttpResponse post_json(int port, const std::string& path, const std::string& body) {
   return http_request(port, "POST", path, body, {{"Content-Type", "application/json"}});
