@@ -1,7 +1,6 @@
 // The contract end to end: client -> nginx (prod template) -> users-service
 // binary -> PostgreSQL.
 #include <gtest/gtest.h>
-
 #include <sys/socket.h>
 
 #include <cstdio>
@@ -183,7 +182,8 @@ TEST_F(ThroughNginx, PipelinedRequests_AllAnsweredInOrder) {
   support::HttpConnection connection("127.0.0.1", stack->nginx_port(), std::chrono::seconds(5));
   std::string bytes;
   for (int i = 0; i < 3; ++i) {
-    bytes += "GET /ping HTTP/1.1\r\nHost: x\r\nX-Request-ID: pipe-" + std::to_string(i) + "\r\n\r\n";
+    bytes +=
+        "GET /ping HTTP/1.1\r\nHost: x\r\nX-Request-ID: pipe-" + std::to_string(i) + "\r\n\r\n";
   }
   connection.send_raw(bytes);
   for (int i = 0; i < 3; ++i) {
@@ -194,7 +194,8 @@ TEST_F(ThroughNginx, PipelinedRequests_AllAnsweredInOrder) {
 }
 
 TEST_F(ThroughNginx, ExpectContinue_AndChunkedBody) {
-  support::HttpConnection connection("127.0.0.1", stack->nginx_port(), std::chrono::milliseconds(800));
+  support::HttpConnection connection("127.0.0.1", stack->nginx_port(),
+                                     std::chrono::milliseconds(800));
   const std::string body = R"({"username":"expect","email":"expect@e2e.io"})";
   connection.send_raw(
       "POST /users HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
@@ -211,10 +212,10 @@ TEST_F(ThroughNginx, ExpectContinue_AndChunkedBody) {
     std::snprintf(size, sizeof size, "%zx\r\n", piece.size());
     chunks += size + piece + "\r\n";
   }
-  auto chunked = raw(
-      "POST /users HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-      "Transfer-Encoding: chunked\r\n\r\n" +
-      chunks + "0\r\n\r\n");
+  auto chunked =
+      raw("POST /users HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+          "Transfer-Encoding: chunked\r\n\r\n" +
+          chunks + "0\r\n\r\n");
   EXPECT_EQ(chunked.status, 201) << chunked.body;
 }
 
@@ -224,9 +225,11 @@ TEST_F(ThroughNginx, Head_SameContentLengthAsGet) {
   connection.send_raw("HEAD /ping HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
   std::string bytes;
   char chunk[4096];
-  for (ssize_t n; (n = ::recv(connection.fd(), chunk, sizeof chunk, 0)) > 0;) bytes.append(chunk, n);
+  for (ssize_t n; (n = ::recv(connection.fd(), chunk, sizeof chunk, 0)) > 0;)
+    bytes.append(chunk, n);
   EXPECT_EQ(bytes.rfind("HTTP/1.1 200", 0), 0u) << bytes;
-  EXPECT_NE(bytes.find("Content-Length: " + get.header("Content-Length") + "\r\n"), std::string::npos)
+  EXPECT_NE(bytes.find("Content-Length: " + get.header("Content-Length") + "\r\n"),
+            std::string::npos)
       << bytes;
   EXPECT_EQ(bytes.substr(bytes.find("\r\n\r\n") + 4), "");  // no body
 }

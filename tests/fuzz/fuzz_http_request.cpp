@@ -108,9 +108,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     // Expect: "100 Continue" at once, or the final answer when the headers
     // decide it (413 over the limit; no body at all).
     std::string interim = read_head(fd, 2000);
-    const char* expected = input.empty()              ? "HTTP/1.1 "
+    const char* expected = input.empty()             ? "HTTP/1.1 "
                            : input.size() > kMaxBody ? "HTTP/1.1 413"
-                                                      : "HTTP/1.1 100 Continue\r\n\r\n";
+                                                     : "HTTP/1.1 100 Continue\r\n\r\n";
     if (interim.rfind(expected, 0) != 0) __builtin_trap();
     ::send(fd, input.data(), input.size(), MSG_NOSIGNAL);
     drain(fd, 5);

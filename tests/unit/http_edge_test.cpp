@@ -84,12 +84,14 @@ TEST_F(HttpEdge, UnknownExpectation_417) {
 // in one packet: every one answered, in the order sent.
 TEST_F(HttpEdge, Pipelined_MixedRoutes_AllAnsweredInOrder) {
   const std::vector<std::pair<std::string, int>> requests = {
-      {"GET /users HTTP/1.1", 503}, {"GET /ping HTTP/1.1", 200},  {"GET /users/1 HTTP/1.1", 503},
-      {"GET /nope HTTP/1.1", 404},  {"DELETE /users HTTP/1.1", 405}, {"GET /users/abc HTTP/1.1", 400},
+      {"GET /users HTTP/1.1", 503},    {"GET /ping HTTP/1.1", 200},
+      {"GET /users/1 HTTP/1.1", 503},  {"GET /nope HTTP/1.1", 404},
+      {"DELETE /users HTTP/1.1", 405}, {"GET /users/abc HTTP/1.1", 400},
       {"GET /ping HTTP/1.1", 200}};
   std::string bytes;
   for (std::size_t i = 0; i < requests.size(); ++i) {
-    bytes += requests[i].first + "\r\nHost: x\r\nX-Request-ID: pipe-" + std::to_string(i) + "\r\n\r\n";
+    bytes +=
+        requests[i].first + "\r\nHost: x\r\nX-Request-ID: pipe-" + std::to_string(i) + "\r\n\r\n";
   }
   HttpConnection connection("127.0.0.1", port(), 5s);
   connection.send_raw(bytes);
@@ -104,7 +106,8 @@ TEST_F(HttpEdge, Pipelined_MixedRoutes_AllAnsweredInOrder) {
 
 TEST_F(HttpEdge, Pipelined_POSTBodiesKeptApart) {
   const std::string post =
-      "POST /users HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}";
+      "POST /users HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: "
+      "2\r\n\r\n{}";
   HttpConnection connection("127.0.0.1", port(), 3s);
   connection.send_raw(post + post + "GET /ping HTTP/1.1\r\nHost: x\r\n\r\n");
   expect_json_fail(connection.read_response(), 400, "Invalid payload.");
@@ -163,7 +166,8 @@ TEST_F(HttpEdge, PercentEncodedId_IsDecoded) {
 }
 
 TEST_F(HttpEdge, PercentEncodedControlOrBadEscape_400) {
-  for (const char* path : {"/users/%00", "/users/1%00", "/users/%0d%0a", "/users/%zz", "/users/%"}) {
+  for (const char* path :
+       {"/users/%00", "/users/1%00", "/users/%0d%0a", "/users/%zz", "/users/%"}) {
     expect_refused(std::string("GET ") + path + " HTTP/1.1\r\nHost: x\r\nX-Request-ID: pct\r\n\r\n",
                    400);
   }
@@ -209,7 +213,8 @@ TEST_F(HttpEdge, RequestLineTooLong_414) {
 
 TEST_F(HttpEdge, HeaderSectionTooLarge_431) {
   std::string big = "GET /ping HTTP/1.1\r\nHost: x\r\n";
-  for (int i = 0; i < 8; ++i) big += "X-Fill-" + std::to_string(i) + ": " + std::string(5000, 'a') + "\r\n";
+  for (int i = 0; i < 8; ++i)
+    big += "X-Fill-" + std::to_string(i) + ": " + std::string(5000, 'a') + "\r\n";
   expect_refused(big + "\r\n", 431);
 }
 
@@ -251,8 +256,9 @@ TEST_F(HttpEdge, ChunkedBodyWithinLimit_ReachesTheHandler) {
 // --- configurable limits -------------------------------------------------------------------
 
 TEST(HttpEdgeLimits, ConfiguredLimits_AreApplied) {
-  auto app = users::create_app(unit::test_config(
-      {{"MAX_REQUEST_LINE_BYTES", "100"}, {"MAX_HEADER_FIELDS", "3"}, {"MAX_HEADER_BYTES", "300"}}));
+  auto app = users::create_app(unit::test_config({{"MAX_REQUEST_LINE_BYTES", "100"},
+                                                  {"MAX_HEADER_FIELDS", "3"},
+                                                  {"MAX_HEADER_BYTES", "300"}}));
   app->start();
   auto send = [&](const std::string& bytes) {
     HttpConnection connection("127.0.0.1", app->port(), 3s);
@@ -261,8 +267,8 @@ TEST(HttpEdgeLimits, ConfiguredLimits_AreApplied) {
   };
   expect_json_fail(send("GET /" + std::string(120, 'a') + " HTTP/1.1\r\nHost: x\r\n\r\n"), 414);
   expect_json_fail(send("GET /ping HTTP/1.1\r\nHost: x\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n"), 431);
-  expect_json_fail(send("GET /ping HTTP/1.1\r\nHost: x\r\nA: " + std::string(400, 'a') + "\r\n\r\n"),
-                   431);
+  expect_json_fail(
+      send("GET /ping HTTP/1.1\r\nHost: x\r\nA: " + std::string(400, 'a') + "\r\n\r\n"), 431);
   EXPECT_EQ(send("GET /ping HTTP/1.1\r\nHost: x\r\nA: 1\r\n\r\n").status, 200);
 }
 

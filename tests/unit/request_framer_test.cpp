@@ -48,10 +48,10 @@ int refusal(const std::string& bytes, FramerLimits limits = {}) {
 }
 
 TEST(RequestFramer, PipelinedRequests_SplitInOrder) {
-  auto out = run(
-      "GET /a HTTP/1.1\r\nHost: x\r\n\r\n"
-      "POST /b HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}"
-      "GET /c HTTP/1.1\r\nHost: x\r\n\r\n");
+  auto out =
+      run("GET /a HTTP/1.1\r\nHost: x\r\n\r\n"
+          "POST /b HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}"
+          "GET /c HTTP/1.1\r\nHost: x\r\n\r\n");
   ASSERT_EQ(out.requests.size(), 3u);
   EXPECT_EQ(out.requests[0].target, "/a");
   EXPECT_EQ(out.requests[1].target, "/b");
@@ -62,7 +62,8 @@ TEST(RequestFramer, PipelinedRequests_SplitInOrder) {
 
 TEST(RequestFramer, ByteByByte_SameAsAtOnce) {
   std::string bytes =
-      "POST /b HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}GET /c HTTP/1.1\r\nHost: x\r\n\r\n";
+      "POST /b HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}GET /c HTTP/1.1\r\nHost: "
+      "x\r\n\r\n";
   auto whole = run(bytes);
   auto trickled = run(bytes, {}, 1);
   ASSERT_EQ(trickled.requests.size(), 2u);
@@ -71,9 +72,9 @@ TEST(RequestFramer, ByteByByte_SameAsAtOnce) {
 }
 
 TEST(RequestFramer, ConnectionClose_StopsAfterThatRequest) {
-  auto out = run(
-      "GET /a HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
-      "GET /b HTTP/1.1\r\nHost: x\r\n\r\n");
+  auto out =
+      run("GET /a HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+          "GET /b HTTP/1.1\r\nHost: x\r\n\r\n");
   ASSERT_EQ(out.requests.size(), 1u);
   EXPECT_TRUE(out.requests[0].close);
 }
@@ -120,8 +121,9 @@ TEST(RequestFramer, HeadersTooLargeOrTooMany_431) {
   FramerLimits limits;
   limits.max_header_bytes = 200;
   limits.max_header_fields = 5;
-  EXPECT_EQ(refusal("GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(300, 'a') + "\r\n\r\n", limits),
-            431);
+  EXPECT_EQ(
+      refusal("GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(300, 'a') + "\r\n\r\n", limits),
+      431);
   std::string many = "GET / HTTP/1.1\r\nHost: x\r\n";
   for (int i = 0; i < 6; ++i) many += "X-" + std::to_string(i) + ": 1\r\n";
   EXPECT_EQ(refusal(many + "\r\n", limits), 431);
@@ -154,14 +156,15 @@ TEST(RequestFramer, ConflictingLengths_400) {
   EXPECT_EQ(refusal("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: +3\r\n\r\n"), 400);
   EXPECT_EQ(refusal("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n"), 501);
   // The same value twice is one value (RFC 9112 6.3).
-  EXPECT_EQ(run("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 2, 2\r\n\r\n{}").requests.size(), 1u);
+  EXPECT_EQ(run("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 2, 2\r\n\r\n{}").requests.size(),
+            1u);
 }
 
 TEST(RequestFramer, ChunkedBody_DechunkedWithOneContentLength) {
-  auto out = run(
-      "POST /u HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
-      "3;ext=1\r\n{\"a\r\n4\r\n\":1}\r\n0\r\nX-Trailer: t\r\n\r\n",
-      {}, 3);
+  auto out =
+      run("POST /u HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+          "3;ext=1\r\n{\"a\r\n4\r\n\":1}\r\n0\r\nX-Trailer: t\r\n\r\n",
+          {}, 3);
   ASSERT_EQ(out.requests.size(), 1u);
   const auto& wire = out.requests[0].wire;
   EXPECT_EQ(wire.find("Transfer-Encoding"), std::string::npos) << wire;
@@ -170,14 +173,18 @@ TEST(RequestFramer, ChunkedBody_DechunkedWithOneContentLength) {
 }
 
 TEST(RequestFramer, ExpectContinue_SignalledOnlyWhileTheBodyIsAwaited) {
-  auto waiting = run("POST / HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n");
+  auto waiting =
+      run("POST / HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n");
   EXPECT_EQ(waiting.continues, 1);
   EXPECT_TRUE(waiting.requests.empty());
-  auto eager = run("POST / HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n{}");
+  auto eager =
+      run("POST / HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n{}");
   EXPECT_EQ(eager.continues, 0);
   EXPECT_EQ(eager.requests.size(), 1u);
-  EXPECT_EQ(refusal("POST / HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 99999999\r\n\r\n"),
-            413);
+  EXPECT_EQ(
+      refusal(
+          "POST / HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 99999999\r\n\r\n"),
+      413);
   EXPECT_EQ(refusal("POST / HTTP/1.1\r\nHost: x\r\nExpect: teapot\r\n\r\n"), 417);
 }
 

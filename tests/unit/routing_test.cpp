@@ -466,9 +466,11 @@ TEST_F(Routing, MalformedRequestLine_Gets4xxPromptlyAndServiceStaysUp) {
 // RFC 9110 15.6.2 / 15.6.6: a method the server does not know is 501, an
 // HTTP major version it does not speak is 505 (nginx answers both the same).
 TEST_F(Routing, UnknownMethodOrVersion_Gets501Or505JsonAndServiceStaysUp) {
-  for (const auto& [line, status] : std::vector<std::pair<std::string, int>>{
-           {"GARBAGE / HTTP/1.1", 501}, {"PROPFIND /users HTTP/1.1", 501},
-           {"GET /ping HTTP/2.0", 505}, {"G(T /ping HTTP/1.1", 400}}) {
+  for (const auto& [line, status] :
+       std::vector<std::pair<std::string, int>>{{"GARBAGE / HTTP/1.1", 501},
+                                                {"PROPFIND /users HTTP/1.1", 501},
+                                                {"GET /ping HTTP/2.0", 505},
+                                                {"G(T /ping HTTP/1.1", 400}}) {
     SCOPED_TRACE(line);
     HttpConnection connection("127.0.0.1", port(), 3s);
     connection.send_raw(line + "\r\nHost: x\r\n\r\n");

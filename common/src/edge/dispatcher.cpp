@@ -86,8 +86,7 @@ Response run_handler(const Endpoint& endpoint, const Request& request) {
     return endpoint.handler(request);
   } catch (const HttpError& error) {
     Response response = render(endpoint, request, error.status(), error.message());
-    response.headers.insert(response.headers.end(), error.headers().begin(),
-                            error.headers().end());
+    response.headers.insert(response.headers.end(), error.headers().begin(), error.headers().end());
     if (error.status() >= 500) {
       spdlog::warn("{} {} -> {}: {}", request.method, endpoint.label, error.status(),
                    error.message());

@@ -39,7 +39,8 @@ void GuardedHandler::onInput(const char* buffer, size_t len,
                      const Http::Request& request, const Exchange& exchange) {
       RoutingScope scope(exchange);
       try {
-        router->route(request, Http::ResponseWriter(request.version(), transport, handler, weak_peer));
+        router->route(request,
+                      Http::ResponseWriter(request.version(), transport, handler, weak_peer));
       } catch (const std::exception& error) {
         spdlog::error("routing failed: {}", error.what());
       }
@@ -56,7 +57,8 @@ void GuardedHandler::onInput(const char* buffer, size_t len,
   if (!framer.mid_request()) parser->reset();  // a new request: its timeouts start now
   peer->setIdle(false);
   framer.feed(std::string_view(buffer, len));
-  for (auto event = framer.next(); event != RequestFramer::Event::need_more; event = framer.next()) {
+  for (auto event = framer.next(); event != RequestFramer::Event::need_more;
+       event = framer.next()) {
     if (event == RequestFramer::Event::continue_100) {
       connection->push_continue();
       continue;

@@ -15,8 +15,21 @@ constexpr std::size_t kMaxChunkLine = 1024;
 bool is_tchar(unsigned char c) {
   if (std::isalnum(c)) return true;
   switch (c) {
-    case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+':
-    case '-': case '.': case '^': case '_': case '`': case '|': case '~':
+    case '!':
+    case '#':
+    case '$':
+    case '%':
+    case '&':
+    case '\'':
+    case '*':
+    case '+':
+    case '-':
+    case '.':
+    case '^':
+    case '_':
+    case '`':
+    case '|':
+    case '~':
       return true;
     default:
       return false;
@@ -24,8 +37,9 @@ bool is_tchar(unsigned char c) {
 }
 
 bool is_token(std::string_view text) {
-  return !text.empty() &&
-         std::all_of(text.begin(), text.end(), [](char c) { return is_tchar(static_cast<unsigned char>(c)); });
+  return !text.empty() && std::all_of(text.begin(), text.end(), [](char c) {
+    return is_tchar(static_cast<unsigned char>(c));
+  });
 }
 
 std::string lower(std::string_view text) {
@@ -117,7 +131,8 @@ bool RequestFramer::in_body() const {
 
 RequestFramer::Line RequestFramer::take_line(std::size_t max, std::string_view& line) {
   auto end = buffer_.find('\n', pos_);
-  if (end == std::string::npos) return buffer_.size() - pos_ > max ? Line::too_long : Line::incomplete;
+  if (end == std::string::npos)
+    return buffer_.size() - pos_ > max ? Line::too_long : Line::incomplete;
   line = std::string_view(buffer_).substr(pos_, end - pos_);
   if (!line.empty() && line.back() == '\r') line.remove_suffix(1);  // CRLF, or a bare LF
   if (line.size() > max) return Line::too_long;
@@ -171,7 +186,8 @@ RequestFramer::Event RequestFramer::next() {
       }
 
       case State::headers: {
-        std::size_t allowance = limits_.max_header_bytes - std::min(header_bytes_, limits_.max_header_bytes);
+        std::size_t allowance =
+            limits_.max_header_bytes - std::min(header_bytes_, limits_.max_header_bytes);
         auto got = take_line(allowance, line);
         if (got == Line::too_long) return refuse(431, "Request header fields too large.");
         if (got == Line::incomplete) return Event::need_more;
@@ -209,12 +225,16 @@ RequestFramer::Event RequestFramer::next() {
         if (got == Line::too_long) return refuse(400, "Malformed chunked body.");
         if (got == Line::incomplete) return Event::need_more;
         auto size_text = trim(line.substr(0, line.find(';')));  // chunk extensions are ignored
-        if (size_text.empty() || size_text.size() > 15) return refuse(400, "Malformed chunked body.");
+        if (size_text.empty() || size_text.size() > 15)
+          return refuse(400, "Malformed chunked body.");
         unsigned long long size = 0;
         for (char c : size_text) {
-          if (!std::isxdigit(static_cast<unsigned char>(c))) return refuse(400, "Malformed chunked body.");
-          size = size * 16 + static_cast<unsigned long long>(
-                                 std::isdigit(static_cast<unsigned char>(c)) ? c - '0' : std::tolower(c) - 'a' + 10);
+          if (!std::isxdigit(static_cast<unsigned char>(c)))
+            return refuse(400, "Malformed chunked body.");
+          size = size * 16 +
+                 static_cast<unsigned long long>(std::isdigit(static_cast<unsigned char>(c))
+                                                     ? c - '0'
+                                                     : std::tolower(c) - 'a' + 10);
         }
         if (size == 0) {
           state_ = State::trailers;
@@ -248,7 +268,8 @@ RequestFramer::Event RequestFramer::next() {
       }
 
       case State::trailers: {
-        std::size_t allowance = limits_.max_header_bytes - std::min(header_bytes_, limits_.max_header_bytes);
+        std::size_t allowance =
+            limits_.max_header_bytes - std::min(header_bytes_, limits_.max_header_bytes);
         auto got = take_line(allowance, line);
         if (got == Line::too_long) return refuse(431, "Request header fields too large.");
         if (got == Line::incomplete) return Event::need_more;
@@ -366,7 +387,8 @@ bool RequestFramer::parse_header(std::string_view line) {
   } else if (name == "connection") {
     auto tokens = lower(value);
     connection_close_ = connection_close_ || tokens.find("close") != std::string::npos;
-    connection_keep_alive_ = connection_keep_alive_ || tokens.find("keep-alive") != std::string::npos;
+    connection_keep_alive_ =
+        connection_keep_alive_ || tokens.find("keep-alive") != std::string::npos;
   } else if (name == "x-request-id") {
     request_id_ = std::string(value);
   }
@@ -402,8 +424,10 @@ RequestFramer::Event RequestFramer::finish_request() {
   std::string& wire = ready_.wire;
   wire.reserve(128 + header_bytes_ + body_.size());
   wire.append(method_).append(" ").append(target_).append(" ").append(version_).append("\r\n");
-  for (const auto& [name, value] : headers_) wire.append(name).append(": ").append(value).append("\r\n");
-  if (has_length_ || chunked_) wire.append("Content-Length: ").append(std::to_string(body_.size())).append("\r\n");
+  for (const auto& [name, value] : headers_)
+    wire.append(name).append(": ").append(value).append("\r\n");
+  if (has_length_ || chunked_)
+    wire.append("Content-Length: ").append(std::to_string(body_.size())).append("\r\n");
   wire.append("\r\n").append(body_);
   if (ready_.close) {
     state_ = State::stopped;  // RFC 9112 9.6: nothing after it is read

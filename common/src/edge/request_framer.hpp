@@ -27,8 +27,8 @@ struct FramerLimits {
 struct FramedRequest {
   std::string wire;  // the request as Pistache's parser should see it
   std::string method;
-  std::string target;  // origin-form
-  bool close = false;  // no further request on this connection (asked, or HTTP/1.0)
+  std::string target;             // origin-form
+  bool close = false;             // no further request on this connection (asked, or HTTP/1.0)
   std::string client_request_id;  // its X-Request-ID as sent
 };
 
@@ -64,7 +64,16 @@ class RequestFramer {
   bool stopped() const { return state_ == State::stopped; }
 
  private:
-  enum class State { request_line, headers, body, chunk_size, chunk_data, chunk_end, trailers, stopped };
+  enum class State {
+    request_line,
+    headers,
+    body,
+    chunk_size,
+    chunk_data,
+    chunk_end,
+    trailers,
+    stopped
+  };
   enum class Line { complete, incomplete, too_long };
 
   Line take_line(std::size_t max, std::string_view& line);
