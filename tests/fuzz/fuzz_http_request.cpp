@@ -34,11 +34,12 @@ int connect_to(int port) {
   return fd;
 }
 
-// Reads until the server goes quiet for `quiet_ms` or closes; returns bytes.
-std::string drain(int fd, int quiet_ms) {
+// Reads until the server closes or goes quiet for `quiet_ms` or, with
+// `head_only`, a response head is complete; returns the bytes.
+std::string read_from(int fd, int quiet_ms, bool head_only) {
   std::string out;
   char buffer[65536];
-  for (;;) {
+  while (!head_only || out.find("\r\n\r\n") == std::string::npos) {
     pollfd descriptor{fd, POLLIN, 0};
     if (::poll(&descriptor, 1, quiet_ms) <= 0) break;
     ssize_t n = ::recv(fd, buffer, sizeof buffer, 0);
@@ -48,19 +49,12 @@ std::string drain(int fd, int quiet_ms) {
   return out;
 }
 
-// Reads until a response head is complete (or `timeout_ms` passes, or the
-// server closes); returns the bytes.
+std::string drain(int fd, int quiet_ms) {
+  return read_from(fd, quiet_ms, false);
+}
+
 std::string read_head(int fd, int timeout_ms) {
-  std::string out;
-  char buffer[65536];
-  while (out.find("\r\n\r\n") == std::string::npos) {
-    pollfd descriptor{fd, POLLIN, 0};
-    if (::poll(&descriptor, 1, timeout_ms) <= 0) break;
-    ssize_t n = ::recv(fd, buffer, sizeof buffer, 0);
-    if (n <= 0) break;
-    out.append(buffer, static_cast<size_t>(n));
-  }
-  return out;
+  return read_from(fd, timeout_ms, true);
 }
 
 constexpr std::size_t kMaxBody = 4096;  // MAX_BODY_BYTES below

@@ -13,12 +13,14 @@ int hex_value(char c) {
 
 }  // namespace
 
-std::optional<std::string> percent_decode(std::string_view text) {
+std::optional<std::string> decode_escapes(std::string_view text, bool plus_is_space) {
   std::string out;
   out.reserve(text.size());
   for (std::size_t i = 0; i < text.size(); ++i) {
     char c = text[i];
-    if (c == '%') {
+    if (c == '+' && plus_is_space) {
+      c = ' ';
+    } else if (c == '%') {
       if (i + 2 >= text.size()) return std::nullopt;
       int high = hex_value(text[i + 1]);
       int low = hex_value(text[i + 2]);
@@ -26,11 +28,19 @@ std::optional<std::string> percent_decode(std::string_view text) {
       c = static_cast<char>(high * 16 + low);
       i += 2;
     }
-    auto byte = static_cast<unsigned char>(c);
-    if (byte < 0x20 || byte == 0x7f) return std::nullopt;
     out.push_back(c);
   }
   return out;
+}
+
+std::optional<std::string> percent_decode(std::string_view text) {
+  auto decoded = decode_escapes(text, false);
+  if (!decoded) return std::nullopt;
+  for (char c : *decoded) {
+    auto byte = static_cast<unsigned char>(c);
+    if (byte < 0x20 || byte == 0x7f) return std::nullopt;
+  }
+  return decoded;
 }
 
 }  // namespace common::edge

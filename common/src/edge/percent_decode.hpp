@@ -14,4 +14,8 @@ namespace common::edge {
 // path may carry.
 std::optional<std::string> percent_decode(std::string_view text);
 
+// The escapes decoded and nothing refused but a malformed escape; with
+// `plus_is_space`, "+" is a space (form bodies, common/form.hpp).
+std::optional<std::string> decode_escapes(std::string_view text, bool plus_is_space);
+
 }  // namespace common::edge

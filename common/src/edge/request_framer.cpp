@@ -140,6 +140,25 @@ RequestFramer::Line RequestFramer::take_line(std::size_t max, std::string_view& 
   return Line::complete;
 }
 
+// Moves what is here of the `remaining_` body bytes into body_; true once
+// none remain.
+bool RequestFramer::take_body() {
+  auto take = std::min<unsigned long long>(remaining_, buffer_.size() - pos_);
+  body_.append(buffer_, pos_, take);
+  pos_ += take;
+  remaining_ -= take;
+  return remaining_ == 0;
+}
+
+// A header or trailer line, within what is left of the header section's allowance.
+RequestFramer::Line RequestFramer::take_field_line(std::string_view& line) {
+  std::size_t allowance =
+      limits_.max_header_bytes - std::min(header_bytes_, limits_.max_header_bytes);
+  auto got = take_line(allowance, line);
+  if (got == Line::complete) header_bytes_ += line.size() + 2;
+  return got;
+}
+
 RequestFramer::Event RequestFramer::refuse(int status, std::string message) {
   refusal_ = {status, std::move(message)};
   state_ = State::stopped;
@@ -186,12 +205,9 @@ RequestFramer::Event RequestFramer::next() {
       }
 
       case State::headers: {
-        std::size_t allowance =
-            limits_.max_header_bytes - std::min(header_bytes_, limits_.max_header_bytes);
-        auto got = take_line(allowance, line);
+        auto got = take_field_line(line);
         if (got == Line::too_long) return refuse(431, "Request header fields too large.");
         if (got == Line::incomplete) return Event::need_more;
-        header_bytes_ += line.size() + 2;
         if (!line.empty()) {
           if (!parse_header(line)) return Event::refused;
           break;
@@ -212,11 +228,7 @@ RequestFramer::Event RequestFramer::next() {
       }
 
       case State::body: {
-        auto take = std::min<unsigned long long>(remaining_, buffer_.size() - pos_);
-        body_.append(buffer_, pos_, take);
-        pos_ += take;
-        remaining_ -= take;
-        if (remaining_ > 0) return Event::need_more;
+        if (!take_body()) return Event::need_more;
         return finish_request();
       }
 
@@ -248,11 +260,7 @@ RequestFramer::Event RequestFramer::next() {
       }
 
       case State::chunk_data: {
-        auto take = std::min<unsigned long long>(remaining_, buffer_.size() - pos_);
-        body_.append(buffer_, pos_, take);
-        pos_ += take;
-        remaining_ -= take;
-        if (remaining_ > 0) return Event::need_more;
+        if (!take_body()) return Event::need_more;
         state_ = State::chunk_end;
         break;
       }
@@ -268,12 +276,9 @@ RequestFramer::Event RequestFramer::next() {
       }
 
       case State::trailers: {
-        std::size_t allowance =
-            limits_.max_header_bytes - std::min(header_bytes_, limits_.max_header_bytes);
-        auto got = take_line(allowance, line);
+        auto got = take_field_line(line);
         if (got == Line::too_long) return refuse(431, "Request header fields too large.");
         if (got == Line::incomplete) return Event::need_more;
-        header_bytes_ += line.size() + 2;
         if (line.empty()) return finish_request();
         // Trailer fields are checked like headers, then dropped (RFC 9112 7.1.2).
         if (line.find(':') == std::string_view::npos || !is_token(line.substr(0, line.find(':')))) {

@@ -77,6 +77,8 @@ class RequestFramer {
   enum class Line { complete, incomplete, too_long };
 
   Line take_line(std::size_t max, std::string_view& line);
+  Line take_field_line(std::string_view& line);
+  bool take_body();
   Event refuse(int status, std::string message);
   bool parse_request_line(std::string_view line);
   bool parse_header(std::string_view line);
