@@ -1,6 +1,8 @@
 // A response as bytes on the wire.
 #include "edge/response_wire.hpp"
 
+#include <ctime>
+
 namespace common::edge {
 namespace {
 
@@ -76,6 +78,21 @@ void append_field(std::string& out, const std::string& name, const std::string& 
   out.append("\r\n");
 }
 
+// RFC 9110 6.6.1: an origin server with a clock sends Date. Formatted once
+// a second per thread.
+const char* http_date() {
+  thread_local std::time_t formatted_at = 0;
+  thread_local char text[40] = {};
+  std::time_t now = std::time(nullptr);
+  if (now != formatted_at) {
+    std::tm parts{};
+    gmtime_r(&now, &parts);
+    std::strftime(text, sizeof text, "%a, %d %b %Y %H:%M:%S GMT", &parts);
+    formatted_at = now;
+  }
+  return text;
+}
+
 }  // namespace
 
 std::string response_wire(const Response& response, const std::string& request_id, bool head,
@@ -85,7 +102,7 @@ std::string response_wire(const Response& response, const std::string& request_i
   std::string out;
   out.reserve(256 + (head ? 0 : response.body.size()));
   out.append("HTTP/1.1 ").append(std::to_string(status)).append(" ").append(reason(status));
-  out.append("\r\n");
+  out.append("\r\nDate: ").append(http_date()).append("\r\n");
   append_field(out, "Content-Type", response.content_type);
   append_field(out, "X-Request-ID", request_id);
   for (const auto& [name, value] : response.headers) append_field(out, name, value);
