@@ -86,13 +86,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   int fd = connect_to(app->port());
   if (mode == 0) {
     ::send(fd, input.data(), input.size(), MSG_NOSIGNAL);
-    drain(fd, 5);
+    read_head(fd, 2000);  // the final answer, before closing (see below)
   } else if (mode == 1) {
     std::string bytes = ping + input + ping;
     ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
     // Pipelining: the valid request sent first is answered first.
     if (read_head(fd, 2000).rfind("HTTP/1.1 200", 0) != 0) __builtin_trap();
-    drain(fd, 5);
+    drain(fd, 20);
   } else {
     std::string head =
         "POST /users HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
@@ -107,8 +107,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                                                      : "HTTP/1.1 100 Continue\r\n\r\n";
     if (interim.rfind(expected, 0) != 0) __builtin_trap();
     ::send(fd, input.data(), input.size(), MSG_NOSIGNAL);
-    drain(fd, 5);
+    read_head(fd, 2000);  // the final answer, before closing (see below)
   }
+  // Closing while an answer is still queued can hand its bytes to the next
+  // connection that gets the same fd number: Pistache 0.0.5 keys queued
+  // writes by fd (an upstream bug, reported by the engineer). The modes
+  // above wait for their answers so the probe below tests the service.
   ::close(fd);
   // The service still answers.
   int probe = connect_to(app->port());
