@@ -168,6 +168,20 @@ Config Config::from_lookup(const Lookup& lookup) {
         static_cast<std::size_t>(parse_int("MAX_BODY_BYTES", *max_body, 1, 1LL << 30));
   }
 
+  // The HTTP edge's limits; defaults near nginx's (large_client_header_buffers 4 8k).
+  if (auto value = non_empty(lookup, "MAX_REQUEST_LINE_BYTES")) {
+    config.max_request_line_bytes =
+        static_cast<std::size_t>(parse_int("MAX_REQUEST_LINE_BYTES", *value, 64, 1LL << 20));
+  }
+  if (auto value = non_empty(lookup, "MAX_HEADER_BYTES")) {
+    config.max_header_bytes =
+        static_cast<std::size_t>(parse_int("MAX_HEADER_BYTES", *value, 256, 1LL << 24));
+  }
+  if (auto value = non_empty(lookup, "MAX_HEADER_FIELDS")) {
+    config.max_header_fields =
+        static_cast<std::size_t>(parse_int("MAX_HEADER_FIELDS", *value, 1, 10000));
+  }
+
   if (auto key = non_empty(lookup, "SECRET_KEY")) {
     config.secret_key = *key;
   } else if (config.app_env == AppEnv::production) {

@@ -24,7 +24,6 @@ struct ServerState {
   std::vector<std::shared_ptr<RequestObserver>> observers;
   std::atomic<int> in_flight{0};
   const std::atomic<bool>* draining = nullptr;
-  std::size_t max_body_bytes = 0;
   std::unique_ptr<WorkerPool> workers;  // for blocking routes
 };
 

@@ -1,7 +1,9 @@
 // The contract end to end: client -> nginx (prod template) -> users-service
 // binary -> PostgreSQL.
 #include <gtest/gtest.h>
+#include <sys/socket.h>
 
+#include <cstdio>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -112,6 +114,124 @@ TEST_F(ThroughNginx, ServiceDown_Json502ThenRecovers) {
   stack->start_service();
   expect_json(call("GET", "/ping"), 200, "message", "pong!");
   EXPECT_EQ(call("GET", "/users").status, 200);
+}
+
+// --- the HTTP edge's raw cases, through nginx (tests/unit/http_edge_test.cpp
+// sends the same straight at the service) ------------------------------------------------
+
+support::HttpResponse raw(const std::string& bytes) {
+  support::HttpConnection connection("127.0.0.1", stack->nginx_port(), std::chrono::seconds(5));
+  connection.send_raw(bytes);
+  return connection.read_response();
+}
+
+void expect_json_fail(const support::HttpResponse& response, int status) {
+  EXPECT_EQ(response.status, status) << response.body;
+  EXPECT_EQ(response.header("Content-Type"), "application/json");
+  EXPECT_FALSE(response.header("X-Request-ID").empty());
+  nlohmann::json body;
+  ASSERT_NO_THROW(body = response.json()) << response.body;
+  EXPECT_EQ(body["status"], "fail") << response.body;
+  EXPECT_TRUE(body["message"].is_string()) << response.body;
+}
+
+TEST_F(ThroughNginx, MalformedRequests_JsonErrorsWithRequestId) {
+  const std::string big(9000, 'a');
+  const std::vector<std::pair<std::string, int>> cases = {
+      {"GET /users/%00 HTTP/1.1\r\nHost: x\r\n\r\n", 400},
+      {"GET /ping HTTP/1.1\r\n\r\n", 400},
+      {"GET /ping HTTP/1.1\r\nHost : x\r\n\r\n", 400},
+      {"GET /" + big + " HTTP/1.1\r\nHost: x\r\n\r\n", 414},
+      {"GET /ping HTTP/1.1\r\nHost: x\r\nX-Big: " + big + "\r\n\r\n", 431},
+      {"POST /users HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n"
+       "0\r\n\r\n",
+       400},
+      {"POST /users HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n", 400},
+      {"POST /users HTTP/1.1\r\nHost: x\r\nContent-Length: 9999999\r\n\r\n", 413},
+      {"BREW /ping HTTP/1.1\r\nHost: x\r\n\r\n", 501},
+      {"GET /ping HTTP/2.0\r\nHost: x\r\n\r\n", 505},
+  };
+  for (const auto& [bytes, status] : cases) {
+    SCOPED_TRACE(bytes.substr(0, 60));
+    expect_json_fail(raw(bytes), status);
+  }
+}
+
+// nginx reads a header line without a colon as a field with an empty value
+// (its parser's long-standing leniency; no directive changes it) and passes it
+// on as "NoColon: ". What matters holds: the next line stays its own field.
+// Straight at the service the same request is a JSON 400.
+TEST_F(ThroughNginx, HeaderLineWithoutColon_DoesNotSwallowTheNextLine) {
+  auto response = raw("GET /ping HTTP/1.1\r\nHost: x\r\nNoColon\r\nX-Request-ID: after-it\r\n\r\n");
+  EXPECT_EQ(response.header("X-Request-ID"), "after-it");
+  EXPECT_TRUE(response.status == 200 || response.status == 400) << response.status;
+}
+
+TEST_F(ThroughNginx, PercentEncodedIdAndAbsoluteForm_Route) {
+  ASSERT_EQ(add("percent", "percent@e2e.io").status, 201);
+  auto id = call("GET", "/users").json()["data"]["users"].back()["id"].get<int>();
+  std::string encoded;
+  for (char c : std::to_string(id)) encoded += "%3" + std::string(1, c);
+  auto user = call("GET", "/users/" + encoded);
+  EXPECT_EQ(user.status, 200) << user.body;
+  auto pong = raw("GET http://127.0.0.1/ping HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+  expect_json(pong, 200, "message", "pong!");
+}
+
+TEST_F(ThroughNginx, PipelinedRequests_AllAnsweredInOrder) {
+  support::HttpConnection connection("127.0.0.1", stack->nginx_port(), std::chrono::seconds(5));
+  std::string bytes;
+  for (int i = 0; i < 3; ++i) {
+    bytes +=
+        "GET /ping HTTP/1.1\r\nHost: x\r\nX-Request-ID: pipe-" + std::to_string(i) + "\r\n\r\n";
+  }
+  connection.send_raw(bytes);
+  for (int i = 0; i < 3; ++i) {
+    auto response = connection.read_response();
+    EXPECT_EQ(response.status, 200);
+    EXPECT_EQ(response.header("X-Request-ID"), "pipe-" + std::to_string(i));
+  }
+}
+
+TEST_F(ThroughNginx, ExpectContinue_AndChunkedBody) {
+  support::HttpConnection connection("127.0.0.1", stack->nginx_port(),
+                                     std::chrono::milliseconds(800));
+  const std::string body = R"({"username":"expect","email":"expect@e2e.io"})";
+  connection.send_raw(
+      "POST /users HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+      "Expect: 100-continue\r\nContent-Length: " +
+      std::to_string(body.size()) + "\r\n\r\n");
+  EXPECT_EQ(connection.read_response().status, 100);
+  connection.send_raw(body);
+  EXPECT_EQ(connection.read_response().status, 201);
+  const std::string json = R"({"username":"chunk","email":"chunk@e2e.io"})";
+  std::string chunks;
+  for (std::size_t at = 0; at < json.size(); at += 16) {
+    auto piece = json.substr(at, 16);
+    char size[16];
+    std::snprintf(size, sizeof size, "%zx\r\n", piece.size());
+    chunks += size + piece + "\r\n";
+  }
+  auto chunked =
+      raw("POST /users HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+          "Transfer-Encoding: chunked\r\n\r\n" +
+          chunks + "0\r\n\r\n");
+  EXPECT_EQ(chunked.status, 201) << chunked.body;
+}
+
+TEST_F(ThroughNginx, Head_SameContentLengthAsGet) {
+  auto get = call("GET", "/ping");
+  support::HttpConnection connection("127.0.0.1", stack->nginx_port());
+  connection.send_raw("HEAD /ping HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  std::string bytes;
+  char chunk[4096];
+  for (ssize_t n; (n = ::recv(connection.fd(), chunk, sizeof chunk, 0)) > 0;)
+    bytes.append(chunk, n);
+  EXPECT_EQ(bytes.rfind("HTTP/1.1 200", 0), 0u) << bytes;
+  EXPECT_NE(bytes.find("Content-Length: " + get.header("Content-Length") + "\r\n"),
+            std::string::npos)
+      << bytes;
+  EXPECT_EQ(bytes.substr(bytes.find("\r\n\r\n") + 4), "");  // no body
 }
 
 }  // namespace

@@ -1,7 +1,13 @@
 // libFuzzer target over the HTTP path: raw bytes sent to the real app (its
-// database unreachable), through Pistache's parser, our input guard, the
-// router and the handlers. The app must answer or close, never crash or hang,
-// and keep answering /ping.
+// database unreachable), through the framer (common/src/edge), Pistache's
+// parser, the router and the handlers. The app must answer or close, never
+// crash or hang, and keep answering /ping. The first byte picks how the bytes
+// are sent:
+// - as they are;
+// - pipelined between two valid requests on one connection: the request
+//   before them must be answered first, whatever follows;
+// - as the body of a request that asked for "100 Continue": the 100 must
+//   come first, before any final answer.
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -28,11 +34,12 @@ int connect_to(int port) {
   return fd;
 }
 
-// Reads until the server goes quiet for `quiet_ms` or closes; returns bytes.
-std::string drain(int fd, int quiet_ms) {
+// Reads until the server closes or goes quiet for `quiet_ms` or, with
+// `head_only`, a response head is complete; returns the bytes.
+std::string read_from(int fd, int quiet_ms, bool head_only) {
   std::string out;
   char buffer[65536];
-  for (;;) {
+  while (!head_only || out.find("\r\n\r\n") == std::string::npos) {
     pollfd descriptor{fd, POLLIN, 0};
     if (::poll(&descriptor, 1, quiet_ms) <= 0) break;
     ssize_t n = ::recv(fd, buffer, sizeof buffer, 0);
@@ -41,6 +48,16 @@ std::string drain(int fd, int quiet_ms) {
   }
   return out;
 }
+
+std::string drain(int fd, int quiet_ms) {
+  return read_from(fd, quiet_ms, false);
+}
+
+std::string read_head(int fd, int timeout_ms) {
+  return read_from(fd, timeout_ms, true);
+}
+
+constexpr std::size_t kMaxBody = 4096;  // MAX_BODY_BYTES below
 
 }  // namespace
 
@@ -53,7 +70,7 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
         if (name == "PORT") return "0";
         if (name == "THREADS") return "2";
         if (name == "LOG_LEVEL") return "off";
-        if (name == "MAX_BODY_BYTES") return "4096";
+        if (name == "MAX_BODY_BYTES") return std::to_string(kMaxBody);
         return std::nullopt;
       });
   app = users::create_app(config);
@@ -62,14 +79,45 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
 }
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  if (size == 0) return 0;
+  const int mode = data[0] % 3;
+  const std::string input(reinterpret_cast<const char*>(data) + 1, size - 1);
+  const std::string ping = "GET /ping HTTP/1.1\r\nHost: x\r\n\r\n";
   int fd = connect_to(app->port());
-  ::send(fd, data, size, MSG_NOSIGNAL);
-  drain(fd, 5);
+  if (mode == 0) {
+    ::send(fd, input.data(), input.size(), MSG_NOSIGNAL);
+    read_head(fd, 2000);  // the final answer, before closing (see below)
+  } else if (mode == 1) {
+    std::string bytes = ping + input + ping;
+    ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+    // Pipelining: the valid request sent first is answered first.
+    if (read_head(fd, 2000).rfind("HTTP/1.1 200", 0) != 0) __builtin_trap();
+    drain(fd, 20);
+  } else {
+    std::string head =
+        "POST /users HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        "Expect: 100-continue\r\nContent-Length: " +
+        std::to_string(input.size()) + "\r\n\r\n";
+    ::send(fd, head.data(), head.size(), MSG_NOSIGNAL);
+    // Expect: "100 Continue" at once, or the final answer when the headers
+    // decide it (413 over the limit; no body at all).
+    std::string interim = read_head(fd, 2000);
+    const char* expected = input.empty()             ? "HTTP/1.1 "
+                           : input.size() > kMaxBody ? "HTTP/1.1 413"
+                                                     : "HTTP/1.1 100 Continue\r\n\r\n";
+    if (interim.rfind(expected, 0) != 0) __builtin_trap();
+    ::send(fd, input.data(), input.size(), MSG_NOSIGNAL);
+    read_head(fd, 2000);  // the final answer, before closing (see below)
+  }
+  // Closing while an answer is still queued can hand its bytes to the next
+  // connection that gets the same fd number: Pistache 0.0.5 keys queued
+  // writes by fd (an upstream bug, reported by the engineer). The modes
+  // above wait for their answers so the probe below tests the service.
   ::close(fd);
   // The service still answers.
   int probe = connect_to(app->port());
-  const char ping[] = "GET /ping HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
-  ::send(probe, ping, sizeof ping - 1, MSG_NOSIGNAL);
+  const char close_ping[] = "GET /ping HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+  ::send(probe, close_ping, sizeof close_ping - 1, MSG_NOSIGNAL);
   std::string answer = drain(probe, 2000);
   ::close(probe);
   if (answer.rfind("HTTP/1.1 200", 0) != 0) __builtin_trap();

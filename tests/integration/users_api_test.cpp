@@ -121,6 +121,15 @@ TEST_F(ServiceTest, GetUser_IdWithLeadingZeros_FindsTheUser) {
   EXPECT_EQ(response.status, 200) << response.body;
 }
 
+// Path parameters are percent-decoded before use (RFC 3986 2.1): "%31" is "1".
+TEST_F(ServiceTest, GetUser_PercentEncodedId_FindsTheUser) {
+  ASSERT_EQ(add_user("michael", "michael@realpython.com").status, 201);
+  auto response = get("/users/%31");
+  ASSERT_EQ(response.status, 200) << response.body;
+  EXPECT_EQ(response.json()["data"]["id"], 1);
+  expect_fail(get("/users/%00"), 400, "Malformed request target.");
+}
+
 TEST_F(ServiceTest, GetUser_Unknown_Returns404UserDoesNotExist) {
   expect_fail(get("/users/999"), 404, "User does not exist");
   expect_fail(get("/users/0"), 404, "User does not exist");

@@ -17,3 +17,16 @@ for promise in 'server_tokens off;' 'client_max_body_size 1m;' 'keepalive 64;' \
   grep -qF -- "$promise" "$prod" || { echo "FAIL: prod template lacks: $promise"; exit 1; }
 done
 echo "ok: prod template promises"
+# Every status nginx can produce by itself is answered as the service's JSON,
+# through an internal URI (a named location fails for an unparsable request line).
+for flavour in dev prod; do
+  template="$root/nginx/$flavour.conf.template"
+  for status in 400 404 405 408 413 414 431 494 500 501 502 503 504 505; do
+    grep -qE "error_page ([0-9]+ )*$status( [0-9]+)* (=[0-9]+ )?/__nginx_error/" "$template" ||
+      { echo "FAIL: $flavour template has no JSON error_page for $status"; exit 1; }
+  done
+  if grep -q 'error_page .*= *@' "$template"; then
+    echo "FAIL: $flavour template sends an error to a named location"; exit 1
+  fi
+done
+echo "ok: nginx's own errors are JSON in both templates"

@@ -240,6 +240,32 @@ TEST(Config, MaxBodyBytesZeroOrGarbage_IsRefused) {
   }
 }
 
+// --- the HTTP edge's limits ----------------------------------------------------------------
+
+TEST(Config, HttpLimits_DefaultNearNginx) {
+  auto config = load(dev());
+  EXPECT_EQ(config.max_request_line_bytes, 8192u);
+  EXPECT_EQ(config.max_header_bytes, 32768u);
+  EXPECT_EQ(config.max_header_fields, 100u);
+}
+
+TEST(Config, HttpLimits_AreRead) {
+  auto config = load(dev({{"MAX_REQUEST_LINE_BYTES", "4096"},
+                          {"MAX_HEADER_BYTES", "65536"},
+                          {"MAX_HEADER_FIELDS", "50"}}));
+  EXPECT_EQ(config.max_request_line_bytes, 4096u);
+  EXPECT_EQ(config.max_header_bytes, 65536u);
+  EXPECT_EQ(config.max_header_fields, 50u);
+}
+
+TEST(Config, HttpLimitsZeroOrGarbage_AreRefused) {
+  for (const char* name : {"MAX_REQUEST_LINE_BYTES", "MAX_HEADER_BYTES", "MAX_HEADER_FIELDS"}) {
+    for (const char* value : {"0", "-1", "8k", "99999999999999999999999"}) {
+      expect_refused(dev({{name, value}}), name);
+    }
+  }
+}
+
 // --- SECRET_KEY ----------------------------------------------------------------------------
 
 TEST(Config, SecretKey_DefaultsToSecretOutsideProduction) {

@@ -8,6 +8,7 @@
 #include <poll.h>
 #include <sys/socket.h>
 
+#include <cctype>
 #include <chrono>
 #include <map>
 #include <memory>
@@ -94,6 +95,31 @@ inline HeadExchange head_then_ping(int port, const std::string& path) {
   auto end = bytes.find("\r\n\r\n") + 4;
   connection.send_raw("GET /ping HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
   return {bytes.substr(0, end), bytes.substr(end) + recv_to_eof(connection.fd(), 3s)};
+}
+
+inline bool iequals(const std::string& a, const std::string& b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(a[i])) !=
+        std::tolower(static_cast<unsigned char>(b[i]))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// The service's error shape: {"status":"fail","message":...} as JSON.
+inline void expect_json_fail(const support::HttpResponse& response, int status,
+                             const std::string& message = "") {
+  EXPECT_EQ(response.status, status) << response.body;
+  EXPECT_EQ(response.header("Content-Type"), "application/json");
+  nlohmann::json body;
+  ASSERT_NO_THROW(body = response.json()) << response.body;
+  EXPECT_EQ(body["status"], "fail") << response.body;
+  EXPECT_TRUE(body["message"].is_string()) << response.body;
+  if (!message.empty()) {
+    EXPECT_EQ(body["message"], message);
+  }
 }
 
 // One app per test suite, started once: `Suite` is the deriving class, so

@@ -29,6 +29,9 @@ struct Config {
   std::string log_level = "debug";
   std::string log_format = "text";  // text | json
   std::size_t max_body_bytes = 1048576;
+  std::size_t max_request_line_bytes = 8192;  // 414 beyond
+  std::size_t max_header_bytes = 32768;       // 431 beyond (the whole header section)
+  std::size_t max_header_fields = 100;        // 431 beyond
   std::string secret_key;
 
   // Looks variables up through `lookup` so tests need not touch the real

@@ -1,0 +1,101 @@
+// Internal: one client connection's requests, answered one at a time and in
+// order. Pistache 0.0.5 drops every request after the first in a read
+// (pipelining) and has no per-connection order once handlers run on a worker
+// pool: here requests queue up, the next is routed only when the previous
+// response is on its way, and a response that closes the connection drops
+// what is still queued (RFC 9112 9.3.2).
+#pragma once
+
+#include <pistache/http.h>
+#include <pistache/peer.h>
+
+#include <atomic>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "common/http.hpp"
+#include "edge/request_framer.hpp"
+
+namespace common::edge {
+
+class Connection;
+
+// The answer slot of one routed request; answered exactly once.
+struct Exchange {
+  std::shared_ptr<Connection> connection;
+  bool head = false;
+  bool close = false;  // the client will send nothing more
+
+  // Sends the response, then lets the connection move to its next request.
+  void respond(const Response& response, const std::string& request_id,
+               bool force_close = false) const;
+};
+
+class Connection : public std::enable_shared_from_this<Connection> {
+ public:
+  // Routes a request; must lead to exactly one Exchange::respond.
+  using Route = std::function<void(const Pistache::Http::Request&, const Exchange&)>;
+
+  Connection(std::weak_ptr<Pistache::Tcp::Peer> peer, FramerLimits limits, Route route)
+      : peer_(std::move(peer)), framer_(limits), route_(std::move(route)) {}
+
+  // Reactor thread only.
+  RequestFramer& framer() { return framer_; }
+  void push_request(Pistache::Http::Request request, bool head, bool close);
+  void push_continue();
+  void push_refusal(const Refusal& refusal, const std::string& client_request_id);
+  // Whether a request's bytes are partly read (then Pistache's header and
+  // body timeouts apply; otherwise its keep-alive timeout).
+  void set_reading(bool reading) { reading_.store(reading); }
+
+  // Runs what is queued, in order, while nothing is in flight. Any thread.
+  void pump();
+  bool closed() const { return closed_.load(); }
+
+  // Used by Exchange::respond.
+  void send(std::string wire, bool close);
+  void finished(bool close);
+
+ private:
+  struct Item {
+    enum class Kind { request, interim, refusal } kind = Kind::request;
+    Pistache::Http::Request request;
+    bool head = false;
+    bool close = false;
+    Response refusal;
+    std::string request_id;
+  };
+  void push(Item item);
+  void run(Item& item);
+
+  std::weak_ptr<Pistache::Tcp::Peer> peer_;
+  RequestFramer framer_;
+  Route route_;
+  std::mutex mutex_;
+  std::deque<Item> queue_;
+  bool busy_ = false;  // an item is in flight
+  std::atomic<bool> closed_{false};
+  std::atomic<bool> reading_{false};
+};
+
+// Hands the exchange of the request being routed to the dispatcher: set
+// around Router::route, which calls the route's handler on the same thread.
+class RoutingScope {
+ public:
+  explicit RoutingScope(const Exchange& exchange);
+  ~RoutingScope();
+  RoutingScope(const RoutingScope&) = delete;
+  RoutingScope& operator=(const RoutingScope&) = delete;
+  bool taken() const;
+  // The exchange of the request being routed on this thread, once.
+  static std::optional<Exchange> take();
+
+ private:
+  std::optional<Exchange> previous_;
+};
+
+}  // namespace common::edge
