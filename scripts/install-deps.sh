@@ -12,7 +12,7 @@ PACKAGES=(
   libpistache-dev libpqxx-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
   libcli11-dev libkainjow-mustache-dev libsodium-dev libgtest-dev googletest
   # run and test: a real PostgreSQL and a real nginx
-  postgresql postgresql-contrib nginx-light curl procps
+  postgresql postgresql-contrib nginx-light curl procps iproute2 bats
   # static checks of the deployment files
   docker-compose
   # fuzzing (clang's libFuzzer runtime)

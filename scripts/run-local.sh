@@ -8,21 +8,21 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
-RUN_DIR="$ROOT/.run"
+RUN_DIR="${RUN_DIR:-$ROOT/.run}"   # tests point it elsewhere
 PG_DIR="$RUN_DIR/pg"
 # As root, the cluster runs as the postgres user, who may not be able to enter
 # this checkout (e.g. under /root): keep the cluster in /var/tmp then.
 if [ "$(id -u)" -eq 0 ] && id postgres >/dev/null 2>&1; then
   mkdir -p "$RUN_DIR"
   if ! runuser -u postgres -- test -x "$RUN_DIR"; then
-    PG_DIR="/var/tmp/users-service-$(printf '%s' "$ROOT" | md5sum | cut -c1-8)/pg"
+    PG_DIR="/var/tmp/users-service-$(printf '%s' "$RUN_DIR" | md5sum | cut -c1-8)/pg"
     mkdir -p "$(dirname "$PG_DIR")" && chmod 755 "$(dirname "$PG_DIR")"
   fi
 fi
 PG_PORT="${PG_PORT:-55432}"
 PORT="${PORT:-5000}"
 NGINX_PORT="${NGINX_PORT:-8080}"
-BIN="$ROOT/build/release/bin"
+BIN="${USERS_BIN_DIR:-$ROOT/build/release/bin}"
 
 wait_for() {  # url, seconds
   local deadline=$((SECONDS + $2))
@@ -30,6 +30,20 @@ wait_for() {  # url, seconds
     if [ $SECONDS -ge $deadline ]; then return 1; fi
     sleep 0.2
   done
+}
+
+# PIDs listening on a TCP port (empty when it is free).
+port_owners() {
+  ss -Hltnp "sport = :$1" 2>/dev/null | grep -o 'pid=[0-9]*' | cut -d= -f2 | sort -u | tr '\n' ' '
+}
+
+# Fails loudly when something else already listens where we are about to.
+require_free_port() {  # port, what
+  if [ -n "$(ss -Hltn "sport = :$1" 2>/dev/null)" ]; then
+    local owners; owners=$(port_owners "$1")
+    echo "error: port $1 ($2) is already in use${owners:+ by pid $owners}; stop that process (make stop, if it is ours) or set ${3:-PORT}=..." >&2
+    exit 1
+  fi
 }
 
 start_database() {
@@ -47,7 +61,10 @@ case "${1:-}" in
     export DATABASE_TEST_URL="${DATABASE_TEST_URL:-$(scripts/pg.sh url "$PG_PORT" users_test)}"
     export PORT
     "$BIN/manage" migrate
-    echo "users-service: http://127.0.0.1:$PORT/ (Ctrl-C stops it; 'make stop' stops the database)"
+    require_free_port "$PORT" users-service PORT
+    # exec keeps this PID: `make stop` finds the foreground service by it.
+    echo $$ > "$RUN_DIR/service.pid"
+    echo "users-service: http://127.0.0.1:$PORT/ (Ctrl-C or 'make stop' stops it; 'make stop' also stops the database)"
     exec "$BIN/users-service"
     ;;
   prod)
@@ -65,23 +82,38 @@ case "${1:-}" in
     if [ -f "$RUN_DIR/service.pid" ] && kill -0 "$(cat "$RUN_DIR/service.pid")" 2>/dev/null; then
       echo "users-service already running (pid $(cat "$RUN_DIR/service.pid"))"
     else
+      require_free_port "$PORT" users-service PORT
       nohup "$BIN/users-service" >> "$RUN_DIR/service.log" 2>&1 &
       echo $! > "$RUN_DIR/service.pid"
     fi
+    service_pid=$(cat "$RUN_DIR/service.pid")
     wait_for "http://127.0.0.1:$PORT/health/ready" 15 || {
       echo "users-service did not become ready; see $RUN_DIR/service.log" >&2
       tail -n 20 "$RUN_DIR/service.log" >&2
       exit 1
     }
-    scripts/render-nginx.sh prod "$RUN_DIR/nginx" "$NGINX_PORT" "127.0.0.1:$PORT"
-    scripts/nginx.sh start "$RUN_DIR/nginx"
+    # Ready on the port is not enough: it must be our process answering there.
+    if ! kill -0 "$service_pid" 2>/dev/null || [[ " $(port_owners "$PORT")" != *" $service_pid "* ]]; then
+      echo "error: the users-service started here (pid $service_pid) is not the one listening on port $PORT (listening: $(port_owners "$PORT")); see $RUN_DIR/service.log" >&2
+      tail -n 5 "$RUN_DIR/service.log" >&2
+      rm -f "$RUN_DIR/service.pid"
+      exit 1
+    fi
+    if [ -s "$RUN_DIR/nginx/nginx.pid" ] && kill -0 "$(cat "$RUN_DIR/nginx/nginx.pid")" 2>/dev/null; then
+      echo "nginx already running (pid $(cat "$RUN_DIR/nginx/nginx.pid"))"
+    else
+      require_free_port "$NGINX_PORT" nginx NGINX_PORT
+      scripts/render-nginx.sh prod "$RUN_DIR/nginx" "$NGINX_PORT" "127.0.0.1:$PORT"
+      scripts/nginx.sh start "$RUN_DIR/nginx"
+    fi
     echo "production-like stack up: http://127.0.0.1:$NGINX_PORT/ (nginx) -> 127.0.0.1:$PORT (users-service)"
     echo "logs: $RUN_DIR/service.log, $RUN_DIR/nginx/; 'make stop' stops it all"
     ;;
   stop)
     if [ -f "$RUN_DIR/service.pid" ]; then
       pid=$(cat "$RUN_DIR/service.pid")
-      if kill "$pid" 2>/dev/null; then
+      # Only a users-service: a stale file's PID may belong to anything now.
+      if [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = users-service ] && kill "$pid" 2>/dev/null; then
         # SIGTERM drains in-flight requests; give it the 10 s it may take.
         for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
       fi
