@@ -6,6 +6,7 @@
 #include "common/logging.hpp"
 #include "common/metrics.hpp"
 #include "revoked_tokens.hpp"
+#include "routes/api_docs.hpp"
 #include "routes/auth.hpp"
 #include "routes/index.hpp"
 #include "routes/ping.hpp"
@@ -58,6 +59,7 @@ std::unique_ptr<common::App> create_app(const common::Config& config) {
       std::make_shared<AuthBlueprint>(config, *repository, *revoked, *tokens, *authenticator));
   app->mount(std::make_shared<StaticBlueprint>());
   app->mount(std::make_shared<common::MetricsBlueprint>(metrics));
+  app->mount(std::make_shared<ApiDocsBlueprint>());
   return app;
 }
 
