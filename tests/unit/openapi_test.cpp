@@ -128,6 +128,8 @@ TEST_F(ServedDocs, DocsPage_IsSelfContainedAndDescribesEveryOperation) {
   ASSERT_EQ(page.status, 200);
   EXPECT_EQ(page.header("Content-Type"), "text/html; charset=utf-8");
   EXPECT_EQ(support::external_loads(page.body), "") << "the page loads from elsewhere";
+  // The prod CSP allows styles from 'self' only: no inline <style>.
+  EXPECT_EQ(page.body.find("<style"), std::string::npos);
   auto locals = support::local_urls(page.body);
   EXPECT_FALSE(locals.empty());
   for (const auto& url : locals) EXPECT_EQ(get(url).status, 200) << url;
