@@ -67,18 +67,20 @@ std::vector<support::HttpResponse> post_all_at_once(const std::vector<std::strin
   return responses;
 }
 
-TEST_F(Concurrency, PostUsers_32ClientsSameEmailAtOnce_ExactlyOneCreated) {
+// 32 clients send one body to `path` at once: exactly one 201 with
+// `created_message`, every other a 400 with `duplicate_message`.
+void expect_exactly_one_created(const std::string& path, const std::string& body,
+                                const std::string& created_message,
+                                const std::string& duplicate_message) {
   constexpr int kClients = 32;
-  std::vector<std::string> bodies(kClients, R"({"username":"racer","email":"race@example.com"})");
-  auto responses = post_all_at_once(bodies);
+  auto responses = post_all_at_once(std::vector<std::string>(kClients, body), path);
   int created = 0;
   int duplicates = 0;
   for (const auto& response : responses) {
     if (response.status == 201) {
       ++created;
-      EXPECT_EQ(message_of(response), "race@example.com was added!");
-    } else if (response.status == 400 &&
-               message_of(response) == "Sorry. That email already exists.") {
+      EXPECT_EQ(message_of(response), created_message);
+    } else if (response.status == 400 && message_of(response) == duplicate_message) {
       ++duplicates;
     } else {
       ADD_FAILURE() << "unexpected answer: " << response.status << " " << response.body;
@@ -86,29 +88,19 @@ TEST_F(Concurrency, PostUsers_32ClientsSameEmailAtOnce_ExactlyOneCreated) {
   }
   EXPECT_EQ(created, 1);
   EXPECT_EQ(duplicates, kClients - 1);
+}
+
+TEST_F(Concurrency, PostUsers_32ClientsSameEmailAtOnce_ExactlyOneCreated) {
+  expect_exactly_one_created("/users", R"({"username":"racer","email":"race@example.com"})",
+                             "race@example.com was added!", "Sorry. That email already exists.");
   EXPECT_EQ(user_count(), 1);
 }
 
 TEST_F(Concurrency, AuthRegister_32ClientsSameEmailAtOnce_ExactlyOneRegistered) {
-  constexpr int kClients = 32;
-  std::vector<std::string> bodies(
-      kClients, R"({"username":"racer","email":"race@example.com","password":"racing-password"})");
-  auto responses = post_all_at_once(bodies, "/auth/register");
-  int created = 0;
-  int duplicates = 0;
-  for (const auto& response : responses) {
-    if (response.status == 201) {
-      ++created;
-      EXPECT_EQ(message_of(response), "Successfully registered.");
-    } else if (response.status == 400 &&
-               message_of(response) == "Sorry. That user already exists.") {
-      ++duplicates;
-    } else {
-      ADD_FAILURE() << "unexpected answer: " << response.status << " " << response.body;
-    }
-  }
-  EXPECT_EQ(created, 1);
-  EXPECT_EQ(duplicates, kClients - 1);
+  expect_exactly_one_created(
+      "/auth/register",
+      R"({"username":"racer","email":"race@example.com","password":"racing-password"})",
+      "Successfully registered.", "Sorry. That user already exists.");
   EXPECT_EQ(user_count(), 1);
 }
 

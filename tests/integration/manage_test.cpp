@@ -139,6 +139,12 @@ TEST_F(Manage, UnreachableDatabaseWithPasswordParameter_NeverPrintsThePassword) 
 
 // --- create_admin --------------------------------------------------------------------
 
+// manage `args` with `input` on its standard input.
+Result manage_with_input(const std::string& input, const std::string& args) {
+  return run("printf '%s\\n' '" + input + "' | env -i APP_ENV=testing DATABASE_TEST_URL='" +
+             binaries::database_url() + "' " MANAGE_PATH " " + args);
+}
+
 long long admins_with_hash(const std::string& email) {
   return count(
       "SELECT count(*) FROM users WHERE admin AND password LIKE '$argon2id$%' AND email = '" +
@@ -147,9 +153,8 @@ long long admins_with_hash(const std::string& email) {
 
 TEST_F(Manage, CreateAdmin_PasswordFromStandardInput) {
   ASSERT_EQ(manage("recreate_db").exit_code, 0);
-  auto result = run("printf 'stdin password\\n' | env -i APP_ENV=testing DATABASE_TEST_URL='" +
-                    binaries::database_url() +
-                    "' " MANAGE_PATH " create_admin --username boss --email boss@example.com");
+  auto result =
+      manage_with_input("stdin password", "create_admin --username boss --email boss@example.com");
   ASSERT_EQ(result.exit_code, 0) << result.output;
   EXPECT_EQ(admins_with_hash("boss@example.com"), 1);
   EXPECT_FALSE(contains(result.output, "stdin password")) << result.output;
@@ -169,9 +174,7 @@ TEST_F(Manage, CreateAdmin_PasswordFromTheEnvironment_PromotesAnExistingUser) {
 
 TEST_F(Manage, CreateAdmin_RefusesAWeakOrMissingPasswordAndAPasswordArgument) {
   ASSERT_EQ(manage("recreate_db").exit_code, 0);
-  auto weak = run("printf 'short\\n' | env -i APP_ENV=testing DATABASE_TEST_URL='" +
-                  binaries::database_url() +
-                  "' " MANAGE_PATH " create_admin --username boss --email boss@example.com");
+  auto weak = manage_with_input("short", "create_admin --username boss --email boss@example.com");
   EXPECT_NE(weak.exit_code, 0) << weak.output;
   auto missing = manage("create_admin --username boss --email boss@example.com </dev/null");
   EXPECT_NE(missing.exit_code, 0) << missing.output;
