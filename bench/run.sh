@@ -48,7 +48,7 @@ scripts/pg.sh start "$WORK/pg" "$PG_PORT" >/dev/null
 scripts/pg.sh createdb "$WORK/pg" "$PG_PORT" users_bench
 DB_URL=$(scripts/pg.sh url "$PG_PORT" users_bench)
 psql_q() { psql -q -X -v ON_ERROR_STOP=1 "$DB_URL" -c "$1" >/dev/null; }
-APP_ENV=production SECRET_KEY=bench DATABASE_URL=$DB_URL "$BIN/manage" migrate >/dev/null
+APP_ENV=production SECRET_KEY=bench-signing-key-0123456789abcdef01 DATABASE_URL=$DB_URL "$BIN/manage" migrate >/dev/null
 seed() {  # N users with ids 1..N
   psql_q "TRUNCATE users RESTART IDENTITY"
   psql_q "INSERT INTO users (username, email) SELECT 'user' || g, 'user' || g || '@bench.io' FROM generate_series(1, $1) g"
@@ -56,7 +56,7 @@ seed() {  # N users with ids 1..N
 }
 seed 10000
 
-APP_ENV=production SECRET_KEY=bench DATABASE_URL=$DB_URL HOST=127.0.0.1 PORT=$SERVICE_PORT \
+APP_ENV=production SECRET_KEY=bench-signing-key-0123456789abcdef01 DATABASE_URL=$DB_URL HOST=127.0.0.1 PORT=$SERVICE_PORT \
   THREADS=$SERVICE_THREADS DB_POOL_SIZE=$POOL LOG_LEVEL=warn "$BIN/users-service" > "$WORK/service.log" 2>&1 &
 SERVICE_PID=$!
 for _ in $(seq 100); do curl -fsS -o /dev/null "http://127.0.0.1:$SERVICE_PORT/health/ready" 2>/dev/null && break; sleep 0.1; done

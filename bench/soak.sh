@@ -24,10 +24,10 @@ trap 'exit 130' INT TERM
 scripts/pg.sh start "$WORK/pg" "$PG_PORT" >/dev/null
 scripts/pg.sh createdb "$WORK/pg" "$PG_PORT" users_soak
 DB_URL=$(scripts/pg.sh url "$PG_PORT" users_soak)
-APP_ENV=production SECRET_KEY=soak DATABASE_URL=$DB_URL "$BIN/manage" migrate >/dev/null
+APP_ENV=production SECRET_KEY=soak-signing-key-0123456789abcdef012 DATABASE_URL=$DB_URL "$BIN/manage" migrate >/dev/null
 SEEDED=100
 psql -q -X "$DB_URL" -c "INSERT INTO users (username, email) SELECT 'user' || g, 'user' || g || '@soak.io' FROM generate_series(1, $SEEDED) g" >/dev/null
-APP_ENV=production SECRET_KEY=soak DATABASE_URL=$DB_URL HOST=127.0.0.1 PORT=$PORT THREADS=2 \
+APP_ENV=production SECRET_KEY=soak-signing-key-0123456789abcdef012 DATABASE_URL=$DB_URL HOST=127.0.0.1 PORT=$PORT THREADS=2 \
   LOG_LEVEL=warn "$BIN/users-service" > "$WORK/service.log" 2>&1 &
 SERVICE_PID=$!
 for _ in $(seq 100); do curl -fsS -o /dev/null "http://127.0.0.1:$PORT/health/ready" 2>/dev/null && break; sleep 0.1; done

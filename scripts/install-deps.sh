@@ -10,7 +10,8 @@ PACKAGES=(
   # build
   build-essential cmake pkg-config clang-format clang-tidy
   libpistache-dev libpqxx-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
-  libcli11-dev libkainjow-mustache-dev libsodium-dev libgtest-dev googletest
+  libcli11-dev libkainjow-mustache-dev libsodium-dev libjwt-dev libvalijson-dev
+  libgtest-dev googletest
   # run and test: a real PostgreSQL and a real nginx
   postgresql postgresql-contrib nginx-light curl procps iproute2 bats
   # static checks of the deployment files

@@ -8,6 +8,8 @@
 #include <iostream>
 #include <thread>
 
+#include "common/client_address.hpp"
+
 namespace common {
 namespace {
 
@@ -74,6 +76,72 @@ std::string required_url(const Config::Lookup& lookup, const std::string& name, 
     throw ConfigError(name + " must be a libpq URI starting with postgresql:// or postgres://");
   }
   return *url;
+}
+
+bool parse_bool(const std::string& name, const std::string& text) {
+  if (text == "true" || text == "1") return true;
+  if (text == "false" || text == "0") return false;
+  throw ConfigError(name + " must be true or false, got '" + shown(text) + "'");
+}
+
+std::vector<std::string> split_list(const std::string& text) {
+  std::vector<std::string> items;
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    auto comma = text.find(',', start);
+    if (comma == std::string::npos) comma = text.size();
+    std::string item = text.substr(start, comma - start);
+    while (!item.empty() && item.front() == ' ') item.erase(0, 1);
+    while (!item.empty() && item.back() == ' ') item.pop_back();
+    if (!item.empty()) items.push_back(item);
+    start = comma + 1;
+  }
+  return items;
+}
+
+void read_auth(const Config::Lookup& lookup, Config& config) {
+  if (auto key = non_empty(lookup, "SECRET_KEY")) {
+    config.secret_key = *key;
+  } else if (config.app_env == AppEnv::production) {
+    throw ConfigError("SECRET_KEY is required when APP_ENV=production");
+  } else {
+    config.secret_key = "secret";
+  }
+  // HS256 with a short key is brute-forced offline from any one token.
+  if (config.app_env == AppEnv::production && config.secret_key.size() < 32) {
+    throw ConfigError("SECRET_KEY must be at least 32 bytes when APP_ENV=production, got " +
+                      std::to_string(config.secret_key.size()));
+  }
+  if (auto seconds = non_empty(lookup, "TOKEN_EXPIRATION_SECONDS")) {
+    config.token_expiration_seconds =
+        static_cast<int>(parse_int("TOKEN_EXPIRATION_SECONDS", *seconds, 1, 31536000));
+  }
+  if (auto require = non_empty(lookup, "REQUIRE_ADMIN_FOR_WRITES")) {
+    config.require_admin_for_writes = parse_bool("REQUIRE_ADMIN_FOR_WRITES", *require);
+  }
+  if (auto proxies = lookup("TRUSTED_PROXIES")) {  // set but empty: trust no proxy
+    config.trusted_proxies = split_list(*proxies);
+    try {
+      AddressSet check(config.trusted_proxies);
+    } catch (const std::invalid_argument& error) {
+      throw ConfigError("TRUSTED_PROXIES must list IP addresses or CIDR blocks: " +
+                        shown(error.what()));
+    }
+  }
+  // Flask's testing config lowers the bcrypt rounds the same way.
+  config.password_hash_cost = config.app_env == AppEnv::testing ? "min" : "interactive";
+  if (auto cost = non_empty(lookup, "PASSWORD_HASH_COST")) {
+    if (*cost != "min" && *cost != "interactive" && *cost != "moderate" && *cost != "sensitive") {
+      throw ConfigError(
+          "PASSWORD_HASH_COST must be min, interactive, moderate or sensitive, got '" +
+          shown(*cost) + "'");
+    }
+    config.password_hash_cost = *cost;
+  }
+  if (auto failures = non_empty(lookup, "LOGIN_MAX_FAILURES")) {
+    config.login_max_failures =
+        static_cast<int>(parse_int("LOGIN_MAX_FAILURES", *failures, 1, 1000000));
+  }
 }
 
 }  // namespace
@@ -182,13 +250,7 @@ Config Config::from_lookup(const Lookup& lookup) {
         static_cast<std::size_t>(parse_int("MAX_HEADER_FIELDS", *value, 1, 10000));
   }
 
-  if (auto key = non_empty(lookup, "SECRET_KEY")) {
-    config.secret_key = *key;
-  } else if (config.app_env == AppEnv::production) {
-    throw ConfigError("SECRET_KEY is required when APP_ENV=production");
-  } else {
-    config.secret_key = "secret";
-  }
+  read_auth(lookup, config);
   return config;
 }
 

@@ -39,8 +39,8 @@ Stack::Stack() : cluster_(std::make_unique<support::PgCluster>()) {
   dir_ = pattern;
   cluster_->create_database("users_prod");
   database_url_ = cluster_->url("users_prod");
-  run("env -i APP_ENV=production SECRET_KEY=e2e DATABASE_URL=" + database_url_ +
-      " " MANAGE_PATH " migrate >/dev/null");
+  run("env -i APP_ENV=production SECRET_KEY=e2e-signing-key-0123456789abcdef01 DATABASE_URL=" +
+      database_url_ + " " MANAGE_PATH " migrate >/dev/null");
   service_port_ = support::free_port();
   service_log_ = dir_ + "/service.log";
   start_service();
@@ -68,7 +68,7 @@ void Stack::start_service() {
     std::string database = "DATABASE_URL=" + database_url_;
     std::string port = "PORT=" + std::to_string(service_port_);
     char* const env[] = {const_cast<char*>("APP_ENV=production"),
-                         const_cast<char*>("SECRET_KEY=e2e"),
+                         const_cast<char*>("SECRET_KEY=e2e-signing-key-0123456789abcdef01"),
                          database.data(),
                          port.data(),
                          const_cast<char*>("HOST=127.0.0.1"),

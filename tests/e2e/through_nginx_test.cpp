@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "stack.hpp"
+#include "support/html_assets.hpp"
 #include "support/http_client.hpp"
 
 namespace {
@@ -70,6 +71,65 @@ TEST_F(ThroughNginx, Contract_WholeFlow) {
   EXPECT_EQ(form.status, 303);
   EXPECT_NE(call("GET", "/").body.find("anna"), std::string::npos);
   EXPECT_EQ(call("GET", "/static/style.css").status, 200);
+}
+
+// Register, status, logout, login, and the brute-force limit, all through
+// nginx with the production hash cost. nginx replaces a client's X-Real-IP
+// with the real peer, so forging it does not dodge the limit. The limit is
+// provoked last: the service then refuses logins from loopback for a minute.
+TEST_F(ThroughNginx, Auth_WholeFlowAndTheLoginLimit) {
+  const support::Headers json_type = {{"Content-Type", "application/json"}};
+  auto registered =
+      call("POST", "/auth/register",
+           R"({"username":"auth","email":"auth@e2e.io","password":"e2e password"})", json_type);
+  expect_json(registered, 201, "message", "Successfully registered.");
+  std::string token = registered.json()["auth_token"];
+  support::Headers bearer = {{"Authorization", "Bearer " + token}};
+  auto status = call("GET", "/auth/status", "", bearer);
+  EXPECT_EQ(status.status, 200) << status.body;
+  EXPECT_EQ(status.json()["data"]["email"], "auth@e2e.io");
+  expect_json(call("GET", "/auth/status"), 403, "message", "Provide a valid auth token.");
+  expect_json(call("GET", "/auth/logout", "", bearer), 200, "message", "Successfully logged out.");
+  expect_json(call("GET", "/auth/status", "", bearer), 401, "message",
+              "Token revoked. Please log in again.");
+  auto login = call("POST", "/auth/login", R"({"email":"auth@e2e.io","password":"e2e password"})",
+                    json_type);
+  expect_json(login, 200, "message", "Successfully logged in.");
+  EXPECT_EQ(call("GET", "/auth/status", "",
+                 {{"Authorization", "Bearer " + login.json()["auth_token"].get<std::string>()}})
+                .status,
+            200);
+
+  for (int i = 0; i < 10; ++i) {
+    auto forged = json_type;
+    forged.emplace_back("X-Real-IP", "203.0.113." + std::to_string(i + 1));
+    expect_json(
+        call("POST", "/auth/login",
+             R"({"email":"nobody)" + std::to_string(i) + R"(@e2e.io","password":"guess"})", forged),
+        401, "message", "Invalid credentials.");
+  }
+  auto limited = call("POST", "/auth/login", R"({"email":"auth@e2e.io","password":"e2e password"})",
+                      {{"Content-Type", "application/json"}, {"X-Real-IP", "203.0.113.99"}});
+  expect_json(limited, 429, "message", "Too many failed logins. Please try again later.");
+  EXPECT_FALSE(limited.header("Retry-After").empty());
+}
+
+// The API description and its page through nginx with the prod headers: the
+// page loads nothing from another host, no script and no inline style (the
+// CSP allows neither), and every asset it references answers 200.
+TEST_F(ThroughNginx, Docs_SelfContainedUnderTheProdCsp) {
+  auto document = call("GET", "/openapi.json");
+  EXPECT_EQ(document.status, 200);
+  EXPECT_EQ(document.json()["openapi"], "3.1.0");
+  auto page = call("GET", "/docs");
+  ASSERT_EQ(page.status, 200);
+  EXPECT_EQ(page.header("Content-Type"), "text/html; charset=utf-8");
+  EXPECT_NE(page.header("Content-Security-Policy").find("style-src 'self'"), std::string::npos);
+  EXPECT_EQ(support::external_loads(page.body), "");
+  EXPECT_EQ(page.body.find("<style"), std::string::npos);
+  for (const auto& url : support::local_urls(page.body)) {
+    EXPECT_EQ(call("GET", url).status, 200) << url;
+  }
 }
 
 TEST_F(ThroughNginx, SecurityHeaders_AndNoVersion) {

@@ -38,10 +38,11 @@ std::string message_of(const support::HttpResponse& response) {
   return body.is_object() ? body.value("message", "") : "";
 }
 
-// Sends one POST /users per body, each from its own thread on its own
+// Sends one POST `path` per body, each from its own thread on its own
 // already-open connection, all released together; returns the responses in
 // order (status 0 when the exchange itself failed, with the error as body).
-std::vector<support::HttpResponse> post_all_at_once(const std::vector<std::string>& bodies) {
+std::vector<support::HttpResponse> post_all_at_once(const std::vector<std::string>& bodies,
+                                                    const std::string& path = "/users") {
   const int count = static_cast<int>(bodies.size());
   std::vector<std::unique_ptr<support::HttpConnection>> connections;
   for (int i = 0; i < count; ++i) {
@@ -55,7 +56,7 @@ std::vector<support::HttpResponse> post_all_at_once(const std::vector<std::strin
     threads.emplace_back([&, i] {
       gate.arrive_and_wait();
       try {
-        responses[i] = connections[i]->request("POST", "/users", bodies[i],
+        responses[i] = connections[i]->request("POST", path, bodies[i],
                                                {{"Content-Type", "application/json"}});
       } catch (const std::exception& error) {
         responses[i].body = error.what();
@@ -66,18 +67,20 @@ std::vector<support::HttpResponse> post_all_at_once(const std::vector<std::strin
   return responses;
 }
 
-TEST_F(Concurrency, PostUsers_32ClientsSameEmailAtOnce_ExactlyOneCreated) {
+// 32 clients send one body to `path` at once: exactly one 201 with
+// `created_message`, every other a 400 with `duplicate_message`.
+void expect_exactly_one_created(const std::string& path, const std::string& body,
+                                const std::string& created_message,
+                                const std::string& duplicate_message) {
   constexpr int kClients = 32;
-  std::vector<std::string> bodies(kClients, R"({"username":"racer","email":"race@example.com"})");
-  auto responses = post_all_at_once(bodies);
+  auto responses = post_all_at_once(std::vector<std::string>(kClients, body), path);
   int created = 0;
   int duplicates = 0;
   for (const auto& response : responses) {
     if (response.status == 201) {
       ++created;
-      EXPECT_EQ(message_of(response), "race@example.com was added!");
-    } else if (response.status == 400 &&
-               message_of(response) == "Sorry. That email already exists.") {
+      EXPECT_EQ(message_of(response), created_message);
+    } else if (response.status == 400 && message_of(response) == duplicate_message) {
       ++duplicates;
     } else {
       ADD_FAILURE() << "unexpected answer: " << response.status << " " << response.body;
@@ -85,6 +88,19 @@ TEST_F(Concurrency, PostUsers_32ClientsSameEmailAtOnce_ExactlyOneCreated) {
   }
   EXPECT_EQ(created, 1);
   EXPECT_EQ(duplicates, kClients - 1);
+}
+
+TEST_F(Concurrency, PostUsers_32ClientsSameEmailAtOnce_ExactlyOneCreated) {
+  expect_exactly_one_created("/users", R"({"username":"racer","email":"race@example.com"})",
+                             "race@example.com was added!", "Sorry. That email already exists.");
+  EXPECT_EQ(user_count(), 1);
+}
+
+TEST_F(Concurrency, AuthRegister_32ClientsSameEmailAtOnce_ExactlyOneRegistered) {
+  expect_exactly_one_created(
+      "/auth/register",
+      R"({"username":"racer","email":"race@example.com","password":"racing-password"})",
+      "Successfully registered.", "Sorry. That user already exists.");
   EXPECT_EQ(user_count(), 1);
 }
 

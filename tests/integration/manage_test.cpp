@@ -137,6 +137,52 @@ TEST_F(Manage, UnreachableDatabaseWithPasswordParameter_NeverPrintsThePassword) 
   EXPECT_FALSE(contains(result.output, "hunter2")) << result.output;
 }
 
+// --- create_admin --------------------------------------------------------------------
+
+// manage `args` with `input` on its standard input.
+Result manage_with_input(const std::string& input, const std::string& args) {
+  return run("printf '%s\\n' '" + input + "' | env -i APP_ENV=testing DATABASE_TEST_URL='" +
+             binaries::database_url() + "' " MANAGE_PATH " " + args);
+}
+
+long long admins_with_hash(const std::string& email) {
+  return count(
+      "SELECT count(*) FROM users WHERE admin AND password LIKE '$argon2id$%' AND email = '" +
+      email + "'");
+}
+
+TEST_F(Manage, CreateAdmin_PasswordFromStandardInput) {
+  ASSERT_EQ(manage("recreate_db").exit_code, 0);
+  auto result =
+      manage_with_input("stdin password", "create_admin --username boss --email boss@example.com");
+  ASSERT_EQ(result.exit_code, 0) << result.output;
+  EXPECT_EQ(admins_with_hash("boss@example.com"), 1);
+  EXPECT_FALSE(contains(result.output, "stdin password")) << result.output;
+}
+
+TEST_F(Manage, CreateAdmin_PasswordFromTheEnvironment_PromotesAnExistingUser) {
+  ASSERT_EQ(manage("recreate_db").exit_code, 0);
+  ASSERT_EQ(manage("seed_db").exit_code, 0);
+  auto result = run("env -i APP_ENV=testing ADMIN_PASSWORD='env password' DATABASE_TEST_URL='" +
+                    binaries::database_url() +
+                    "' " MANAGE_PATH
+                    " create_admin --username michael --email michael@realpython.com </dev/null");
+  ASSERT_EQ(result.exit_code, 0) << result.output;
+  EXPECT_EQ(admins_with_hash("michael@realpython.com"), 1);
+  EXPECT_EQ(count("SELECT count(*) FROM users"), 2);  // promoted, not duplicated
+}
+
+TEST_F(Manage, CreateAdmin_RefusesAWeakOrMissingPasswordAndAPasswordArgument) {
+  ASSERT_EQ(manage("recreate_db").exit_code, 0);
+  auto weak = manage_with_input("short", "create_admin --username boss --email boss@example.com");
+  EXPECT_NE(weak.exit_code, 0) << weak.output;
+  auto missing = manage("create_admin --username boss --email boss@example.com </dev/null");
+  EXPECT_NE(missing.exit_code, 0) << missing.output;
+  auto argument = manage("create_admin --username boss --email boss@example.com --password x");
+  EXPECT_NE(argument.exit_code, 0) << argument.output;
+  EXPECT_EQ(count("SELECT count(*) FROM users"), 0);
+}
+
 TEST_F(Manage, UnknownCommand_ExitsNonZero) {
   auto result = manage("frobnicate");
   EXPECT_NE(result.exit_code, 0) << result.output;

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -31,9 +32,12 @@ inline Service& service() {
 }
 
 // The configuration the brief's environment gives the app: testing, the
-// cluster's database, loopback, an ephemeral port, two worker threads.
-inline common::Config testing_config(const std::string& url) {
+// cluster's database, loopback, an ephemeral port, two worker threads;
+// `overrides` sets (or adds) variables for a differently configured app.
+inline common::Config testing_config(const std::string& url,
+                                     const std::map<std::string, std::string>& overrides = {}) {
   return common::Config::from_lookup([&](const std::string& name) -> std::optional<std::string> {
+    if (auto it = overrides.find(name); it != overrides.end()) return it->second;
     if (name == "APP_ENV") return "testing";
     if (name == "DATABASE_TEST_URL") return url;
     if (name == "HOST") return "127.0.0.1";

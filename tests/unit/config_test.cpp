@@ -18,6 +18,8 @@ using Vars = std::map<std::string, std::string>;
 
 const std::string kUrl = "postgresql://u@localhost:5432/users_dev";
 const std::string kTestUrl = "postgres://u@localhost:5432/users_test";
+// Production wants at least 32 bytes of signing key.
+const std::string kProdKey = "0123456789abcdef0123456789abcdef";
 
 Config load(const Vars& vars) {
   return Config::from_lookup([&](const std::string& name) -> std::optional<std::string> {
@@ -76,7 +78,7 @@ TEST(Config, EachAppEnvValue_IsRead) {
   EXPECT_EQ(load(dev({{"APP_ENV", "development"}})).app_env, AppEnv::development);
   EXPECT_EQ(load({{"APP_ENV", "testing"}, {"DATABASE_TEST_URL", kTestUrl}}).app_env,
             AppEnv::testing);
-  EXPECT_EQ(load(dev({{"APP_ENV", "production"}, {"SECRET_KEY", "k"}})).app_env,
+  EXPECT_EQ(load(dev({{"APP_ENV", "production"}, {"SECRET_KEY", kProdKey}})).app_env,
             AppEnv::production);
 }
 
@@ -106,9 +108,10 @@ TEST(Config, DatabaseUrl_IsRequiredInDevelopment) {
 }
 
 TEST(Config, DatabaseUrl_IsRequiredInProduction) {
-  expect_refused({{"APP_ENV", "production"}, {"SECRET_KEY", "k"}}, "DATABASE_URL");
-  expect_refused({{"APP_ENV", "production"}, {"SECRET_KEY", "k"}, {"DATABASE_TEST_URL", kTestUrl}},
-                 "DATABASE_URL");
+  expect_refused({{"APP_ENV", "production"}, {"SECRET_KEY", kProdKey}}, "DATABASE_URL");
+  expect_refused(
+      {{"APP_ENV", "production"}, {"SECRET_KEY", kProdKey}, {"DATABASE_TEST_URL", kTestUrl}},
+      "DATABASE_URL");
 }
 
 TEST(Config, Testing_UsesDatabaseTestUrlAndIgnoresDatabaseUrl) {
@@ -202,7 +205,7 @@ TEST(Config, PoolSizeZeroOrGarbage_IsRefused) {
 TEST(Config, LogLevel_DefaultsToDebugInDevelopmentAndInfoOtherwise) {
   EXPECT_EQ(load(dev()).log_level, "debug");
   EXPECT_EQ(load({{"APP_ENV", "testing"}, {"DATABASE_TEST_URL", kTestUrl}}).log_level, "info");
-  EXPECT_EQ(load(dev({{"APP_ENV", "production"}, {"SECRET_KEY", "k"}})).log_level, "info");
+  EXPECT_EQ(load(dev({{"APP_ENV", "production"}, {"SECRET_KEY", kProdKey}})).log_level, "info");
 }
 
 TEST(Config, EveryLogLevel_IsAccepted) {
@@ -276,7 +279,52 @@ TEST(Config, SecretKey_DefaultsToSecretOutsideProduction) {
 TEST(Config, SecretKey_IsRequiredInProduction) {
   expect_refused(dev({{"APP_ENV", "production"}}), "SECRET_KEY");
   expect_refused(dev({{"APP_ENV", "production"}, {"SECRET_KEY", ""}}), "SECRET_KEY");
-  EXPECT_EQ(load(dev({{"APP_ENV", "production"}, {"SECRET_KEY", "k3y"}})).secret_key, "k3y");
+  EXPECT_EQ(load(dev({{"APP_ENV", "production"}, {"SECRET_KEY", kProdKey}})).secret_key, kProdKey);
+}
+
+TEST(Config, SecretKey_ShorterThan32BytesIsRefusedInProduction) {
+  expect_refused(dev({{"APP_ENV", "production"}, {"SECRET_KEY", "k3y"}}), "SECRET_KEY");
+  expect_refused(dev({{"APP_ENV", "production"}, {"SECRET_KEY", kProdKey.substr(1)}}),
+                 "SECRET_KEY");
+  EXPECT_EQ(load(dev({{"SECRET_KEY", "k3y"}})).secret_key, "k3y");  // development may
+}
+
+// --- authentication --------------------------------------------------------------------
+
+TEST(Config, AuthDefaults) {
+  auto config = load(dev());
+  EXPECT_EQ(config.token_expiration_seconds, 3600);
+  EXPECT_FALSE(config.require_admin_for_writes);
+  EXPECT_EQ(config.trusted_proxies, (std::vector<std::string>{"127.0.0.1", "::1"}));
+  EXPECT_EQ(config.password_hash_cost, "interactive");
+  EXPECT_EQ(config.login_max_failures, 10);
+  EXPECT_EQ(load({{"APP_ENV", "testing"}, {"DATABASE_TEST_URL", kTestUrl}}).password_hash_cost,
+            "min");
+}
+
+TEST(Config, AuthVariables_AreRead) {
+  auto config = load(dev({{"TOKEN_EXPIRATION_SECONDS", "5"},
+                          {"REQUIRE_ADMIN_FOR_WRITES", "true"},
+                          {"TRUSTED_PROXIES", "10.0.0.0/8, ::1"},
+                          {"PASSWORD_HASH_COST", "moderate"},
+                          {"LOGIN_MAX_FAILURES", "3"}}));
+  EXPECT_EQ(config.token_expiration_seconds, 5);
+  EXPECT_TRUE(config.require_admin_for_writes);
+  EXPECT_EQ(config.trusted_proxies, (std::vector<std::string>{"10.0.0.0/8", "::1"}));
+  EXPECT_EQ(config.password_hash_cost, "moderate");
+  EXPECT_EQ(config.login_max_failures, 3);
+  EXPECT_FALSE(load(dev({{"REQUIRE_ADMIN_FOR_WRITES", "0"}})).require_admin_for_writes);
+  EXPECT_TRUE(load(dev({{"TRUSTED_PROXIES", ""}})).trusted_proxies.empty());
+}
+
+TEST(Config, BadAuthVariables_AreRefused) {
+  expect_refused(dev({{"TOKEN_EXPIRATION_SECONDS", "0"}}), "TOKEN_EXPIRATION_SECONDS");
+  expect_refused(dev({{"TOKEN_EXPIRATION_SECONDS", "1h"}}), "TOKEN_EXPIRATION_SECONDS");
+  expect_refused(dev({{"REQUIRE_ADMIN_FOR_WRITES", "yes"}}), "REQUIRE_ADMIN_FOR_WRITES");
+  expect_refused(dev({{"TRUSTED_PROXIES", "nginx"}}), "TRUSTED_PROXIES");
+  expect_refused(dev({{"TRUSTED_PROXIES", "10.0.0.0/33"}}), "TRUSTED_PROXIES");
+  expect_refused(dev({{"PASSWORD_HASH_COST", "max"}}), "PASSWORD_HASH_COST");
+  expect_refused(dev({{"LOGIN_MAX_FAILURES", "-1"}}), "LOGIN_MAX_FAILURES");
 }
 
 TEST(Config, SecretKey_IsReadInDevelopment) {

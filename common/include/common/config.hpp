@@ -7,6 +7,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace common {
 
@@ -32,7 +33,14 @@ struct Config {
   std::size_t max_request_line_bytes = 8192;  // 414 beyond
   std::size_t max_header_bytes = 32768;       // 431 beyond (the whole header section)
   std::size_t max_header_fields = 100;        // 431 beyond
-  std::string secret_key;
+  std::string secret_key;  // at least 32 bytes in production
+  int token_expiration_seconds = 3600;
+  bool require_admin_for_writes = false;
+  // Peers whose X-Real-IP is believed (IP addresses or CIDR blocks).
+  std::vector<std::string> trusted_proxies = {"127.0.0.1", "::1"};
+  // Argon2id cost: min (tests), interactive (default), moderate, sensitive.
+  std::string password_hash_cost = "interactive";
+  int login_max_failures = 10;  // failed logins per address and per email a minute
 
   // Looks variables up through `lookup` so tests need not touch the real
   // environment; from_env() uses getenv.

@@ -18,6 +18,10 @@ struct Request {
   std::string content_type;  // media type only, lower-case, e.g. "application/json"
   std::string request_id;
   std::vector<std::pair<std::string, std::string>> params;  // path parameters
+  // Read for the auth routes. authorization is a credential: never log it.
+  std::string authorization;  // the Authorization header as sent, "" if absent
+  std::string peer_address;   // the TCP peer's IP address
+  std::string real_ip;        // X-Real-IP as sent (trusted only from a proxy)
 
   // A path parameter by name ("id" for "/users/:id"); "" if absent.
   std::string param(std::string_view name) const;

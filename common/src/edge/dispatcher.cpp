@@ -30,6 +30,15 @@ std::string lower_media_type(const Http::Request& request) {
   return text;
 }
 
+// The headers the auth routes need (the credential and the client's address).
+void read_client_headers(const Http::Request& raw, Request& request) {
+  if (auto authorization = raw.headers().tryGet<Http::Header::Authorization>()) {
+    request.authorization = authorization->value();
+  }
+  if (auto real_ip = raw.headers().tryGetRaw("X-Real-IP")) request.real_ip = real_ip->value();
+  request.peer_address = raw.address().host();
+}
+
 std::string request_id_of(const Http::Request& request) {
   auto raw = request.headers().tryGetRaw("X-Request-ID");
   if (raw && is_valid_request_id(raw->value())) return raw->value();
@@ -56,6 +65,7 @@ bool read_request(const Endpoint& endpoint, const Rest::Request& raw, Request& r
   bool decoded = true;
   try {
     request.content_type = lower_media_type(raw);
+    read_client_headers(raw, request);
     for (const auto& name : endpoint.params) {
       if (!raw.hasParam(name)) continue;
       auto value = percent_decode(raw.param(name).as<std::string>());

@@ -1,9 +1,13 @@
 #include "app_factory.hpp"
 
+#include "authenticator.hpp"
 #include "common/db_pool.hpp"
 #include "common/health_blueprint.hpp"
 #include "common/logging.hpp"
 #include "common/metrics.hpp"
+#include "revoked_tokens.hpp"
+#include "routes/api_docs.hpp"
+#include "routes/auth.hpp"
 #include "routes/index.hpp"
 #include "routes/ping.hpp"
 #include "routes/static_files.hpp"
@@ -15,10 +19,21 @@ namespace users {
 std::unique_ptr<common::App> create_app(const common::Config& config) {
   auto app = std::make_unique<common::App>(config);
   auto pool = std::make_shared<common::DbPool>(config.database_url, config.db_pool_size,
-                                               UserRepository::prepare);
+                                               [](pqxx::connection& connection) {
+                                                 UserRepository::prepare(connection);
+                                                 RevokedTokens::prepare(connection);
+                                               });
   auto repository = std::make_shared<UserRepository>(*pool);
+  auto revoked = std::make_shared<RevokedTokens>(*pool);
+  auto tokens = std::make_shared<TokenCodec>(config.secret_key, config.token_expiration_seconds);
+  auto authenticator = std::make_shared<Authenticator>(*tokens, *repository, *revoked);
+  const Authenticator* admin_guard =
+      config.require_admin_for_writes ? authenticator.get() : nullptr;
   app->keep_alive(pool);
   app->keep_alive(repository);
+  app->keep_alive(revoked);
+  app->keep_alive(tokens);
+  app->keep_alive(authenticator);
   app->add_observer(std::make_shared<common::AccessLog>(config.log_format == "json"));
   auto metrics = std::make_shared<common::Metrics>();
   app->add_observer(metrics);
@@ -38,10 +53,13 @@ std::unique_ptr<common::App> create_app(const common::Config& config) {
 
   app->mount(std::make_shared<PingBlueprint>());
   app->mount(std::make_shared<common::HealthBlueprint>(readiness));
-  app->mount(std::make_shared<UsersBlueprint>(*repository));
-  app->mount(std::make_shared<IndexBlueprint>(*repository));
+  app->mount(std::make_shared<UsersBlueprint>(*repository, admin_guard));
+  app->mount(std::make_shared<IndexBlueprint>(*repository, admin_guard));
+  app->mount(
+      std::make_shared<AuthBlueprint>(config, *repository, *revoked, *tokens, *authenticator));
   app->mount(std::make_shared<StaticBlueprint>());
   app->mount(std::make_shared<common::MetricsBlueprint>(metrics));
+  app->mount(std::make_shared<ApiDocsBlueprint>());
   return app;
 }
 

@@ -27,6 +27,31 @@ std::vector<User> to_users(const pqxx::result& result) {
   return users;
 }
 
+Account to_account(const pqxx::row& row) {
+  Account account;
+  account.user = to_user(row);
+  account.admin = row[5].as<bool>();
+  if (!row[6].is_null()) account.password_hash = row[6].as<std::string>();
+  return account;
+}
+
+// The statements of the authentication routes.
+void prepare_auth(pqxx::connection& connection) {
+  const std::string columns = kColumns;
+  const std::string account = columns + ", admin, password";
+  connection.prepare("users_insert_with_password",
+                     "INSERT INTO users (username, email, password) VALUES ($1, $2, $3) "
+                     "RETURNING " +
+                         columns);
+  connection.prepare("users_account_by_id", "SELECT " + account + " FROM users WHERE id = $1");
+  connection.prepare("users_account_by_email",
+                     "SELECT " + account + " FROM users WHERE lower(email) = lower($1)");
+  connection.prepare("users_save_admin",
+                     "INSERT INTO users (username, email, password, admin) "
+                     "VALUES ($1, $2, $3, true) ON CONFLICT ((lower(email))) "
+                     "DO UPDATE SET password = excluded.password, admin = true");
+}
+
 }  // namespace
 
 void UserRepository::prepare(pqxx::connection& connection) {
@@ -41,6 +66,7 @@ void UserRepository::prepare(pqxx::connection& connection) {
   connection.prepare("users_newest_first",
                      "SELECT " + columns + " FROM users ORDER BY created_at DESC, id DESC");
   connection.prepare("users_ping", "SELECT 1");
+  prepare_auth(connection);
 }
 
 User UserRepository::add(const NewUser& user) {
@@ -93,6 +119,47 @@ void UserRepository::ping() {
   pool_.run([](pqxx::connection& connection) {
     pqxx::nontransaction work(connection);
     work.exec_prepared("users_ping");
+  });
+}
+
+User UserRepository::add_with_password(const NewUser& user, const std::string& password_hash) {
+  return pool_.run([&](pqxx::connection& connection) {
+    try {
+      pqxx::work work(connection);
+      auto row = work.exec_prepared1("users_insert_with_password", user.username, user.email,
+                                     password_hash);
+      work.commit();
+      return to_user(row);
+    } catch (const pqxx::unique_violation&) {
+      throw DuplicateEmail();
+    }
+  });
+}
+
+std::optional<Account> UserRepository::find_account(long long id) {
+  if (id < 1 || id > 2147483647LL) return std::nullopt;
+  return pool_.run([&](pqxx::connection& connection) -> std::optional<Account> {
+    pqxx::nontransaction work(connection);
+    auto result = work.exec_prepared("users_account_by_id", id);
+    if (result.empty()) return std::nullopt;
+    return to_account(result[0]);
+  });
+}
+
+std::optional<Account> UserRepository::find_account_by_email(const std::string& email) {
+  return pool_.run([&](pqxx::connection& connection) -> std::optional<Account> {
+    pqxx::nontransaction work(connection);
+    auto result = work.exec_prepared("users_account_by_email", email);
+    if (result.empty()) return std::nullopt;
+    return to_account(result[0]);
+  });
+}
+
+void UserRepository::save_admin(const NewUser& user, const std::string& password_hash) {
+  pool_.run([&](pqxx::connection& connection) {
+    pqxx::work work(connection);
+    work.exec_prepared("users_save_admin", user.username, user.email, password_hash);
+    work.commit();
   });
 }
 

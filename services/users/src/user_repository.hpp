@@ -18,6 +18,13 @@ class DuplicateEmail : public std::runtime_error {
   DuplicateEmail() : std::runtime_error("email already exists") {}
 };
 
+// A user with what authentication needs (never sent as is to a client).
+struct Account {
+  User user;
+  bool admin = false;
+  std::optional<std::string> password_hash;  // NULL for users made before auth
+};
+
 class UserRepository {
  public:
   explicit UserRepository(common::DbPool& pool) : pool_(pool) {}
@@ -32,6 +39,13 @@ class UserRepository {
   std::vector<User> all();           // insertion order
   std::vector<User> newest_first();  // for the page
   void ping();                       // select 1; throws when the database is down
+
+  // Authentication (the password is the Argon2id hash, never clear text).
+  User add_with_password(const NewUser& user, const std::string& password_hash);  // DuplicateEmail
+  std::optional<Account> find_account(long long id);
+  std::optional<Account> find_account_by_email(const std::string& email);  // case-insensitive
+  // Makes the user an admin with this password, adding them if the email is new.
+  void save_admin(const NewUser& user, const std::string& password_hash);
 
  private:
   common::DbPool& pool_;

@@ -128,7 +128,7 @@ Validation validate_new_user(std::string_view raw_username, std::string_view raw
   return result;
 }
 
-std::optional<NewUser> parse_new_user_json(std::string_view body) {
+std::optional<nlohmann::json> parse_json_object(std::string_view body) {
   // Only a flat object is useful; refuse deep nesting early instead of
   // building a huge tree from a hostile body.
   struct TooDeep {};
@@ -145,9 +145,15 @@ std::optional<NewUser> parse_new_user_json(std::string_view body) {
     return std::nullopt;
   }
   if (!json.is_object()) return std::nullopt;
-  auto username = json.find("username");
-  auto email = json.find("email");
-  if (username == json.end() || email == json.end() || !username->is_string() ||
+  return json;
+}
+
+std::optional<NewUser> parse_new_user_json(std::string_view body) {
+  auto json = parse_json_object(body);
+  if (!json) return std::nullopt;
+  auto username = json->find("username");
+  auto email = json->find("email");
+  if (username == json->end() || email == json->end() || !username->is_string() ||
       !email->is_string()) {
     return std::nullopt;
   }

@@ -1,6 +1,7 @@
 // Input validation for new users and user ids: pure functions, no database.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -28,6 +29,10 @@ Validation validate_new_user(std::string_view username, std::string_view email);
 std::optional<NewUser> parse_new_user_json(std::string_view body);
 
 bool is_valid_email(std::string_view email);
+
+// A request body that is a JSON object, parsed with a nesting limit (a hostile
+// body never builds a deep tree); nullopt for anything else.
+std::optional<nlohmann::json> parse_json_object(std::string_view body);
 
 // A decimal integer in the range of users.id (int4), optionally negative; else
 // nullopt. Like the Flask original, a well-formed id that no user has is not an

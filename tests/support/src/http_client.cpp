@@ -14,6 +14,11 @@
 namespace support {
 namespace {
 
+ResponseHook& response_hook() {
+  static ResponseHook hook;
+  return hook;
+}
+
 bool iequals(std::string_view a, std::string_view b) {
   return a.size() == b.size() && ::strncasecmp(a.data(), b.data(), a.size()) == 0;
 }
@@ -155,7 +160,9 @@ HttpResponse HttpConnection::request(const std::string& method, const std::strin
   text += "\r\n";
   text += body;
   send_raw(text);
-  return read_response();
+  auto response = read_response();
+  if (response_hook()) response_hook()(method, path, response);
+  return response;
 }
 
 bool HttpConnection::is_closed_by_peer(std::chrono::milliseconds wait) {
@@ -170,6 +177,10 @@ bool HttpConnection::is_closed_by_peer(std::chrono::milliseconds wait) {
     if (received <= 0) return true;  // EOF or reset
   }
   return false;
+}
+
+void set_response_hook(ResponseHook hook) {
+  response_hook() = std::move(hook);
 }
 
 HttpResponse http_request(int port, const std::string& method, const std::string& path,

@@ -13,8 +13,10 @@ constexpr const char* kHtml = "text/html; charset=utf-8";
 
 }  // namespace
 
-IndexBlueprint::IndexBlueprint(UserRepository& repository)
-    : repository_(repository), template_(std::string(embedded_file(kTemplate))) {
+IndexBlueprint::IndexBlueprint(UserRepository& repository, const Authenticator* admin_guard)
+    : repository_(repository),
+      admin_guard_(admin_guard),
+      template_(std::string(embedded_file(kTemplate))) {
   if (!template_.is_valid()) {
     throw std::runtime_error("index template: " + template_.error_message());
   }
@@ -35,6 +37,7 @@ common::Response IndexBlueprint::show(const common::Request&) {
 }
 
 common::Response IndexBlueprint::add(const common::Request& request) {
+  if (admin_guard_) admin_guard_->require_admin(request);
   Form form;
   std::optional<std::map<std::string, std::string>> fields;
   if (request.content_type == "application/x-www-form-urlencoded") {

@@ -5,6 +5,7 @@
 #include <kainjow/mustache.hpp>
 #include <mutex>
 
+#include "../authenticator.hpp"
 #include "../user_repository.hpp"
 #include "common/blueprint.hpp"
 
@@ -12,7 +13,8 @@ namespace users {
 
 class IndexBlueprint : public common::Blueprint {
  public:
-  explicit IndexBlueprint(UserRepository& repository);
+  // With an admin_guard (REQUIRE_ADMIN_FOR_WRITES), POST / needs an admin token.
+  explicit IndexBlueprint(UserRepository& repository, const Authenticator* admin_guard = nullptr);
   void register_routes(common::Routes& routes) override;
 
  private:
@@ -28,6 +30,7 @@ class IndexBlueprint : public common::Blueprint {
                                 const std::string& message);
 
   UserRepository& repository_;
+  const Authenticator* admin_guard_;
   std::mutex template_mutex_;  // kainjow's render() is not const
   kainjow::mustache::mustache template_;
 };

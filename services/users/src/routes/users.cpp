@@ -12,6 +12,7 @@ void UsersBlueprint::register_routes(common::Routes& routes) {
 }
 
 common::Response UsersBlueprint::add_user(const common::Request& request) {
+  if (admin_guard_) admin_guard_->require_admin(request);
   if (request.content_type != "application/json") {
     throw common::HttpError(400, "Invalid payload.");
   }

@@ -1,6 +1,7 @@
 // The users JSON API: POST /users, GET /users, GET /users/{id}.
 #pragma once
 
+#include "../authenticator.hpp"
 #include "../user_repository.hpp"
 #include "common/blueprint.hpp"
 
@@ -8,7 +9,9 @@ namespace users {
 
 class UsersBlueprint : public common::Blueprint {
  public:
-  explicit UsersBlueprint(UserRepository& repository) : repository_(repository) {}
+  // With an admin_guard (REQUIRE_ADMIN_FOR_WRITES), POST /users needs an admin token.
+  explicit UsersBlueprint(UserRepository& repository, const Authenticator* admin_guard = nullptr)
+      : repository_(repository), admin_guard_(admin_guard) {}
   void register_routes(common::Routes& routes) override;
 
  private:
@@ -17,6 +20,7 @@ class UsersBlueprint : public common::Blueprint {
   common::Response list_users(const common::Request& request);
 
   UserRepository& repository_;
+  const Authenticator* admin_guard_;
 };
 
 }  // namespace users

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
@@ -50,6 +51,13 @@ class HttpConnection {
   std::chrono::milliseconds timeout_;
   std::string buffer_;
 };
+
+// Called with every response HttpConnection::request receives (not with
+// read_response() after send_raw: a hand-made request has no known route).
+// The integration tier installs the OpenAPI check here; none by default.
+using ResponseHook = std::function<void(const std::string& method, const std::string& path,
+                                        const HttpResponse& response)>;
+void set_response_hook(ResponseHook hook);
 
 HttpResponse http_request(int port, const std::string& method, const std::string& path,
                           const std::string& body = "", const Headers& headers = {});

@@ -1,0 +1,40 @@
+// Parsing of the auth request bodies.
+#include "auth_payloads.hpp"
+
+#include "passwords.hpp"
+
+namespace users {
+namespace {
+
+const std::string* string_field(const nlohmann::json& json, const char* name) {
+  auto it = json.find(name);
+  if (it == json.end() || !it->is_string()) return nullptr;
+  return &it->get_ref<const std::string&>();
+}
+
+}  // namespace
+
+std::optional<Registration> parse_registration_json(std::string_view body) {
+  auto json = parse_json_object(body);
+  if (!json) return std::nullopt;
+  auto* username = string_field(*json, "username");
+  auto* email = string_field(*json, "email");
+  auto* password = string_field(*json, "password");
+  if (!username || !email || !password || !is_acceptable_password(*password)) return std::nullopt;
+  auto validation = validate_new_user(*username, *email);
+  if (!validation.user) return std::nullopt;
+  return Registration{std::move(*validation.user), *password};
+}
+
+std::optional<Credentials> parse_login_json(std::string_view body) {
+  auto json = parse_json_object(body);
+  if (!json) return std::nullopt;
+  auto* email = string_field(*json, "email");
+  auto* password = string_field(*json, "password");
+  if (!email || !password || password->size() > 4 * 128) return std::nullopt;
+  std::string trimmed = trim(*email);
+  if (trimmed.empty() || trimmed.size() > 4 * kMaxFieldLength) return std::nullopt;
+  return Credentials{std::move(trimmed), *password};
+}
+
+}  // namespace users

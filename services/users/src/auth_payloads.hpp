@@ -1,0 +1,31 @@
+// The JSON bodies of POST /auth/register and POST /auth/login: pure parsing
+// and validation, no database. Anything not valid is nullopt (400 "Invalid
+// payload.").
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "validation.hpp"
+
+namespace users {
+
+struct Registration {
+  NewUser user;  // validated exactly as POST /users validates it
+  std::string password;
+};
+
+struct Credentials {
+  std::string email;  // trimmed
+  std::string password;
+};
+
+// {"username","email","password"}: the user as POST /users wants it, plus a
+// password that passes is_acceptable_password.
+std::optional<Registration> parse_registration_json(std::string_view body);
+// {"email","password"}: strings, the email non-empty, the password at most 512
+// bytes (longer cannot be anyone's, and would only cost hashing time).
+std::optional<Credentials> parse_login_json(std::string_view body);
+
+}  // namespace users

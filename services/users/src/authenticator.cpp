@@ -1,0 +1,52 @@
+// Token checks in the order that costs least first: signature and claims
+// (no I/O), then revocation and the user (database).
+#include "authenticator.hpp"
+
+namespace users {
+namespace {
+
+const char* const kInvalid = "Invalid token. Please log in again.";
+
+}  // namespace
+
+std::string bearer_token(const std::string& authorization) {
+  auto space = authorization.find(' ');
+  if (space == std::string::npos) return {};
+  std::string scheme = authorization.substr(0, space);
+  for (char& c : scheme) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (scheme != "bearer") return {};
+  auto start = authorization.find_first_not_of(' ', space);
+  if (start == std::string::npos) return {};
+  std::string token = authorization.substr(start);
+  while (!token.empty() && (token.back() == ' ' || token.back() == '\t')) token.pop_back();
+  return token;
+}
+
+Session Authenticator::authenticate(const common::Request& request) const {
+  std::string token = bearer_token(request.authorization);
+  if (token.empty()) throw common::HttpError(403, "Provide a valid auth token.");
+  Session session;
+  try {
+    session.claims = tokens_.verify(token);
+  } catch (const TokenError& error) {
+    if (error.kind() == TokenError::Kind::expired) {
+      throw common::HttpError(401, "Signature expired. Please log in again.");
+    }
+    throw common::HttpError(401, kInvalid);
+  }
+  if (revoked_.is_revoked(session.claims.jti)) {
+    throw common::HttpError(401, "Token revoked. Please log in again.");
+  }
+  auto account = users_.find_account(session.claims.user_id);
+  if (!account) throw common::HttpError(401, kInvalid);  // the user is gone
+  session.account = std::move(*account);
+  return session;
+}
+
+void Authenticator::require_admin(const common::Request& request) const {
+  if (!authenticate(request).account.admin) {
+    throw common::HttpError(401, "You do not have permission to do that.");
+  }
+}
+
+}  // namespace users

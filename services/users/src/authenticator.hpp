@@ -1,0 +1,36 @@
+// Who sent a request: the user behind its "Authorization: Bearer <token>".
+// Used by the auth routes and, with REQUIRE_ADMIN_FOR_WRITES, by the write
+// routes of the users API and the page. Failures are HttpErrors (403 with no
+// token, 401 for a bad, expired or revoked one, 401 for a non-admin).
+#pragma once
+
+#include "common/http.hpp"
+#include "revoked_tokens.hpp"
+#include "tokens.hpp"
+#include "user_repository.hpp"
+
+namespace users {
+
+struct Session {
+  Account account;
+  TokenClaims claims;
+};
+
+class Authenticator {
+ public:
+  Authenticator(const TokenCodec& tokens, UserRepository& users, RevokedTokens& revoked)
+      : tokens_(tokens), users_(users), revoked_(revoked) {}
+
+  Session authenticate(const common::Request& request) const;
+  void require_admin(const common::Request& request) const;
+
+ private:
+  const TokenCodec& tokens_;
+  UserRepository& users_;
+  RevokedTokens& revoked_;
+};
+
+// The token of an "Authorization: Bearer <token>" header; "" when there is none.
+std::string bearer_token(const std::string& authorization);
+
+}  // namespace users

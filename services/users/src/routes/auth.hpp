@@ -1,0 +1,36 @@
+// The auth API: POST /auth/register, POST /auth/login, GET /auth/status,
+// GET /auth/logout. Every route runs on the worker pool: hashing is slow by
+// design and the rest talks to the database.
+#pragma once
+
+#include "../authenticator.hpp"
+#include "../login_limiter.hpp"
+#include "../passwords.hpp"
+#include "common/blueprint.hpp"
+#include "common/client_address.hpp"
+#include "common/config.hpp"
+
+namespace users {
+
+class AuthBlueprint : public common::Blueprint {
+ public:
+  AuthBlueprint(const common::Config& config, UserRepository& users, RevokedTokens& revoked,
+                const TokenCodec& tokens, const Authenticator& authenticator);
+  void register_routes(common::Routes& routes) override;
+
+ private:
+  common::Response register_user(const common::Request& request);
+  common::Response login(const common::Request& request);
+  common::Response status(const common::Request& request);
+  common::Response logout(const common::Request& request);
+
+  UserRepository& users_;
+  RevokedTokens& revoked_;
+  const TokenCodec& tokens_;
+  const Authenticator& authenticator_;
+  PasswordHasher hasher_;
+  LoginLimiter limiter_;
+  common::AddressSet trusted_proxies_;
+};
+
+}  // namespace users

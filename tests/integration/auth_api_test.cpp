@@ -1,0 +1,438 @@
+// The auth API over real HTTP against a real PostgreSQL: the whole flow, every
+// failure, revocation across two app instances, expiry, the login rate limit,
+// REQUIRE_ADMIN_FOR_WRITES, and no credential in any log line.
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <sstream>
+#include <thread>
+
+#include "service_fixture.hpp"
+#include "tokens.hpp"
+
+namespace {
+
+using fixture::expect_fail;
+using fixture::ServiceTest;
+using nlohmann::json;
+
+const std::string kPassword = "correct horse battery";
+
+// Every test logs in from its own client address (X-Real-IP from loopback, a
+// trusted proxy by default) and with its own emails, so the rate limit one
+// test provokes never reaches another.
+std::string fresh_address() {
+  static std::atomic<int> next{1};
+  int n = next++;
+  return "198.18." + std::to_string(n / 250) + "." + std::to_string(n % 250 + 1);
+}
+
+std::string fresh_email(const std::string& name) {
+  static std::atomic<int> next{1};
+  return name + std::to_string(next++) + "@example.com";
+}
+
+class Auth : public ServiceTest {
+ protected:
+  // Requests to the app on `port`, from this test's address.
+  support::HttpResponse send(int port, const std::string& method, const std::string& path,
+                             const std::string& body = "", support::Headers headers = {}) const {
+    headers.emplace_back("X-Real-IP", address_);
+    if (!body.empty()) headers.emplace_back("Content-Type", "application/json");
+    return support::http_request(port, method, path, body, headers);
+  }
+  support::HttpResponse register_user(const std::string& email,
+                                      const std::string& password = kPassword,
+                                      int on_port = port()) const {
+    return send(on_port, "POST", "/auth/register",
+                json{{"username", "michael"}, {"email", email}, {"password", password}}.dump());
+  }
+  support::HttpResponse login(const std::string& email, const std::string& password,
+                              int on_port = port()) const {
+    return send(on_port, "POST", "/auth/login",
+                json{{"email", email}, {"password", password}}.dump());
+  }
+  support::HttpResponse with_token(const std::string& path, const std::string& token,
+                                   int on_port = port()) const {
+    return send(on_port, "GET", path, "", {{"Authorization", "Bearer " + token}});
+  }
+  // Registers `email` and returns its token.
+  std::string token_for(const std::string& email, int on_port = port()) const {
+    auto response = register_user(email, kPassword, on_port);
+    EXPECT_EQ(response.status, 201) << response.body;
+    return response.json().value("auth_token", "");
+  }
+
+  std::string address_ = fresh_address();
+};
+
+// A second app on the same database, configured by `overrides`.
+std::unique_ptr<common::App> start_app(const std::map<std::string, std::string>& overrides) {
+  auto app = users::create_app(fixture::testing_config(fixture::service().database_url, overrides));
+  app->start();
+  return app;
+}
+
+void expect_token_body(const support::HttpResponse& response, int status,
+                       const std::string& message) {
+  EXPECT_EQ(response.status, status) << response.body;
+  EXPECT_EQ(response.header("Content-Type"), "application/json");
+  auto body = response.json();
+  EXPECT_EQ(body.size(), 3u) << response.body;
+  EXPECT_EQ(body.value("status", ""), "success");
+  EXPECT_EQ(body.value("message", ""), message);
+  std::string token = body.value("auth_token", "");
+  EXPECT_EQ(std::count(token.begin(), token.end(), '.'), 2) << response.body;
+}
+
+// --- the flow ------------------------------------------------------------------
+
+TEST_F(Auth, RegisterStatusLogout_TheWholeFlow) {
+  std::string email = fresh_email("flow");
+  auto registered = register_user(email);
+  expect_token_body(registered, 201, "Successfully registered.");
+  auto token = registered.json()["auth_token"].get<std::string>();
+
+  auto status = with_token("/auth/status", token);
+  ASSERT_EQ(status.status, 200) << status.body;
+  auto data = status.json()["data"];
+  EXPECT_EQ(status.json()["status"], "success");
+  EXPECT_EQ(data["username"], "michael");
+  EXPECT_EQ(data["email"], email);
+  EXPECT_EQ(data["admin"], false);
+  EXPECT_TRUE(data["id"].is_number_integer());
+  EXPECT_TRUE(data.contains("active"));
+  EXPECT_TRUE(data.contains("created_at"));
+  EXPECT_FALSE(data.contains("password"));
+  EXPECT_EQ(status.body.find("argon2"), std::string::npos);
+
+  auto logged_in = login(email, kPassword);
+  expect_token_body(logged_in, 200, "Successfully logged in.");
+  auto second = logged_in.json()["auth_token"].get<std::string>();
+  EXPECT_NE(second, token);
+
+  auto logout = with_token("/auth/logout", token);
+  EXPECT_EQ(logout.status, 200) << logout.body;
+  EXPECT_EQ(logout.json(), json({{"status", "success"}, {"message", "Successfully logged out."}}));
+  expect_fail(with_token("/auth/status", token), 401, "Token revoked. Please log in again.");
+  expect_fail(with_token("/auth/logout", token), 401, "Token revoked. Please log in again.");
+  // Only that token: the one from the login still works.
+  EXPECT_EQ(with_token("/auth/status", second).status, 200);
+}
+
+TEST_F(Auth, Register_StoresAnArgon2idHashNeverThePassword) {
+  std::string email = fresh_email("hash");
+  ASSERT_EQ(register_user(email).status, 201);
+  auto rows = fixture::execute("SELECT password, admin FROM users");
+  ASSERT_EQ(rows.size(), 1u);
+  auto stored = rows[0][0].as<std::string>();
+  EXPECT_EQ(stored.rfind("$argon2id$", 0), 0u) << stored;
+  EXPECT_EQ(stored.find(kPassword), std::string::npos);
+  EXPECT_FALSE(rows[0][1].as<bool>());
+  // Not in the users API either.
+  EXPECT_EQ(get("/users").body.find("argon2"), std::string::npos);
+}
+
+TEST_F(Auth, Login_EmailIsCaseInsensitive) {
+  std::string email = fresh_email("Case");
+  ASSERT_EQ(register_user(email).status, 201);
+  std::string upper = email;
+  std::transform(upper.begin(), upper.end(), upper.begin(), ::toupper);
+  expect_token_body(login(upper, kPassword), 200, "Successfully logged in.");
+}
+
+// --- register failures ---------------------------------------------------------------
+
+TEST_F(Auth, Register_DuplicateEmail_Returns400) {
+  std::string email = fresh_email("dup");
+  ASSERT_EQ(register_user(email).status, 201);
+  expect_fail(register_user(email), 400, "Sorry. That user already exists.");
+  std::string upper = email;
+  std::transform(upper.begin(), upper.end(), upper.begin(), ::toupper);
+  expect_fail(register_user(upper), 400, "Sorry. That user already exists.");
+  // A user made by POST /users is a user too.
+  ASSERT_EQ(add_user("old", "old@example.com").status, 201);
+  expect_fail(register_user("old@example.com"), 400, "Sorry. That user already exists.");
+}
+
+TEST_F(Auth, Register_InvalidPayloads_Return400) {
+  for (const std::string& body : {
+           std::string("{}"),
+           std::string("[]"),
+           std::string("not json"),
+           std::string(R"({"username":"m","email":"m@example.com"})"),
+           std::string(R"({"email":"m@example.com","password":"long enough"})"),
+           std::string(R"({"username":"m","password":"long enough"})"),
+           std::string(R"({"username":"m","email":"m@example.com","password":"short"})"),
+           std::string(R"({"username":"m","email":"m@example.com","password":"        "})"),
+           R"({"username":"m","email":"m@example.com","password":")" + std::string(129, 'x') +
+               "\"}",
+           std::string(R"({"username":"m","email":"m@example.com","password":12345678})"),
+           std::string(R"({"username":"m","email":"not-an-email","password":"long enough"})"),
+           std::string(R"({"username":"  ","email":"m@example.com","password":"long enough"})"),
+       }) {
+    expect_fail(send(port(), "POST", "/auth/register", body), 400, "Invalid payload.");
+  }
+  expect_fail(send(port(), "POST", "/auth/register", "", {{"Content-Type", "application/json"}}),
+              400, "Invalid payload.");
+  expect_fail(
+      support::http_request(port(), "POST", "/auth/register",
+                            R"({"username":"m","email":"m@example.com","password":"long enough"})",
+                            {{"Content-Type", "text/plain"}}),
+      400, "Invalid payload.");
+  EXPECT_EQ(user_count(), 0);
+}
+
+// --- login failures ---------------------------------------------------------------------
+
+TEST_F(Auth, Login_WrongPasswordAndUnknownEmail_SameAnswer) {
+  std::string email = fresh_email("who");
+  ASSERT_EQ(register_user(email).status, 201);
+  auto wrong = login(email, "not the password");
+  auto unknown = login(fresh_email("nobody"), kPassword);
+  expect_fail(wrong, 401, "Invalid credentials.");
+  expect_fail(unknown, 401, "Invalid credentials.");
+  EXPECT_EQ(wrong.body, unknown.body);
+}
+
+TEST_F(Auth, Login_UserWithoutPassword_Returns401) {
+  ASSERT_EQ(add_user("old", "nopass@example.com").status, 201);
+  expect_fail(login("nopass@example.com", ""), 401, "Invalid credentials.");
+  expect_fail(login("nopass@example.com", kPassword), 401, "Invalid credentials.");
+}
+
+TEST_F(Auth, Login_InvalidPayloads_Return400) {
+  for (const std::string& body :
+       {std::string("{}"), std::string("nope"), std::string(R"({"email":"m@example.com"})"),
+        std::string(R"({"password":"long enough"})"),
+        std::string(R"({"email":"","password":"long enough"})"),
+        std::string(R"({"email":["m@example.com"],"password":"long enough"})")}) {
+    expect_fail(send(port(), "POST", "/auth/login", body), 400, "Invalid payload.");
+  }
+}
+
+// With a production hash cost the hash dominates: an unknown email must cost
+// as much as a wrong password (a dummy verification), or the time would tell.
+TEST_F(Auth, Login_UnknownEmailTakesAsLongAsAWrongPassword) {
+  auto app = start_app({{"PASSWORD_HASH_COST", "interactive"}});
+  std::string email = fresh_email("timing");
+  ASSERT_EQ(register_user(email, kPassword, app->port()).status, 201);
+  auto timed = [&](const std::string& who) {
+    auto start = std::chrono::steady_clock::now();
+    auto response = login(who, "wrong password", app->port());
+    EXPECT_EQ(response.status, 401) << response.body;
+    return std::chrono::steady_clock::now() - start;
+  };
+  std::vector<std::chrono::nanoseconds> wrong, unknown;
+  for (int i = 0; i < 3; ++i) {
+    wrong.push_back(timed(email));
+    unknown.push_back(timed(fresh_email("ghost")));
+  }
+  std::sort(wrong.begin(), wrong.end());
+  std::sort(unknown.begin(), unknown.end());
+  // Medians within a factor of two (a missing dummy hash would be ~100x faster).
+  EXPECT_GT(unknown[1] * 2, wrong[1]);
+  EXPECT_GT(wrong[1] * 2, unknown[1]);
+}
+
+// --- the rate limit ---------------------------------------------------------------------
+
+TEST_F(Auth, Login_TenFailuresFromOneAddress_Then429EvenWithTheRightPassword) {
+  std::string email = fresh_email("limited");
+  ASSERT_EQ(register_user(email).status, 201);
+  for (int i = 0; i < 10; ++i) {
+    expect_fail(login(fresh_email("guess"), "guess"), 401, "Invalid credentials.");
+  }
+  auto limited = login(email, kPassword);
+  expect_fail(limited, 429, "Too many failed logins. Please try again later.");
+  int retry_after = std::atoi(limited.header("Retry-After").c_str());
+  EXPECT_GE(retry_after, 1) << limited.header("Retry-After");
+  EXPECT_LE(retry_after, 60) << limited.header("Retry-After");
+  // Another client is not affected.
+  address_ = fresh_address();
+  expect_token_body(login(email, kPassword), 200, "Successfully logged in.");
+}
+
+TEST_F(Auth, Login_TenFailuresOnOneEmail_Then429FromAnyAddress) {
+  std::string email = fresh_email("target");
+  ASSERT_EQ(register_user(email).status, 201);
+  for (int i = 0; i < 10; ++i) {
+    address_ = fresh_address();
+    expect_fail(login(email, "guess " + std::to_string(i)), 401, "Invalid credentials.");
+  }
+  address_ = fresh_address();
+  expect_fail(login(email, kPassword), 429, "Too many failed logins. Please try again later.");
+  // Other accounts are not affected.
+  std::string other = fresh_email("bystander");
+  ASSERT_EQ(register_user(other).status, 201);
+  EXPECT_EQ(login(other, kPassword).status, 200);
+}
+
+// X-Real-IP from a peer that is not a trusted proxy is ignored: a client
+// cannot dodge the limit by making up addresses.
+TEST_F(Auth, Login_UntrustedXRealIp_IsIgnoredByTheLimit) {
+  auto app = start_app({{"TRUSTED_PROXIES", "192.0.2.1"}, {"LOGIN_MAX_FAILURES", "3"}});
+  for (int i = 0; i < 3; ++i) {
+    address_ = fresh_address();
+    EXPECT_EQ(login(fresh_email("spoof"), "guess", app->port()).status, 401);
+  }
+  address_ = fresh_address();
+  EXPECT_EQ(login(fresh_email("spoof"), "guess", app->port()).status, 429);
+}
+
+// --- token failures ---------------------------------------------------------------------
+
+TEST_F(Auth, Status_WithoutABearerToken_Returns403) {
+  expect_fail(send(port(), "GET", "/auth/status"), 403, "Provide a valid auth token.");
+  expect_fail(send(port(), "GET", "/auth/status", "", {{"Authorization", "Bearer"}}), 403,
+              "Provide a valid auth token.");
+  expect_fail(send(port(), "GET", "/auth/status", "", {{"Authorization", "Basic dTpw"}}), 403,
+              "Provide a valid auth token.");
+  expect_fail(send(port(), "GET", "/auth/logout"), 403, "Provide a valid auth token.");
+}
+
+TEST_F(Auth, Status_BadTokens_Return401Invalid) {
+  std::string token = token_for(fresh_email("bad"));
+  std::string tampered = token;
+  tampered[tampered.size() - 2] = tampered[tampered.size() - 2] == 'A' ? 'B' : 'A';
+  std::string other_key =
+      users::TokenCodec("a-different-key-of-32-bytes-or-more!", 3600).issue(1).token;
+  std::string payload = token.substr(token.find('.'), token.rfind('.') - token.find('.'));
+  std::string alg_none = "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0" + payload + ".";
+  for (const std::string& bad : {std::string("garbage"), tampered, other_key, alg_none}) {
+    expect_fail(with_token("/auth/status", bad), 401, "Invalid token. Please log in again.");
+    expect_fail(with_token("/auth/logout", bad), 401, "Invalid token. Please log in again.");
+  }
+}
+
+TEST_F(Auth, Status_ExpiredToken_Returns401SignatureExpired) {
+  std::string email = fresh_email("old");
+  ASSERT_EQ(register_user(email).status, 201);
+  long long id = fixture::execute("SELECT id FROM users")[0][0].as<long long>();
+  // Signed with the app's key ("secret" in testing), two hours ago.
+  auto expired = users::TokenCodec("secret", 3600).issue(id, std::time(nullptr) - 7200).token;
+  expect_fail(with_token("/auth/status", expired), 401, "Signature expired. Please log in again.");
+}
+
+TEST_F(Auth, Status_TokenOfADeletedUser_Returns401) {
+  std::string token = token_for(fresh_email("gone"));
+  fixture::execute("DELETE FROM users");
+  expect_fail(with_token("/auth/status", token), 401, "Invalid token. Please log in again.");
+}
+
+TEST_F(Auth, Token_ShortLifetime_ExpiresOnTime) {
+  auto app = start_app({{"TOKEN_EXPIRATION_SECONDS", "1"}});
+  std::string token = token_for(fresh_email("brief"), app->port());
+  EXPECT_EQ(with_token("/auth/status", token, app->port()).status, 200);
+  std::this_thread::sleep_for(std::chrono::milliseconds(2100));  // the clock is the subject
+  expect_fail(with_token("/auth/status", token, app->port()), 401,
+              "Signature expired. Please log in again.");
+}
+
+// --- revocation in the database ----------------------------------------------------------
+
+TEST_F(Auth, Logout_OnOneInstance_IsSeenByAnother) {
+  auto other = start_app({});
+  std::string token = token_for(fresh_email("replica"));
+  EXPECT_EQ(with_token("/auth/status", token, other->port()).status, 200);
+  EXPECT_EQ(with_token("/auth/logout", token).status, 200);
+  expect_fail(with_token("/auth/status", token, other->port()), 401,
+              "Token revoked. Please log in again.");
+}
+
+TEST_F(Auth, Logout_PrunesRevocationsOfExpiredTokens) {
+  fixture::execute(
+      "INSERT INTO revoked_tokens (jti, expires_at) VALUES ('stale', now() - interval '1 hour')");
+  std::string token = token_for(fresh_email("prune"));
+  ASSERT_EQ(with_token("/auth/logout", token).status, 200);
+  EXPECT_EQ(
+      fixture::execute("SELECT count(*) FROM revoked_tokens WHERE jti = 'stale'")[0][0].as<int>(),
+      0);
+  EXPECT_GE(fixture::execute("SELECT count(*) FROM revoked_tokens")[0][0].as<int>(), 1);
+}
+
+// --- REQUIRE_ADMIN_FOR_WRITES -------------------------------------------------------------
+
+TEST_F(Auth, RequireAdminForWrites_PostUsersNeedsAnAdminToken) {
+  auto app = start_app({{"REQUIRE_ADMIN_FOR_WRITES", "true"}});
+  std::string body = R"({"username":"new","email":"new@example.com"})";
+  expect_fail(send(app->port(), "POST", "/users", body), 403, "Provide a valid auth token.");
+  std::string user_token = token_for(fresh_email("plain"), app->port());
+  expect_fail(
+      send(app->port(), "POST", "/users", body, {{"Authorization", "Bearer " + user_token}}), 401,
+      "You do not have permission to do that.");
+  std::string admin_email = fresh_email("admin");
+  std::string admin_token = token_for(admin_email, app->port());
+  fixture::execute("UPDATE users SET admin = true WHERE email = '" + admin_email + "'");
+  auto created =
+      send(app->port(), "POST", "/users", body, {{"Authorization", "Bearer " + admin_token}});
+  EXPECT_EQ(created.status, 201) << created.body;
+  EXPECT_EQ(with_token("/auth/status", admin_token, app->port()).json()["data"]["admin"], true);
+  // Reads stay open.
+  EXPECT_EQ(send(app->port(), "GET", "/users").status, 200);
+  EXPECT_EQ(send(app->port(), "GET", "/").status, 200);
+}
+
+TEST_F(Auth, RequireAdminForWrites_ThePageFormNeedsAnAdminToken) {
+  auto app = start_app({{"REQUIRE_ADMIN_FOR_WRITES", "true"}});
+  std::string form = "username=new&email=new%40example.com";
+  support::Headers headers = {{"Content-Type", "application/x-www-form-urlencoded"}};
+  auto refused = support::http_request(app->port(), "POST", "/", form, headers);
+  EXPECT_EQ(refused.status, 403);
+  EXPECT_EQ(refused.header("Content-Type"), "text/html; charset=utf-8");
+  EXPECT_NE(refused.body.find("Provide a valid auth token."), std::string::npos);
+  std::string user_token = token_for(fresh_email("plain"), app->port());
+  headers.emplace_back("Authorization", "Bearer " + user_token);
+  auto not_admin = support::http_request(app->port(), "POST", "/", form, headers);
+  EXPECT_EQ(not_admin.status, 401);
+  EXPECT_NE(not_admin.body.find("You do not have permission to do that."), std::string::npos);
+  fixture::execute("UPDATE users SET admin = true");
+  EXPECT_EQ(support::http_request(app->port(), "POST", "/", form, headers).status, 303);
+}
+
+TEST_F(Auth, RequireAdminForWritesOff_WritesStayOpen) {
+  EXPECT_EQ(add_user("open", "open@example.com").status, 201);
+  EXPECT_EQ(post_form("username=form&email=form%40example.com").status, 303);
+}
+
+// --- logs ---------------------------------------------------------------------------------
+
+// Every log line the app writes during a whole flow, at trace level, carries
+// no password, token or Authorization header.
+TEST_F(Auth, NoCredentialEverReachesALogLine) {
+  std::ostringstream captured;
+  auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(captured);
+  std::vector<std::shared_ptr<spdlog::logger>> loggers = {spdlog::default_logger()};
+  if (auto access = spdlog::get("users.access")) loggers.push_back(access);
+  std::vector<spdlog::level::level_enum> levels;
+  for (auto& logger : loggers) {
+    levels.push_back(logger->level());
+    logger->sinks().push_back(sink);
+    logger->set_level(spdlog::level::trace);
+  }
+  std::string email = fresh_email("quiet");
+  std::string token = register_user(email).json().value("auth_token", "");
+  std::string second = login(email, kPassword).json().value("auth_token", "");
+  login(email, "wrong password");
+  with_token("/auth/status", token);
+  with_token("/auth/logout", token);
+  with_token("/auth/status", token);
+  with_token("/auth/status", "garbage.token.value");
+  for (std::size_t i = 0; i < loggers.size(); ++i) {
+    loggers[i]->flush();
+    loggers[i]->sinks().pop_back();
+    loggers[i]->set_level(levels[i]);
+  }
+  std::string log = captured.str();
+  EXPECT_NE(log.find("/auth/login"), std::string::npos) << "nothing was captured";
+  for (const std::string& secret :
+       {kPassword, std::string("wrong password"), token, second, std::string("garbage.token"),
+        std::string("Bearer"), std::string("argon2")}) {
+    EXPECT_EQ(log.find(secret), std::string::npos) << secret << " in:\n" << log;
+  }
+}
+
+}  // namespace

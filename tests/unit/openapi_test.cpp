@@ -1,0 +1,152 @@
+// The OpenAPI document against the app itself (no database needed): the
+// routes the app registers are exactly the operations the document describes,
+// the served document is the repository's file, and /docs is self-contained.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "app_factory.hpp"
+#include "support/html_assets.hpp"
+#include "support/openapi_check.hpp"
+#include "unit_app.hpp"
+
+namespace {
+
+using Operations = std::set<std::pair<std::string, std::string>>;
+
+// "/users/:id" (Pistache) as "/users/{id}" (OpenAPI).
+std::string openapi_path(const std::string& path) {
+  std::string out;
+  std::size_t pos = 0;
+  while (pos < path.size()) {
+    if (path[pos] == ':' && pos > 0 && path[pos - 1] == '/') {
+      auto end = path.find('/', pos);
+      if (end == std::string::npos) end = path.size();
+      out += "{" + path.substr(pos + 1, end - pos - 1) + "}";
+      pos = end;
+    } else {
+      out += path[pos++];
+    }
+  }
+  return out;
+}
+
+Operations registered(const common::App& app) {
+  Operations out;
+  for (const auto& route : app.routes()) out.emplace(route.method, openapi_path(route.path));
+  return out;
+}
+
+std::string describe(const Operations& operations) {
+  std::string out;
+  for (const auto& [method, path] : operations) out += "  " + method + " " + path + "\n";
+  return out;
+}
+
+void expect_same_operations(const common::Config& config) {
+  auto app = users::create_app(config);
+  auto in_app = registered(*app);
+  auto in_document = support::OpenApiCheck().operations();
+  Operations missing, extra;
+  for (const auto& op : in_app) {
+    if (!in_document.count(op)) missing.insert(op);
+  }
+  for (const auto& op : in_document) {
+    if (!in_app.count(op)) extra.insert(op);
+  }
+  EXPECT_TRUE(missing.empty()) << "registered but not in openapi.json:\n" << describe(missing);
+  EXPECT_TRUE(extra.empty()) << "in openapi.json but not registered:\n" << describe(extra);
+  EXPECT_GE(in_app.size(), 16u);  // the sets are not both empty
+}
+
+TEST(OpenApi, RegisteredRoutes_AreExactlyTheDocumentedOperations) {
+  expect_same_operations(unit::test_config());
+  expect_same_operations(unit::test_config({{"REQUIRE_ADMIN_FOR_WRITES", "true"}}));
+}
+
+TEST(OpenApi, Document_IsOpenApi31WithUniqueOperationIdsAndResolvableRefs) {
+  support::OpenApiCheck check;
+  const auto& document = check.document();
+  EXPECT_EQ(document["openapi"], "3.1.0");
+  std::set<std::string> ids;
+  for (const auto& [path, item] : document["paths"].items()) {
+    for (const auto& [method, operation] : item.items()) {
+      ASSERT_TRUE(operation.contains("operationId")) << method << " " << path;
+      EXPECT_TRUE(ids.insert(operation["operationId"].get<std::string>()).second)
+          << "duplicate operationId " << operation["operationId"];
+      EXPECT_FALSE(operation["responses"].empty()) << method << " " << path;
+    }
+  }
+  // Every $ref points at something.
+  std::vector<const nlohmann::json*> stack = {&document};
+  while (!stack.empty()) {
+    const auto* node = stack.back();
+    stack.pop_back();
+    if (node->is_object() && node->contains("$ref")) {
+      auto pointer = (*node)["$ref"].get<std::string>().substr(1);
+      EXPECT_TRUE(document.contains(nlohmann::json::json_pointer(pointer))) << pointer;
+    }
+    if (node->is_structured()) {
+      for (const auto& child : *node) stack.push_back(&child);
+    }
+  }
+  EXPECT_EQ(document["components"]["securitySchemes"]["bearerAuth"]["scheme"], "bearer");
+}
+
+class ServedDocs : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    app_ = users::create_app(unit::test_config()).release();
+    app_->start();
+  }
+  static void TearDownTestSuite() {
+    delete app_;
+    app_ = nullptr;
+  }
+  static support::HttpResponse get(const std::string& path) {
+    return support::http_request(app_->port(), "GET", path);
+  }
+  static common::App* app_;
+};
+
+common::App* ServedDocs::app_ = nullptr;
+
+TEST_F(ServedDocs, OpenApiJson_IsTheRepositoryFile) {
+  std::ifstream file(support::openapi_document_path());
+  std::stringstream text;
+  text << file.rdbuf();
+  auto response = get("/openapi.json");
+  EXPECT_EQ(response.status, 200);
+  EXPECT_EQ(response.header("Content-Type"), "application/json");
+  EXPECT_EQ(response.body, text.str());
+}
+
+TEST_F(ServedDocs, DocsPage_IsSelfContainedAndDescribesEveryOperation) {
+  auto page = get("/docs");
+  ASSERT_EQ(page.status, 200);
+  EXPECT_EQ(page.header("Content-Type"), "text/html; charset=utf-8");
+  EXPECT_EQ(support::external_loads(page.body), "") << "the page loads from elsewhere";
+  // The prod CSP allows styles from 'self' only: no inline <style>.
+  EXPECT_EQ(page.body.find("<style"), std::string::npos);
+  auto locals = support::local_urls(page.body);
+  EXPECT_FALSE(locals.empty());
+  for (const auto& url : locals) EXPECT_EQ(get(url).status, 200) << url;
+  for (const auto& [method, path] : support::OpenApiCheck().operations()) {
+    EXPECT_NE(page.body.find(path), std::string::npos) << path;
+  }
+  EXPECT_NE(page.body.find("Successfully registered."), std::string::npos);  // examples shown
+}
+
+TEST(HtmlAssets, FindsScriptsAndRemoteAssets) {
+  EXPECT_EQ(support::external_loads(R"(<link rel="stylesheet" href="/static/style.css">)"), "");
+  EXPECT_EQ(support::external_loads(R"(<a href="https://example.com">x</a>)"), "");
+  EXPECT_NE(support::external_loads(R"(<script src="/local.js"></script>)"), "");
+  EXPECT_NE(support::external_loads(R"(<link href="https://cdn.example/x.css">)"), "");
+  EXPECT_NE(support::external_loads(R"(<img src="//cdn.example/x.png">)"), "");
+  EXPECT_EQ(support::local_urls(R"(<a href="#x"></a><img src="/a.png">)"),
+            std::vector<std::string>{"/a.png"});
+}
+
+}  // namespace

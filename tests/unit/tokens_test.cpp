@@ -1,0 +1,220 @@
+// Token signing and verification (services/users/src/tokens.cpp): every way a
+// token can be wrong is an invalid token, and only a good signature can say
+// "expired".
+#include "tokens.hpp"
+
+#include <gtest/gtest.h>
+#include <jwt.h>
+
+#include <cstdlib>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <string>
+
+namespace {
+
+using nlohmann::json;
+using users::TokenCodec;
+using users::TokenError;
+
+const std::string kKey = "unit-test-signing-key-0123456789abcdef";
+constexpr std::time_t kNow = 1'800'000'000;
+
+std::string base64url(const std::string& bytes) {
+  static const char* alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  std::string out;
+  unsigned value = 0;
+  int bits = 0;
+  for (unsigned char c : bytes) {
+    value = (value << 8) | c;
+    bits += 8;
+    while (bits >= 6) {
+      bits -= 6;
+      out += alphabet[(value >> bits) & 0x3f];
+    }
+  }
+  if (bits > 0) out += alphabet[(value << (6 - bits)) & 0x3f];
+  return out;
+}
+
+std::string base64url_decode(const std::string& text) {
+  std::string out;
+  unsigned value = 0;
+  int bits = 0;
+  for (char c : text) {
+    int digit = c >= 'A' && c <= 'Z'   ? c - 'A'
+                : c >= 'a' && c <= 'z' ? c - 'a' + 26
+                : c >= '0' && c <= '9' ? c - '0' + 52
+                : c == '-'             ? 62
+                                       : 63;
+    value = (value << 6) | static_cast<unsigned>(digit);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out += static_cast<char>((value >> bits) & 0xff);
+    }
+  }
+  return out;
+}
+
+// A token signed by libjwt with `alg` over exactly these claims.
+std::string signed_token(const json& claims, jwt_alg_t alg = JWT_ALG_HS256,
+                         const std::string& key = kKey) {
+  jwt_t* jwt = nullptr;
+  EXPECT_EQ(jwt_new(&jwt), 0);
+  EXPECT_EQ(jwt_add_grants_json(jwt, claims.dump().c_str()), 0);
+  EXPECT_EQ(jwt_set_alg(jwt, alg, reinterpret_cast<const unsigned char*>(key.data()),
+                        static_cast<int>(key.size())),
+            0);
+  char* encoded = jwt_encode_str(jwt);
+  std::string token = encoded ? encoded : "";
+  std::free(encoded);
+  jwt_free(jwt);
+  return token;
+}
+
+json good_claims() {
+  return {{"sub", "7"}, {"iat", kNow}, {"exp", kNow + 60}, {"jti", "abc123"}};
+}
+
+TokenError::Kind failure_of(const std::string& token, std::time_t now = kNow) {
+  try {
+    TokenCodec(kKey, 3600).verify(token, now);
+  } catch (const TokenError& error) {
+    return error.kind();
+  }
+  ADD_FAILURE() << "accepted: " << token;
+  return TokenError::Kind::expired;
+}
+
+void expect_invalid(const std::string& token) {
+  EXPECT_EQ(failure_of(token), TokenError::Kind::invalid) << token;
+}
+
+TEST(Tokens, Issued_VerifiesWithItsClaims) {
+  TokenCodec codec(kKey, 3600);
+  auto issued = codec.issue(42, kNow);
+  auto claims = codec.verify(issued.token, kNow + 1);
+  EXPECT_EQ(claims.user_id, 42);
+  EXPECT_EQ(claims.issued_at, kNow);
+  EXPECT_EQ(claims.expires_at, kNow + 3600);
+  EXPECT_EQ(claims.jti, issued.claims.jti);
+  EXPECT_EQ(claims.jti.size(), 32u);
+}
+
+TEST(Tokens, Issued_IsHs256WithSubIatExpJti) {
+  auto token = TokenCodec(kKey, 3600).issue(42, kNow).token;
+  auto header = json::parse(base64url_decode(token.substr(0, token.find('.'))));
+  EXPECT_EQ(header["alg"], "HS256");
+  auto first = token.find('.');
+  auto payload =
+      json::parse(base64url_decode(token.substr(first + 1, token.rfind('.') - first - 1)));
+  EXPECT_EQ(payload["sub"], "42");
+  EXPECT_EQ(payload["iat"], kNow);
+  EXPECT_EQ(payload["exp"], kNow + 3600);
+  EXPECT_TRUE(payload["jti"].is_string());
+}
+
+TEST(Tokens, EachIssue_HasItsOwnJti) {
+  TokenCodec codec(kKey, 3600);
+  std::set<std::string> ids;
+  for (int i = 0; i < 100; ++i) ids.insert(codec.issue(1, kNow).claims.jti);
+  EXPECT_EQ(ids.size(), 100u);
+}
+
+TEST(Tokens, SignedByLibjwtDirectly_Verifies) {
+  EXPECT_EQ(TokenCodec(kKey, 3600).verify(signed_token(good_claims()), kNow).user_id, 7);
+}
+
+TEST(Tokens, TamperedPayload_IsInvalid) {
+  auto token = TokenCodec(kKey, 3600).issue(42, kNow).token;
+  auto first = token.find('.');
+  auto last = token.rfind('.');
+  auto payload = json::parse(base64url_decode(token.substr(first + 1, last - first - 1)));
+  payload["sub"] = "1";
+  expect_invalid(token.substr(0, first + 1) + base64url(payload.dump()) + token.substr(last));
+}
+
+TEST(Tokens, TamperedSignature_IsInvalid) {
+  auto token = TokenCodec(kKey, 3600).issue(42, kNow).token;
+  token.back() = token.back() == 'A' ? 'B' : 'A';
+  expect_invalid(token);
+}
+
+TEST(Tokens, WrongKey_IsInvalid) {
+  expect_invalid(TokenCodec("another-key-of-the-same-length-0123456", 3600).issue(42, kNow).token);
+  expect_invalid(signed_token(good_claims(), JWT_ALG_HS256, "secret"));
+}
+
+TEST(Tokens, AlgNone_IsInvalid) {
+  std::string header = base64url(R"({"alg":"none","typ":"JWT"})");
+  std::string payload = base64url(good_claims().dump());
+  expect_invalid(header + "." + payload + ".");
+  // ... also with something where the signature would be.
+  auto real = TokenCodec(kKey, 3600).issue(7, kNow).token;
+  expect_invalid(header + "." + payload + real.substr(real.rfind('.')));
+  expect_invalid(base64url(R"({"alg":"None"})") + "." + payload + ".");
+}
+
+TEST(Tokens, OtherAlgorithms_AreInvalid) {
+  expect_invalid(signed_token(good_claims(), JWT_ALG_HS512));
+  expect_invalid(signed_token(good_claims(), JWT_ALG_HS384));
+  // An HS256 signature under a header that names another algorithm.
+  auto real = signed_token(good_claims());
+  std::string rs256 = base64url(R"({"alg":"RS256","typ":"JWT"})");
+  expect_invalid(rs256 + real.substr(real.find('.')));
+}
+
+TEST(Tokens, MissingClaims_AreInvalid) {
+  for (const char* claim : {"sub", "iat", "exp", "jti"}) {
+    auto claims = good_claims();
+    claims.erase(claim);
+    expect_invalid(signed_token(claims));
+  }
+}
+
+TEST(Tokens, WrongClaimTypes_AreInvalid) {
+  auto claims = good_claims();
+  claims["sub"] = 7;  // a number, not the string the token carries
+  expect_invalid(signed_token(claims));
+  claims = good_claims();
+  claims["sub"] = "seven";
+  expect_invalid(signed_token(claims));
+  claims = good_claims();
+  claims["sub"] = "";
+  expect_invalid(signed_token(claims));
+  claims = good_claims();
+  claims["exp"] = "later";
+  expect_invalid(signed_token(claims));
+  claims = good_claims();
+  claims["jti"] = "";
+  expect_invalid(signed_token(claims));
+}
+
+TEST(Tokens, Expired_IsExpiredOnlyWithAGoodSignature) {
+  TokenCodec codec(kKey, 60);
+  auto token = codec.issue(42, kNow).token;
+  EXPECT_NO_THROW(codec.verify(token, kNow + 59));
+  EXPECT_EQ(failure_of(token, kNow + 60), TokenError::Kind::expired);
+  EXPECT_EQ(failure_of(token, kNow + 100000), TokenError::Kind::expired);
+  auto forged = TokenCodec("another-key-of-the-same-length-0123456", 60).issue(42, kNow).token;
+  EXPECT_EQ(failure_of(forged, kNow + 100000), TokenError::Kind::invalid);
+}
+
+TEST(Tokens, IssuedInTheFuture_IsInvalid) {
+  auto claims = good_claims();
+  claims["iat"] = kNow + 3600;
+  claims["exp"] = kNow + 7200;
+  expect_invalid(signed_token(claims));
+}
+
+TEST(Tokens, Malformed_IsInvalid) {
+  for (const std::string& token :
+       {std::string(), std::string("abc"), std::string("a.b"), std::string("a.b.c.d"),
+        std::string("a b.c.d"), std::string("..."), std::string("e30.e30.e30"),
+        std::string(5000, 'a') + ".b.c", std::string("Bearer x.y.z")}) {
+    expect_invalid(token);
+  }
+}
+
+}  // namespace
