@@ -115,6 +115,20 @@ await run('a script in a username stays text', async (page, { dialogs }) => {
   check(dialogs.length === 0, `a dialog fired: ${dialogs.join(', ')}`);
 });
 
+await run('the API docs page loads whole, from this origin only', async (page, { failures }) => {
+  const origins = new Set();
+  const consoleErrors = [];
+  page.on('request', (request) => origins.add(new URL(request.url()).origin));
+  page.on('console', (message) => { if (message.type() === 'error') consoleErrors.push(message.text()); });
+  await page.goto(baseUrl + '/docs');
+  await page.waitForLoadState('load');
+  check((await page.locator('h1').innerText()).includes('users-service'), 'no users-service heading');
+  check(await page.isVisible('text=/auth/login'), '/auth/login is not listed');
+  check(failures.length === 0, `failed requests: ${failures.join(', ')}`);
+  check(consoleErrors.length === 0, `console errors (CSP?): ${consoleErrors.join(' | ')}`);
+  check([...origins].every((origin) => origin === new URL(baseUrl).origin), `other origins: ${[...origins].join(', ')}`);
+});
+
 await browser.close();
 console.log(`${passed} passed, ${failed} failed`);
 process.exit(failed === 0 ? 0 : 1);

@@ -130,3 +130,37 @@ expect_fail() {  # status message
   request GET /health/ready
   [ "$status_code" = 200 ]
 }
+
+@test "register, login, status, logout: the token is refused after logout" {
+  local email="auth-$RUN_ID@example.com"
+  request POST /auth/register -H 'Content-Type: application/json' \
+    --data "{\"username\":\"auth-$RUN_ID\",\"email\":\"$email\",\"password\":\"correct horse battery\"}"
+  [ "$status_code" = 201 ]
+  [ "$(json_field .message)" = "Successfully registered." ]
+  request POST /auth/login -H 'Content-Type: application/json' \
+    --data "{\"email\":\"$email\",\"password\":\"wrong password\"}"
+  expect_fail 401 "Invalid credentials."
+  request POST /auth/login -H 'Content-Type: application/json' \
+    --data "{\"email\":\"$email\",\"password\":\"correct horse battery\"}"
+  [ "$status_code" = 200 ]
+  token=$(json_field .auth_token)
+  request GET /auth/status -H "Authorization: Bearer $token"
+  [ "$status_code" = 200 ]
+  [ "$(json_field .data.email)" = "$email" ]
+  [ "$(json_field '.data | has("password")')" = false ]
+  request GET /auth/logout -H "Authorization: Bearer $token"
+  [ "$status_code" = 200 ]
+  request GET /auth/status -H "Authorization: Bearer $token"
+  [ "$status_code" = 401 ]
+  request GET /auth/status
+  expect_fail 403 "Provide a valid auth token."
+}
+
+@test "the OpenAPI document and the docs page are served" {
+  request GET /openapi.json
+  [ "$status_code" = 200 ]
+  [[ "$(json_field .openapi)" == 3.1* ]]
+  request GET /docs
+  [ "$status_code" = 200 ]
+  grep -qi '^content-type: text/html' <<<"$headers"
+}
