@@ -123,7 +123,7 @@ await run('the API docs page loads whole, from this origin only', async (page, {
   await page.goto(baseUrl + '/docs');
   await page.waitForLoadState('load');
   check((await page.locator('h1').innerText()).includes('users-service'), 'no users-service heading');
-  check(await page.isVisible('text=/auth/login'), '/auth/login is not listed');
+  check(await page.getByText('/auth/login').first().isVisible(), '/auth/login is not listed');
   check(failures.length === 0, `failed requests: ${failures.join(', ')}`);
   check(consoleErrors.length === 0, `console errors (CSP?): ${consoleErrors.join(' | ')}`);
   check([...origins].every((origin) => origin === new URL(baseUrl).origin), `other origins: ${[...origins].join(', ')}`);
