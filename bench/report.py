@@ -16,6 +16,8 @@ PAIRS = [
     ("GET /users", "pgbench SELECT all", None),
     ("GET /", "pgbench SELECT newest", None),
     ("POST /users", "pgbench INSERT", 0.6),
+    ("POST /auth/login", None, None),  # Argon2id-bound on purpose: its rate is the hash cost
+    ("GET /auth/status", "GET /users/{id}", None),
 ]
 
 

@@ -24,7 +24,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-BIN="$ROOT/build/release/bin"
+BIN="${USERS_BIN_DIR:-$ROOT/build/release/bin}"
 [ -x "$BIN/users-service" ] || { echo "bench: build the release preset first (make bench does)" >&2; exit 1; }
 WORK=$(mktemp -d /tmp/users-bench-XXXXXX)
 chmod 755 "$WORK"  # the postgres user runs the cluster inside it
@@ -109,6 +109,21 @@ run_pgbench "pgbench SELECT newest" select_newest.sql
 run_wrk "GET /" "$S/" plain.lua
 run_pgbench "pgbench INSERT" insert.sql
 run_wrk "POST /users" "$S/users" post_users.lua
+
+# Auth: login is deliberately slow (Argon2id at the production cost, about
+# 64 MiB and a quarter of a second a verification): its rate is the hash cost.
+if wants "POST /auth/login" || wants "GET /auth/status"; then
+  export BENCH_PASSWORD="bench-password-$RANDOM$RANDOM"
+  ADMIN_PASSWORD=$BENCH_PASSWORD APP_ENV=production SECRET_KEY=bench-signing-key-0123456789abcdef01 \
+    DATABASE_URL=$DB_URL "$BIN/manage" create_admin --username bench-admin --email bench-admin@bench.io >/dev/null
+  BENCH_TOKEN=$(curl -fsS -X POST "$S/auth/login" -H 'Content-Type: application/json' \
+    --data "{\"email\":\"bench-admin@bench.io\",\"password\":\"$BENCH_PASSWORD\"}" |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["auth_token"])')
+  export BENCH_TOKEN
+  # Few connections: with more, queued logins outlast wrk's 2 s timeout.
+  CONNECTIONS=4 run_wrk "POST /auth/login" "$S/auth/login" login.lua
+  run_wrk "GET /auth/status" "$S/auth/status" auth_status.lua
+fi
 RSS_END=$(rss_kib)
 
 # A partial run (--only) must not replace the full run's results.
