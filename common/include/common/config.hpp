@@ -33,7 +33,7 @@ struct Config {
   std::size_t max_request_line_bytes = 8192;  // 414 beyond
   std::size_t max_header_bytes = 32768;       // 431 beyond (the whole header section)
   std::size_t max_header_fields = 100;        // 431 beyond
-  std::string secret_key;  // at least 32 bytes in production
+  std::string secret_key;                     // at least 32 bytes in production
   int token_expiration_seconds = 3600;
   bool require_admin_for_writes = false;
   // Peers whose X-Real-IP is believed (IP addresses or CIDR blocks).
