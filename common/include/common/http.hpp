@@ -2,6 +2,7 @@
 // handler reads as plain input -> output and is easy to test and fuzz.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -32,6 +33,13 @@ struct Response {
   std::string content_type = "application/json";
   std::string body;
   HeaderList headers;  // extra headers (Location, Allow, Retry-After, ...)
+  // A body too large to hold in memory: when set, `body` is ignored and the
+  // body is sent chunked (RFC 9112 7.1), piece by piece as this fills `piece`
+  // (appending to it); it returns false after the last piece. It runs on the
+  // handler's thread, after the status line and headers are out, so it can no
+  // longer change the status: when it throws, the connection is cut and the
+  // client sees an incomplete body, never a complete-looking one.
+  std::function<bool(std::string& piece)> stream;
 };
 
 // Thrown by handlers to answer with an error; mapped to a body by the route's

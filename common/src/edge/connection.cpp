@@ -4,23 +4,48 @@
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
 
+#include <cerrno>
+
 #include "common/json_response.hpp"
 #include "common/log_context.hpp"
 #include "common/request_id.hpp"
 #include "edge/response_wire.hpp"
+#include "edge/socket_writer.hpp"
 
 namespace common::edge {
 namespace {
 
+using namespace std::chrono_literals;
+
 thread_local std::optional<Exchange> routing_exchange;
 thread_local bool routing_taken = false;
+
+// A client that takes no byte of a stream for this long is cut (nginx's
+// send_timeout is 60 s).
+constexpr auto kStallTimeout = 30s;
+// Earlier responses on the connection still queued in Pistache: they are
+// small and normally gone within microseconds.
+constexpr auto kQueuedWritesTimeout = 10s;
+// Below Pistache's header timeout (10 s), with room to spare.
+constexpr auto kTimeoutRefresh = 2s;
+
+bool has_body(int status) {
+  return status >= 200 && status != 204 && status != 304;
+}
 
 }  // namespace
 
 void Exchange::respond(const Response& response, const std::string& request_id,
                        bool force_close) const {
   bool closing = close || force_close;
-  connection->send(response_wire(response, request_id, head, closing), closing);
+  if (response.stream && !head && has_body(response.status)) {
+    closing = closing || http10;  // an HTTP/1.0 body ends with the connection
+    bool complete = connection->stream(response_wire(response, request_id, false, closing, http10),
+                                       response.stream, http10, closing);
+    connection->finished(closing || !complete);
+    return;
+  }
+  connection->send(response_wire(response, request_id, head, closing, http10), closing);
   connection->finished(closing);
 }
 
@@ -36,6 +61,7 @@ void Connection::push_request(Pistache::Http::Request request, bool head, bool c
   item.request = std::move(request);
   item.head = head;
   item.close = close;
+  item.http10 = item.request.version() == Pistache::Http::Version::Http10;
   push(std::move(item));
 }
 
@@ -96,7 +122,7 @@ void Connection::run(Item& item) {
       return;
     }
     case Item::Kind::request: {
-      Exchange exchange{shared_from_this(), item.head, item.close};
+      Exchange exchange{shared_from_this(), item.head, item.close, item.http10};
       route_(item.request, exchange);
       return;
     }
@@ -106,17 +132,128 @@ void Connection::run(Item& item) {
 void Connection::send(std::string wire, bool close) {
   auto peer = peer_.lock();
   if (!peer) return;  // the client went away
-  auto size = wire.size();
-  auto sent = peer->send(Pistache::RawBuffer(std::move(wire), size));
-  if (close) {
-    // The client sees the end of the stream once the response is out.
-    std::weak_ptr<Pistache::Tcp::Peer> weak_peer = peer;
-    sent.then(
-        [weak_peer](ssize_t) {
-          if (auto alive = weak_peer.lock()) ::shutdown(alive->fd(), SHUT_WR);
-        },
-        Pistache::Async::IgnoreException);
+  {
+    std::lock_guard<std::mutex> lock(io_mutex_);
+    if (gone_) return;
+    ++queued_writes_;
   }
+  auto size = wire.size();
+  std::weak_ptr<Connection> weak_self = shared_from_this();
+  std::weak_ptr<Pistache::Tcp::Peer> weak_peer = peer;
+  auto written = [weak_self, weak_peer, close] {
+    auto self = weak_self.lock();
+    if (!self) return;
+    {
+      std::lock_guard<std::mutex> lock(self->io_mutex_);
+      --self->queued_writes_;
+    }
+    self->writes_done_.notify_all();
+    // The client sees the end of the stream once the response is out.
+    if (!close) return;
+    if (auto alive = weak_peer.lock()) ::shutdown(alive->fd(), SHUT_WR);
+  };
+  peer->send(Pistache::RawBuffer(std::move(wire), size))
+      .then([written](ssize_t) { written(); }, [written](std::exception_ptr) { written(); });
+}
+
+bool Connection::wait_for_queued_writes(std::chrono::milliseconds timeout) {
+  std::unique_lock<std::mutex> lock(io_mutex_);
+  return writes_done_.wait_for(lock, timeout, [this] { return queued_writes_ == 0 || gone_; }) &&
+         !gone_;
+}
+
+void Connection::keep_timeouts_fresh(const std::shared_ptr<Pistache::Tcp::Peer>& peer) {
+  // Pistache times a connection from its parser's last reset, and only its
+  // reactor thread may touch the parser: an empty write is run there, and so
+  // is what follows it (unless it settled before then() was attached, hence
+  // the thread check).
+  std::weak_ptr<Connection> weak_self = shared_from_this();
+  std::weak_ptr<Pistache::Tcp::Peer> weak_peer = peer;
+  peer->send(Pistache::RawBuffer(std::string(), 0))
+      .then(
+          [weak_self, weak_peer](ssize_t) {
+            auto self = weak_self.lock();
+            auto alive = weak_peer.lock();
+            if (!self || !alive || std::this_thread::get_id() != self->reactor_thread_.load())
+              return;
+            if (self->framer_.mid_request()) return;  // that request's own timeout runs
+            Pistache::Http::Handler::getParser(alive)->reset();
+          },
+          Pistache::Async::IgnoreException);
+}
+
+void Connection::cut(int fd) {
+  std::lock_guard<std::mutex> lock(io_mutex_);
+  if (!gone_) ::shutdown(fd, SHUT_RDWR);  // Pistache then sees the end and closes it
+  closed_.store(true);
+}
+
+bool Connection::stream(const std::string& head_wire,
+                        const std::function<bool(std::string&)>& produce, bool http10, bool close) {
+  auto peer = peer_.lock();
+  if (!peer) return false;
+  int fd = peer->fd();
+  // Bytes of earlier responses still queued in Pistache must go out first.
+  if (!wait_for_queued_writes(kQueuedWritesTimeout)) {
+    spdlog::warn("stream not started: earlier responses on the connection are still unsent");
+    cut(fd);
+    return false;
+  }
+  auto send_some = [this, fd](const char* data, std::size_t size) -> ssize_t {
+    std::lock_guard<std::mutex> lock(io_mutex_);
+    if (gone_) {
+      errno = EPIPE;
+      return -1;
+    }
+    return ::send(fd, data, size, MSG_NOSIGNAL);
+  };
+  std::string out = head_wire;
+  std::string piece;
+  auto refreshed = std::chrono::steady_clock::now();
+  bool more = true;
+  try {
+    for (;;) {
+      auto result = write_all(fd, out, send_some, kStallTimeout);
+      if (result != WriteResult::done) {
+        spdlog::warn("streamed response cut: {}", result == WriteResult::stalled
+                                                      ? "the client read nothing for 30 s"
+                                                      : "the client is gone");
+        cut(fd);
+        return false;
+      }
+      if (!more) {
+        std::lock_guard<std::mutex> lock(io_mutex_);
+        if (close && !gone_) ::shutdown(fd, SHUT_WR);  // the end of the body, for HTTP/1.0
+        return true;
+      }
+      if (std::chrono::steady_clock::now() - refreshed > kTimeoutRefresh) {
+        keep_timeouts_fresh(peer);
+        refreshed = std::chrono::steady_clock::now();
+      }
+      piece.clear();
+      more = produce(piece);
+      out.clear();
+      append_chunk(out, piece, http10);
+      if (!more) append_last_chunk(out, http10);
+    }
+  } catch (const std::exception& error) {
+    spdlog::error("streamed response cut: {}", error.what());
+  } catch (...) {
+    spdlog::error("streamed response cut by a non-standard exception");
+  }
+  cut(fd);
+  return false;
+}
+
+void Connection::disconnected() {
+  {
+    std::lock_guard<std::mutex> lock(io_mutex_);
+    gone_ = true;
+  }
+  writes_done_.notify_all();
+  std::lock_guard<std::mutex> lock(mutex_);
+  closed_.store(true);
+  queue_.clear();
 }
 
 void Connection::finished(bool close) {

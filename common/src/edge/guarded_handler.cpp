@@ -3,6 +3,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <thread>
+
 #include "common/json_response.hpp"
 #include "common/request_id.hpp"
 #include "edge/connection.hpp"
@@ -50,6 +52,7 @@ void GuardedHandler::onInput(const char* buffer, size_t len,
     peer->putData(kConnectionData, data);
   }
   auto connection = std::static_pointer_cast<Connection>(data);
+  connection->set_reactor_thread(std::this_thread::get_id());
   auto& framer = connection->framer();
   if (connection->closed() || framer.stopped()) return;  // what follows a last request is dropped
 
@@ -90,6 +93,13 @@ void GuardedHandler::onInput(const char* buffer, size_t len,
   if (framer.in_body()) enter_body_step(*parser);
   connection->set_reading(framer.mid_request());
   connection->pump();
+}
+
+void GuardedHandler::onDisconnection(const std::shared_ptr<Tcp::Peer>& peer) {
+  if (auto data = peer->tryGetData(kConnectionData)) {
+    std::static_pointer_cast<Connection>(data)->disconnected();
+  }
+  Http::Handler::onDisconnection(peer);
 }
 
 }  // namespace common::edge

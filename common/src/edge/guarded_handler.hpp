@@ -28,6 +28,7 @@ class GuardedHandler : public Pistache::Http::Handler {
  private:
   void onInput(const char* buffer, size_t len,
                const std::shared_ptr<Pistache::Tcp::Peer>& peer) override;
+  void onDisconnection(const std::shared_ptr<Pistache::Tcp::Peer>& peer) override;
 
   std::shared_ptr<Pistache::Rest::Router> router_;
   FramerLimits limits_;

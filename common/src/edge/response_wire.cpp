@@ -1,6 +1,7 @@
 // A response as bytes on the wire.
 #include "edge/response_wire.hpp"
 
+#include <cstdio>
 #include <ctime>
 
 namespace common::edge {
@@ -96,7 +97,7 @@ const char* http_date() {
 }  // namespace
 
 std::string response_wire(const Response& response, const std::string& request_id, bool head,
-                          bool close) {
+                          bool close, bool http10) {
   int status = response.status;
   bool bodiless_status = status < 200 || status == 204 || status == 304;
   std::string out;
@@ -107,10 +108,33 @@ std::string response_wire(const Response& response, const std::string& request_i
   append_field(out, "X-Request-ID", request_id);
   for (const auto& [name, value] : response.headers) append_field(out, name, value);
   out.append(close ? "Connection: close\r\n" : "Connection: keep-alive\r\n");
-  if (!bodiless_status) append_field(out, "Content-Length", std::to_string(response.body.size()));
+  if (!bodiless_status && response.stream) {
+    // An HTTP/1.0 client knows no chunked coding: its body ends with the
+    // connection (RFC 9112 6.3), and the caller closes it.
+    if (!http10) out.append("Transfer-Encoding: chunked\r\n");
+  } else if (!bodiless_status) {
+    append_field(out, "Content-Length", std::to_string(response.body.size()));
+  }
   out.append("\r\n");
-  if (!head && !bodiless_status) out.append(response.body);
+  if (!head && !bodiless_status && !response.stream) out.append(response.body);
   return out;
+}
+
+void append_chunk(std::string& out, std::string_view piece, bool http10) {
+  if (http10) {
+    out.append(piece);
+    return;
+  }
+  if (piece.empty()) return;  // a zero-size chunk would end the body
+  char size[20];
+  int length = std::snprintf(size, sizeof size, "%zx\r\n", piece.size());
+  out.append(size, static_cast<std::size_t>(length));
+  out.append(piece);
+  out.append("\r\n");
+}
+
+void append_last_chunk(std::string& out, bool http10) {
+  if (!http10) out.append("0\r\n\r\n");
 }
 
 const std::string& continue_wire() {

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 #include "common/http.hpp"
 
@@ -13,9 +14,17 @@ namespace common::edge {
 
 // Status line, Content-Type, X-Request-ID, the response's own headers,
 // Connection and Content-Length, then the body unless `head`. No length or
-// body for 1xx, 204 and 304.
+// body for 1xx, 204 and 304. For a streamed response (Response::stream), only
+// the head, with Transfer-Encoding: chunked (none for an HTTP/1.0 client,
+// whose body the closing connection ends).
 std::string response_wire(const Response& response, const std::string& request_id, bool head,
-                          bool close);
+                          bool close, bool http10 = false);
+
+// One piece of a streamed body as a chunk (as is for HTTP/1.0); nothing for
+// an empty piece.
+void append_chunk(std::string& out, std::string_view piece, bool http10);
+// The end of a chunked body (no trailers).
+void append_last_chunk(std::string& out, bool http10);
 
 // "HTTP/1.1 100 Continue" (RFC 9110 15.2.1).
 const std::string& continue_wire();
