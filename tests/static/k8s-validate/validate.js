@@ -94,7 +94,7 @@ function checkRender(name, objects, service, example) {
   expect(httpPort && httpPort.containerPort === service.port,
     `${name}: container port "http" is ${httpPort && httpPort.containerPort}, the service's default PORT is ${service.port}`);
   expect(configMap.data.PORT === String(service.port),
-    `${name}: ConfigMap PORT is ${configMap.data.PORT}, the container port is ${service.port}`);
+    `${name}: ConfigMap PORT is ${configMap.data.PORT}, the service's default PORT (the container port) is ${service.port}`);
   const probes = { readinessProbe: "/ready", livenessProbe: "/live", startupProbe: "/live" };
   for (const [probe, suffix] of Object.entries(probes)) {
     const get = container[probe] && container[probe].httpGet;
@@ -173,6 +173,13 @@ function checkRender(name, objects, service, example) {
     expect(configMap.data[key] === value, `${name}: ConfigMap ${key} is ${configMap.data[key]}, not ${value}`);
   }
   expect(!!configMap.data.TRUSTED_PROXIES, `${name}: ConfigMap has no TRUSTED_PROXIES`);
+
+  // deploy/k8s/README.md's release steps apply by label: the database first,
+  // then `component in (config,migration)`, which must bring all the Job reads.
+  const component = (o) => (o.metadata.labels || {})["app.kubernetes.io/component"];
+  expect(component(cluster) === "database", `${name}: the Cluster is not labelled component=database`);
+  expect(component(job) === "migration" && component(configMap) === "config",
+    `${name}: the Job and its ConfigMap are not labelled component=migration and component=config`);
   checkPostgresCluster(cluster, { name, fail, expect, service, example, hpa, configMap });
 }
 
