@@ -68,6 +68,7 @@ function checkPodSecurity(pod, where, service) {
 }
 
 function checkRender(name, objects, service, example) {
+  const before = failures.length;
   const find = (kind, predicate = () => true) => objects.filter((o) => o.kind === kind && predicate(o));
   const one = (kind) => {
     const found = find(kind);
@@ -83,7 +84,7 @@ function checkRender(name, objects, service, example) {
   const policy = one("NetworkPolicy");
   const cluster = one("Cluster");
   const configMap = one("ConfigMap");
-  if (failures.length) return;
+  if (failures.length > before) return;
   const pod = deployment.spec.template;
   const podLabels = pod.metadata.labels;
   const container = pod.spec.containers.find((c) => c.name === "users-service");
