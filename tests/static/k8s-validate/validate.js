@@ -23,6 +23,8 @@ function modelModule(apiVersion, kind) {
 }
 
 function validateSchema(object, where) {
+  // kubernetes-models keeps removed versions (policy/v1beta1): only GA APIs.
+  if (/(alpha|beta)\d*$/.test(object.apiVersion)) fail(`${where}: ${object.apiVersion} is not a GA API; clusters since 1.25 may not serve it`);
   if (object.apiVersion === "postgresql.cnpg.io/v1") return; // no package ships the CRD
   let Model;
   try {
@@ -121,6 +123,7 @@ function checkRender(name, objects, service, example) {
   // Selectors: every selector picks the Deployment's pods
   expect(subset(deployment.spec.selector.matchLabels, podLabels), `${name}: the Deployment's selector misses its own pod labels`);
   expect(subset(svc.spec.selector, podLabels), `${name}: the Service's selector ${JSON.stringify(svc.spec.selector)} does not select the Deployment's pods`);
+  expect(svc.spec.type === "ClusterIP", `${name}: the Service is not of type ClusterIP`);
   expect(svc.spec.ports.some((p) => p.targetPort === "http"), `${name}: the Service does not target the named port http`);
   expect(subset(pdb.spec.selector.matchLabels, podLabels), `${name}: the PDB does not select the Deployment's pods`);
   const target = hpa.spec.scaleTargetRef;
