@@ -47,6 +47,10 @@ done
 if [ "${1:-}" != release ]; then
   command -v node >/dev/null || missing+=(nodejs)
   command -v npm >/dev/null || missing+=(npm)
+  # kubectl renders deploy/k8s (tests/static/k8s_manifests.sh). Debian's
+  # kubernetes-client (1.20) conflicts with a kubectl installed from another
+  # source, so only when there is none.
+  command -v kubectl >/dev/null || missing+=(kubernetes-client)
 fi
 
 if [ ${#missing[@]} -eq 0 ]; then

@@ -1,0 +1,218 @@
+// Validates kustomize's output for deploy/k8s against the Kubernetes schemas
+// and against the service's own source, so the manifests cannot drift from
+// what the binary does. Usage:
+//   node validate.js REPO_ROOT base=RENDERED.yaml prod=RENDERED.yaml
+// Prints "ok: ..." per check group and "FAIL: ..." per mismatch; exit 1 on any.
+"use strict";
+const fs = require("fs");
+const path = require("path");
+const YAML = require("yaml");
+const { unknownFields } = require("./strict_fields");
+const facts = require("./service_facts");
+const { checkPostgresCluster } = require("./cnpg_cluster");
+
+const [root, ...renders] = process.argv.slice(2);
+const failures = [];
+const fail = (message) => failures.push(message);
+const expect = (condition, message) => condition || fail(message);
+
+// --- schema: every object against the OpenAPI schema of its kind ----------
+function modelModule(apiVersion, kind) {
+  const [group, version] = apiVersion.includes("/") ? apiVersion.split("/") : ["", apiVersion];
+  return `kubernetes-models/${group ? `${group}/` : ""}${version}/${kind}`;
+}
+
+function validateSchema(object, where) {
+  // kubernetes-models keeps removed versions (policy/v1beta1): only GA APIs.
+  if (/(alpha|beta)\d*$/.test(object.apiVersion)) fail(`${where}: ${object.apiVersion} is not a GA API; clusters since 1.25 may not serve it`);
+  if (object.apiVersion === "postgresql.cnpg.io/v1") return; // no package ships the CRD
+  let Model;
+  try {
+    Model = require(modelModule(object.apiVersion, object.kind))[object.kind];
+  } catch {
+    return fail(`${where}: no Kubernetes schema for ${object.apiVersion} ${object.kind}`);
+  }
+  try {
+    new Model(object).validate();
+  } catch (error) {
+    for (const e of error.errors || [{ instancePath: "", message: error.message }]) {
+      fail(`${where}${e.instancePath}: ${e.message}${e.params ? ` ${JSON.stringify(e.params)}` : ""}`);
+    }
+  }
+  const dts = require.resolve(modelModule(object.apiVersion, object.kind)).replace(/\.js$/, ".d.ts");
+  unknownFields(object, dts, where).forEach(fail);
+}
+
+// --- consistency with the service ------------------------------------------
+const subset = (small, big) =>
+  !!small && !!big && Object.entries(small).every(([k, v]) => big[k] === v);
+
+function prestopSeconds(container) {
+  const preStop = container.lifecycle && container.lifecycle.preStop;
+  if (!preStop) return 0;
+  if (preStop.sleep) return Number(preStop.sleep.seconds);
+  const command = (preStop.exec && preStop.exec.command) || [];
+  const m = command.join(" ").match(/^(?:\/bin\/)?sleep (\d+)$/);
+  return m ? Number(m[1]) : NaN;
+}
+
+function checkPodSecurity(pod, where, service) {
+  for (const c of pod.spec.containers) {
+    const ctx = { ...pod.spec.securityContext, ...c.securityContext };
+    expect(ctx.runAsUser === service.uid && ctx.runAsGroup === service.gid,
+      `${where}: runs as ${ctx.runAsUser}:${ctx.runAsGroup}, the Dockerfile's USER is ${service.uid}:${service.gid}`);
+    expect(ctx.runAsNonRoot === true, `${where}: runAsNonRoot is not true`);
+    expect(ctx.allowPrivilegeEscalation === false, `${where}: allowPrivilegeEscalation is not false`);
+    expect(ctx.readOnlyRootFilesystem === true, `${where}: readOnlyRootFilesystem is not true`);
+    expect(JSON.stringify((ctx.capabilities || {}).drop) === '["ALL"]', `${where}: capabilities do not drop ALL`);
+    expect((ctx.seccompProfile || {}).type === "RuntimeDefault", `${where}: seccompProfile is not RuntimeDefault`);
+  }
+}
+
+function checkRender(name, objects, service, example) {
+  const before = failures.length;
+  const find = (kind, predicate = () => true) => objects.filter((o) => o.kind === kind && predicate(o));
+  const one = (kind) => {
+    const found = find(kind);
+    expect(found.length === 1, `${name}: expected one ${kind}, found ${found.length}`);
+    return found[0];
+  };
+  const deployment = one("Deployment");
+  const job = one("Job");
+  const svc = one("Service");
+  const ingress = one("Ingress");
+  const pdb = one("PodDisruptionBudget");
+  const hpa = one("HorizontalPodAutoscaler");
+  const policy = one("NetworkPolicy");
+  const cluster = one("Cluster");
+  const configMap = one("ConfigMap");
+  if (failures.length > before) return;
+  const pod = deployment.spec.template;
+  const podLabels = pod.metadata.labels;
+  const container = pod.spec.containers.find((c) => c.name === "users-service");
+  if (!container) return fail(`${name}: the Deployment has no container named users-service`);
+  const httpPort = (container.ports || []).find((p) => p.name === "http");
+
+  // Port and probes
+  expect(httpPort && httpPort.containerPort === service.port,
+    `${name}: container port "http" is ${httpPort && httpPort.containerPort}, the service's default PORT is ${service.port}`);
+  expect(configMap.data.PORT === String(service.port),
+    `${name}: ConfigMap PORT is ${configMap.data.PORT}, the service's default PORT (the container port) is ${service.port}`);
+  const probes = { readinessProbe: "/ready", livenessProbe: "/live", startupProbe: "/live" };
+  for (const [probe, suffix] of Object.entries(probes)) {
+    const get = container[probe] && container[probe].httpGet;
+    if (!get) { if (probe !== "startupProbe") fail(`${name}: no ${probe} httpGet`); continue; }
+    expect(service.healthRoutes.includes(get.path) && get.path.endsWith(suffix),
+      `${name}: ${probe} path ${get.path} is not the ${suffix} route the health blueprint registers (${service.healthRoutes.join(", ")})`);
+    expect(get.port === "http" || get.port === service.port, `${name}: ${probe} port ${get.port} is not the http port`);
+  }
+
+  // Shutdown: endpoints removed (preStop), then the drain, inside the grace period.
+  const preStop = prestopSeconds(container);
+  const grace = pod.spec.terminationGracePeriodSeconds;
+  expect(!Number.isNaN(preStop), `${name}: preStop is neither sleep N nor a sleep action`);
+  expect(preStop >= 3, `${name}: preStop sleeps ${preStop} s; endpoints need a few seconds to drop the pod`);
+  expect(grace >= preStop + service.drainSeconds + 2,
+    `${name}: terminationGracePeriodSeconds ${grace} < preStop ${preStop} s + drain ${service.drainSeconds} s (common/src/app.cpp) + 2 s margin`);
+  expect(deployment.spec.strategy.rollingUpdate.maxUnavailable === 0, `${name}: rolling update maxUnavailable is not 0`);
+
+  // Security
+  checkPodSecurity(pod, `${name}: Deployment`, service);
+  checkPodSecurity(job.spec.template, `${name}: Job`, service);
+
+  // Selectors: every selector picks the Deployment's pods
+  expect(subset(deployment.spec.selector.matchLabels, podLabels), `${name}: the Deployment's selector misses its own pod labels`);
+  expect(subset(svc.spec.selector, podLabels), `${name}: the Service's selector ${JSON.stringify(svc.spec.selector)} does not select the Deployment's pods`);
+  expect(svc.spec.type === "ClusterIP", `${name}: the Service is not of type ClusterIP`);
+  expect(svc.spec.ports.some((p) => p.targetPort === "http"), `${name}: the Service does not target the named port http`);
+  expect(subset(pdb.spec.selector.matchLabels, podLabels), `${name}: the PDB does not select the Deployment's pods`);
+  const target = hpa.spec.scaleTargetRef;
+  expect(target.kind === "Deployment" && target.name === deployment.metadata.name && target.apiVersion === "apps/v1",
+    `${name}: the HPA targets ${target.kind}/${target.name}, not Deployment/${deployment.metadata.name}`);
+  expect(hpa.spec.minReplicas === deployment.spec.replicas,
+    `${name}: HPA minReplicas ${hpa.spec.minReplicas} differs from the Deployment's replicas ${deployment.spec.replicas}`);
+  expect(subset(policy.spec.podSelector.matchLabels, podLabels), `${name}: the NetworkPolicy does not select the Deployment's pods`);
+  expect(subset(policy.spec.podSelector.matchLabels, job.spec.template.metadata.labels), `${name}: the NetworkPolicy does not select the migration Job's pods`);
+
+  // NetworkPolicy: in from ingress-nginx only, out to PostgreSQL and DNS only
+  const ingressPeers = policy.spec.ingress.flatMap((rule) => rule.from || [{}]);
+  expect(ingressPeers.length > 0 && ingressPeers.every((p) =>
+    p.namespaceSelector && p.namespaceSelector.matchLabels &&
+    p.namespaceSelector.matchLabels["kubernetes.io/metadata.name"] === "ingress-nginx" && p.podSelector),
+    `${name}: NetworkPolicy ingress allows peers other than the ingress-nginx pods`);
+  expect(policy.spec.ingress.every((r) => (r.ports || []).every((p) => p.port === "http" || p.port === service.port)),
+    `${name}: NetworkPolicy ingress opens a port other than http`);
+  const egress = policy.spec.egress || [];
+  const toDb = egress.find((r) => (r.to || []).some((p) => p.podSelector &&
+    (p.podSelector.matchLabels || {})["cnpg.io/cluster"] === cluster.metadata.name));
+  expect(toDb && toDb.ports.every((p) => p.port === 5432), `${name}: NetworkPolicy has no egress to the ${cluster.metadata.name} pods on 5432 alone`);
+  expect(egress.every((r) => r === toDb || (r.ports || []).every((p) => p.port === 53)),
+    `${name}: NetworkPolicy egress allows more than PostgreSQL and DNS`);
+  expect(egress.some((r) => (r.ports || []).some((p) => p.port === 53)), `${name}: NetworkPolicy has no egress to DNS`);
+
+  // Ingress -> Service -> pods, and nginx's body limit = the service's
+  const backend = ingress.spec.rules[0].http.paths[0].backend.service;
+  expect(backend.name === svc.metadata.name && svc.spec.ports.some((p) => p.name === backend.port.name || p.port === backend.port.number),
+    `${name}: the Ingress backend ${backend.name}:${backend.port.name || backend.port.number} is not the Service's port`);
+  expect(ingress.spec.ingressClassName === "nginx", `${name}: ingressClassName is not nginx`);
+  const bodySize = (ingress.metadata.annotations || {})["nginx.ingress.kubernetes.io/proxy-body-size"];
+  expect(facts.nginxSize(bodySize) === service.maxBodyBytes,
+    `${name}: proxy-body-size ${bodySize} is not the service's MAX_BODY_BYTES ${service.maxBodyBytes}`);
+
+  // The migration Job runs what compose's users-migrate runs, with the same image and env
+  expect(JSON.stringify([...job.spec.template.spec.containers[0].command, ...(job.spec.template.spec.containers[0].args || [])]) === '["manage","migrate"]',
+    `${name}: the Job does not run manage migrate`);
+  expect(job.spec.template.spec.containers[0].image === container.image, `${name}: the Job's image differs from the Deployment's`);
+  expect(JSON.stringify(job.spec.template.spec.containers[0].envFrom) === JSON.stringify(container.envFrom),
+    `${name}: the Job reads other ConfigMaps/Secrets than the Deployment`);
+
+  // Configuration and the Secret (never rendered; its example names the keys)
+  const configRef = container.envFrom.find((e) => e.configMapRef);
+  const secretRef = container.envFrom.find((e) => e.secretRef);
+  expect(configRef && configRef.configMapRef.name === configMap.metadata.name, `${name}: the Deployment does not read the ConfigMap`);
+  expect(secretRef && secretRef.secretRef.name === example.metadata.name,
+    `${name}: the Deployment reads Secret ${secretRef && secretRef.secretRef.name}, secret.example.yaml is ${example.metadata.name}`);
+  expect(find("Secret").length === 0, `${name}: a Secret is rendered; secrets are created by hand`);
+  for (const [key, value] of Object.entries({ APP_ENV: "production", LOG_FORMAT: "json" })) {
+    expect(configMap.data[key] === value, `${name}: ConfigMap ${key} is ${configMap.data[key]}, not ${value}`);
+  }
+  expect(!!configMap.data.TRUSTED_PROXIES, `${name}: ConfigMap has no TRUSTED_PROXIES`);
+
+  // deploy/k8s/README.md's release steps apply by label: the database first,
+  // then `component in (config,migration)`, which must bring all the Job reads.
+  const component = (o) => (o.metadata.labels || {})["app.kubernetes.io/component"];
+  expect(component(cluster) === "database", `${name}: the Cluster is not labelled component=database`);
+  expect(component(job) === "migration" && component(configMap) === "config",
+    `${name}: the Job and its ConfigMap are not labelled component=migration and component=config`);
+  checkPostgresCluster(cluster, { name, fail, expect, service, example, hpa, configMap });
+}
+
+// --- main -------------------------------------------------------------------
+const service = facts.read(root);
+const examplePath = path.join(root, "deploy/k8s/base/secret.example.yaml");
+const example = YAML.parse(fs.readFileSync(examplePath, "utf8"));
+validateSchema(example, "secret.example.yaml");
+expect(JSON.stringify(Object.keys(example.stringData).sort()) === '["DATABASE_URL","SECRET_KEY"]',
+  "secret.example.yaml: keys are not DATABASE_URL and SECRET_KEY");
+expect(example.stringData.SECRET_KEY.length < 32,
+  "secret.example.yaml: the placeholder SECRET_KEY must stay under 32 bytes, so production refuses to start with it");
+
+for (const arg of renders) {
+  const [name, file] = arg.split("=");
+  const objects = YAML.parseAllDocuments(fs.readFileSync(file, "utf8")).map((d) => d.toJS()).filter(Boolean);
+  const before = failures.length;
+  for (const object of objects) validateSchema(object, `${name}: ${object.kind}/${object.metadata && object.metadata.name}`);
+  if (failures.length === before) console.log(`ok: ${name}: ${objects.length} objects match the Kubernetes schemas (no unknown field)`);
+  const checked = failures.length;
+  checkRender(name, objects, service, example);
+  if (name === "prod") {
+    const image = objects.find((o) => o.kind === "Deployment").spec.template.spec.containers[0].image;
+    expect(/:[\w][\w.-]*$/.test(image) && !image.endsWith(":latest"), `prod: image ${image} has no pinned tag`);
+    const unscoped = objects.filter((o) => !["Namespace"].includes(o.kind) && (o.metadata || {}).namespace !== "users");
+    expect(unscoped.length === 0, `prod: objects outside namespace users: ${unscoped.map((o) => o.kind).join(", ")}`);
+  }
+  if (failures.length === checked) console.log(`ok: ${name}: consistent with the service's source`);
+}
+
+for (const message of failures) console.log(`FAIL: ${message}`);
+process.exit(failures.length ? 1 : 0);
