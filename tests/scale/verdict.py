@@ -7,7 +7,9 @@ row comes from an email that was never posted. GETs: a failure is a socket
 error or any status but 2xx and 404 (an id not created yet). With
 --strict-posts, POSTs must not fail either (anything but 201 and a socket
 error); without it, POSTs that failed are counted, and those whose row
-exists anyway are reported (a 502 after the replica applied it).
+exists anyway are reported (a 502 after the replica applied it). Only with
+--allow-resend (the rolling restart, where nginx reloads) may the load
+generator have resent a request that met a closing keep-alive connection.
 Exit status 1 when a check fails.
 """
 import argparse
@@ -24,6 +26,8 @@ def main():
     p.add_argument("--db", required=True, help="libpq URI")
     p.add_argument("--prefix", required=True)
     p.add_argument("--strict-posts", action="store_true")
+    p.add_argument("--allow-resend", action="store_true",
+                   help="nginx reloads in this test: a client may resend a request once")
     args = p.parse_args()
 
     summary = json.load(open(args.summary))
@@ -70,6 +74,7 @@ def main():
         "answers": summary["status"],
         "socket_errors": summary["errors"],
         "stale_keepalive_reconnects": summary.get("stale_keepalive_reconnects", 0),
+        "resent_after_keepalive_close": summary.get("resent_after_keepalive_close", {}),
     }
     print(json.dumps(counts))
     problems = []
@@ -83,6 +88,8 @@ def main():
         problems.append(f"{counts['rows_never_posted']} rows were never posted")
     if args.strict_posts and failed_posts:
         problems.append(f"{len(failed_posts)} POSTs failed: {failed_by_kind}")
+    if counts["resent_after_keepalive_close"] and not args.allow_resend:
+        problems.append(f"nginx closed client connections: {counts['resent_after_keepalive_close']}")
     if not created:
         problems.append("no POST succeeded: the load did not run")
     for problem in problems:
