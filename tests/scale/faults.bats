@@ -101,6 +101,19 @@ verdict() {  # name, [--strict-posts]
   [ "$status" -eq 0 ]
 }
 
+@test "start refuses a replica port another process holds, naming it" {
+  python3 -m http.server $((SCALE_BASE_PORT + 1)) --bind 127.0.0.1 >/dev/null 2>&1 &
+  holder=$!
+  for _ in $(seq 50); do ss -Hltn "sport = :$((SCALE_BASE_PORT + 1))" | grep -q . && break; sleep 0.1; done
+  run "$ROOT/scripts/scale.sh" start 3
+  kill "$holder"
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"port $((SCALE_BASE_PORT + 1)) (users-service replica 2) is already in use by pid $holder"* ]]
+  # Nothing was started: no replica on the first port, no nginx.
+  ! ss -Hltn "sport = :$SCALE_BASE_PORT" | grep -q .
+  ! ss -Hltn "sport = :$NGINX_PORT" | grep -q .
+}
+
 @test "kill -9 of one replica under load: no GET fails, every 201 is stored once" {
   "$ROOT/scripts/scale.sh" start 3
   start_load 15
