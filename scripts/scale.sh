@@ -126,6 +126,8 @@ start() {  # N
   require_free_port "$NGINX_PORT" nginx NGINX_PORT
 
   rm -rf "$STATE"; mkdir -p "$STATE"
+  # A start that fails half-way stops what it started.
+  trap 'echo "scale: start failed; stopping what it started" >&2; stop' EXIT
   echo "$n" > "$STATE/replicas"
   echo "$NGINX_PORT" > "$STATE/nginx_port"
   if [ -n "${SCALE_DATABASE_URL:-}" ]; then
@@ -149,6 +151,7 @@ start() {  # N
   render_nginx ""
   scripts/nginx.sh start "$STATE/nginx"
   wait_for "http://127.0.0.1:$NGINX_PORT/ping" 10 || die "nginx (pid $(nginx_pid)) does not answer on :$NGINX_PORT; see $STATE/nginx/error.log"
+  trap - EXIT
   echo "$n replicas behind nginx: http://127.0.0.1:$NGINX_PORT/ -> 127.0.0.1:$BASE_PORT..$((BASE_PORT + n - 1))"
   echo "state and logs: $STATE; 'make stop' (or scripts/scale.sh stop) stops it all"
 }
