@@ -54,8 +54,11 @@ stop:
 test: build
 	ctest --preset debug -j$(JOBS) -LE scale
 
+# Verbose: each test prints its counts (requests, failures by kind, 201s, rows),
+# also collected in build/debug/scale-counts.jsonl.
 test-scale: build
-	ctest --preset debug -L scale --output-on-failure
+	rm -f build/debug/scale-counts.jsonl
+	ctest --preset debug -L scale -V
 
 # Sanitizers slow everything down several times: a test with a time bound may
 # get one retry here (a real sanitizer report fails both tries).
