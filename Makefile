@@ -6,7 +6,7 @@ RUN_DIR := $(CURDIR)/.run
 PG_PORT ?= 55432
 PORT ?= 5000
 
-.PHONY: deps build build-release release run stop prod test test-asan fmt lint bench fuzz clean
+.PHONY: deps build build-release release run stop prod scale rolling-restart test test-scale test-asan fmt lint bench fuzz clean
 
 deps:
 	@scripts/install-deps.sh
@@ -35,11 +35,30 @@ run: build-release
 prod: build-release
 	@scripts/run-local.sh prod
 
+# N replicas (default 3) of the production service behind nginx on :8080,
+# on the same local PostgreSQL, in the background.
+N ?= 3
+scale: build-release
+	@scripts/scale.sh start $(N)
+
+# Restarts the replicas of `make scale` one at a time, failing no request.
+rolling-restart:
+	@scripts/scale.sh rolling-restart
+
 stop:
 	@scripts/run-local.sh stop
+	@scripts/scale.sh stop
 
+# The scale tier (several replicas under load, one killed, restarted, cut
+# from the database) takes minutes: `make test-scale` runs it.
 test: build
-	ctest --preset debug -j$(JOBS)
+	ctest --preset debug -j$(JOBS) -LE scale
+
+# Verbose: each test prints its counts (requests, failures by kind, 201s, rows),
+# also collected in build/debug/scale-counts.jsonl.
+test-scale: build
+	rm -f build/debug/scale-counts.jsonl
+	ctest --preset debug -L scale -V
 
 # Sanitizers slow everything down several times: a test with a time bound may
 # get one retry here (a real sanitizer report fails both tries).

@@ -14,6 +14,8 @@ PACKAGES=(
   libgtest-dev googletest
   # run and test: a real PostgreSQL and a real nginx
   postgresql postgresql-contrib nginx-light curl procps iproute2 bats
+  # make test-scale: a TCP forwarder to cut one replica from the database
+  socat
   # static checks of the deployment files
   docker-compose
   # fuzzing (clang's libFuzzer runtime)

@@ -9,42 +9,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 RUN_DIR="${RUN_DIR:-$ROOT/.run}"   # tests point it elsewhere
-PG_DIR="$RUN_DIR/pg"
-# As root, the cluster runs as the postgres user, who may not be able to enter
-# this checkout (e.g. under /root): keep the cluster in /var/tmp then.
-if [ "$(id -u)" -eq 0 ] && id postgres >/dev/null 2>&1; then
-  mkdir -p "$RUN_DIR"
-  if ! runuser -u postgres -- test -x "$RUN_DIR"; then
-    PG_DIR="/var/tmp/users-service-$(printf '%s' "$RUN_DIR" | md5sum | cut -c1-8)/pg"
-    mkdir -p "$(dirname "$PG_DIR")" && chmod 755 "$(dirname "$PG_DIR")"
-  fi
-fi
+. scripts/lib/local.sh
+PG_DIR=$(local_pg_dir)
 PG_PORT="${PG_PORT:-55432}"
 PORT="${PORT:-5000}"
 NGINX_PORT="${NGINX_PORT:-8080}"
 BIN="${USERS_BIN_DIR:-$ROOT/build/release/bin}"
-
-wait_for() {  # url, seconds
-  local deadline=$((SECONDS + $2))
-  until curl -fsS -o /dev/null "$1" 2>/dev/null; do
-    if [ $SECONDS -ge $deadline ]; then return 1; fi
-    sleep 0.2
-  done
-}
-
-# PIDs listening on a TCP port (empty when it is free).
-port_owners() {
-  ss -Hltnp "sport = :$1" 2>/dev/null | grep -o 'pid=[0-9]*' | cut -d= -f2 | sort -u | tr '\n' ' '
-}
-
-# Fails loudly when something else already listens where we are about to.
-require_free_port() {  # port, what
-  if [ -n "$(ss -Hltn "sport = :$1" 2>/dev/null)" ]; then
-    local owners; owners=$(port_owners "$1")
-    echo "error: port $1 ($2) is already in use${owners:+ by pid $owners}; stop that process (make stop, if it is ours) or set ${3:-PORT}=..." >&2
-    exit 1
-  fi
-}
 
 start_database() {
   mkdir -p "$RUN_DIR"
@@ -73,10 +43,7 @@ case "${1:-}" in
     export DATABASE_URL
     DATABASE_URL=$(scripts/pg.sh url "$PG_PORT" users_prod)
     # Production needs a SECRET_KEY: keep one generated per checkout.
-    if [ -z "${SECRET_KEY:-}" ]; then
-      [ -s "$RUN_DIR/secret_key" ] || (umask 077; head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$RUN_DIR/secret_key")
-      SECRET_KEY=$(cat "$RUN_DIR/secret_key")
-    fi
+    SECRET_KEY=$(local_secret_key)
     export SECRET_KEY
     "$BIN/manage" migrate
     if [ -f "$RUN_DIR/service.pid" ] && kill -0 "$(cat "$RUN_DIR/service.pid")" 2>/dev/null; then
@@ -113,7 +80,7 @@ case "${1:-}" in
     if [ -f "$RUN_DIR/service.pid" ]; then
       pid=$(cat "$RUN_DIR/service.pid")
       # Only a users-service: a stale file's PID may belong to anything now.
-      if [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = users-service ] && kill "$pid" 2>/dev/null; then
+      if is_process "$pid" users-service && kill "$pid" 2>/dev/null; then
         # SIGTERM drains in-flight requests; give it the 10 s it may take.
         for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
       fi

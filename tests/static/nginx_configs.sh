@@ -30,3 +30,15 @@ for flavour in dev prod; do
   fi
 done
 echo "ok: nginx's own errors are JSON in both templates"
+# Several replicas (make scale): one server line each, passive health checks,
+# a replica taken out with `down`; a failed request moves on to another
+# replica, but never a POST that reached one (no non_idempotent).
+"$root/scripts/render-nginx.sh" prod "$tmp/scale" 18081 127.0.0.1:5001 "127.0.0.1:5002 down" 127.0.0.1:5003
+nginx -t -q -c "$tmp/scale/nginx.conf" -p "$tmp/scale" -e "$tmp/scale/error.log"
+for line in 'server 127.0.0.1:5001 max_fails=1 fail_timeout=2s;' 'server 127.0.0.1:5002 down max_fails=1 fail_timeout=2s;' \
+            'server 127.0.0.1:5003 max_fails=1 fail_timeout=2s;' 'proxy_next_upstream error timeout http_502 http_503;' \
+            'proxy_next_upstream_tries' 'proxy_next_upstream_timeout' 'keepalive 64;'; do
+  grep -qF -- "$line" "$tmp/scale/nginx.conf" || { echo "FAIL: rendered scale config lacks: $line"; exit 1; }
+done
+if grep -qE "^[^#]*non_idempotent" "$prod"; then echo "FAIL: prod template lets nginx resend a POST"; exit 1; fi
+echo "ok: several upstreams render with health checks; POSTs are never resent"
