@@ -6,7 +6,7 @@ RUN_DIR := $(CURDIR)/.run
 PG_PORT ?= 55432
 PORT ?= 5000
 
-.PHONY: deps build build-release release run stop prod test test-asan fmt lint bench fuzz clean
+.PHONY: deps build build-release release run stop prod ha test test-asan fmt lint bench fuzz clean
 
 deps:
 	@scripts/install-deps.sh
@@ -35,8 +35,16 @@ run: build-release
 prod: build-release
 	@scripts/run-local.sh prod
 
+# A PostgreSQL that survives its primary: three Patroni-managed members under
+# .run/ha (scripts/ha.sh), then N service replicas on it behind nginx.
+ha: build-release
+	@scripts/install-deps.sh ha
+	@scripts/ha.sh up
+	SCALE_DATABASE_URL="$$(scripts/ha.sh url)" scripts/scale.sh start "$${N:-3}"
+
 stop:
 	@scripts/run-local.sh stop
+	@scripts/ha.sh down
 
 test: build
 	ctest --preset debug -j$(JOBS)
