@@ -206,14 +206,22 @@ EOF
   fi
 }
 
+own_postmaster_alive() {  # member dir
+  local pid
+  [ -s "$1/data/postmaster.pid" ] || return 1
+  pid=$(head -n 1 "$1/data/postmaster.pid")
+  kill -0 "$pid" 2>/dev/null && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = postgres ]
+}
+
 start_member() {  # member
   local i=$1 dir
   dir=$(member_dir "$i")
   if alive "$dir/patroni.pid" patroni; then return 0; fi
-  require_free_port $((HA_PG_PORT + i)) "member m$i postgres"
+  # A postmaster left running by a Patroni that was killed holds its port:
+  # the new Patroni adopts it.
+  own_postmaster_alive "$dir" || require_free_port $((HA_PG_PORT + i)) "member m$i postgres"
   require_free_port $((HA_API_PORT + i)) "member m$i REST API"
   require_free_port $((HA_RAFT_PORT + i)) "member m$i raft"
-  # A postmaster left running by a patroni that was killed: Patroni adopts it.
   ( exec_as_postgres env -i PATH=/usr/bin:/bin HOME="$dir" LC_ALL=C.UTF-8 \
       /usr/bin/patroni "$dir/patroni.yml" ) >> "$dir/patroni.log" 2>&1 < /dev/null &
   echo $! > "$dir/patroni.pid"
@@ -238,9 +246,8 @@ stop_members() {
     dir=$(member_dir "$i")
     rm -f "$dir/patroni.pid"
     # A postmaster whose Patroni was killed (as the failover test does).
-    [ -s "$dir/data/postmaster.pid" ] || continue
-    postmaster=$(head -n 1 "$dir/data/postmaster.pid")
-    if kill -0 "$postmaster" 2>/dev/null && [ "$(cat "/proc/$postmaster/comm" 2>/dev/null)" = postgres ]; then
+    if own_postmaster_alive "$dir"; then
+      postmaster=$(head -n 1 "$dir/data/postmaster.pid")
       as_postgres "$(pg_bindir)/pg_ctl" -D "$dir/data" -m fast -w -t 30 stop >/dev/null || kill -9 "$postmaster"
     fi
   done
@@ -264,7 +271,9 @@ case "${1:-}" in
     done
     env -i PATH="$PATH" APP_ENV=development DATABASE_URL="$(app_url)" "$BIN/manage" migrate
     "$0" status
-    app_url
+    # The password stays out of terminals and CI logs: `ha.sh url` prints it.
+    app_url | sed 's|^\(postgresql://[^:]*:\)[^@]*@|\1***@|'
+    echo "(scripts/ha.sh url prints the URL with its password)"
     ;;
   down)
     [ -d "$HA_DIR" ] || exit 0
