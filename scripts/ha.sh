@@ -5,7 +5,8 @@
 # acknowledged commit wait for the sync standby, and only that standby may be
 # promoted, so a failover never loses an acknowledged write.
 #   ha.sh up      start the members; wait for a leader and a sync standby;
-#                 `manage migrate` through the URL (it lands on the leader); print the URL
+#                 `manage migrate` through the URL (it lands on the leader); print the
+#                 URL with its password masked
 #   ha.sh down    stop what `up` started (by PID); data is kept under the state dir
 #   ha.sh status  one line per member: name, role, state, postgres port, timeline, lag
 #   ha.sh url     the multi-host libpq URI; libpq picks the writable member itself
