@@ -6,7 +6,7 @@ RUN_DIR := $(CURDIR)/.run
 PG_PORT ?= 55432
 PORT ?= 5000
 
-.PHONY: deps build build-release release run stop prod scale rolling-restart test test-scale test-asan fmt lint bench fuzz clean
+.PHONY: deps build build-release release run stop prod scale rolling-restart ha test test-scale test-asan fmt lint bench fuzz clean
 
 deps:
 	@scripts/install-deps.sh
@@ -45,9 +45,17 @@ scale: build-release
 rolling-restart:
 	@scripts/scale.sh rolling-restart
 
+# A PostgreSQL that survives its primary: three Patroni-managed members under
+# .run/ha (scripts/ha.sh), then N service replicas on it behind nginx.
+ha: build-release
+	@scripts/install-deps.sh ha
+	@scripts/ha.sh up
+	SCALE_DATABASE_URL="$$(scripts/ha.sh url)" scripts/scale.sh start "$${N:-3}"
+
 stop:
 	@scripts/run-local.sh stop
 	@scripts/scale.sh stop
+	@scripts/ha.sh down
 
 # The scale tier (several replicas under load, one killed, restarted, cut
 # from the database) takes minutes: `make test-scale` runs it.
@@ -57,6 +65,7 @@ test: build
 # Verbose: each test prints its counts (requests, failures by kind, 201s, rows),
 # also collected in build/debug/scale-counts.jsonl.
 test-scale: build
+	@scripts/install-deps.sh ha
 	rm -f build/debug/scale-counts.jsonl
 	ctest --preset debug -L scale -V
 

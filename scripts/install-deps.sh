@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs every Debian package the build, the tests, `make run`, `make prod`
 # and `make bench` need; `install-deps.sh release` adds what `make release`
-# needs to build and run the images where no Docker engine is installed.
+# needs to build and run the images where no Docker engine is installed;
+# `install-deps.sh ha` adds Patroni with its Raft library for `make ha` and
+# `make test-scale`.
 # Idempotent: does nothing (no apt-get at all) when everything is already
 # present. Works as root without sudo.
 set -euo pipefail
@@ -37,6 +39,12 @@ if [ "${1:-}" = release ]; then
   fi
 fi
 
+# make ha, make test-scale: Patroni runs the PostgreSQL cluster and elects its
+# leader through its built-in Raft (pysyncobj), so no etcd or Consul.
+if [ "${1:-}" = ha ]; then
+  PACKAGES=(patroni python3-pysyncobj postgresql curl)
+fi
+
 missing=()
 for p in "${PACKAGES[@]}"; do
   status=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
@@ -46,7 +54,7 @@ done
 # Node.js drives the browser test; many machines already carry their own node
 # and npm outside dpkg, and Debian's npm conflicts with those, so only add the
 # Debian packages when the commands are missing.
-if [ "${1:-}" != release ]; then
+if [ -z "${1:-}" ]; then
   command -v node >/dev/null || missing+=(nodejs)
   command -v npm >/dev/null || missing+=(npm)
   # kubectl renders deploy/k8s (tests/static/k8s_manifests.sh). Debian's

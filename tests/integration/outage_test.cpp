@@ -155,6 +155,69 @@ TEST(DatabaseOutage, ClusterStoppedDuringRequest_InFlightRequestGets503ThenRecov
   EXPECT_EQ(status, 200);
 }
 
+// Makes every COMMIT wait for a synchronous standby that never comes, as a
+// primary does when its standby is gone; undone on exit.
+struct CommitsWaitForAStandby {
+  explicit CommitsWaitForAStandby(const std::string& url) : url(url) {
+    set("ALTER SYSTEM SET synchronous_standby_names = 'nobody'");
+  }
+  ~CommitsWaitForAStandby() {
+    try {
+      set("ALTER SYSTEM RESET synchronous_standby_names");
+    } catch (...) {
+    }
+  }
+  void set(const std::string& statement) {
+    pqxx::connection admin(url);
+    pqxx::nontransaction work(admin);
+    work.exec(statement);
+    work.exec("SELECT pg_reload_conf()");
+  }
+  std::string url;
+};
+
+// The connection dies while COMMIT waits (as when a primary is killed in a
+// failover): the write may or may not have happened (libpqxx's in_doubt_error).
+// The client gets the generic 503, never a 500 and never a silent retry, and
+// the pool replaces the connection.
+TEST(DatabaseOutage, ConnectionLostDuringCommit_Answers503ThenRecovers) {
+  auto& s = fixture::service();
+  int port = s.app->port();
+  const support::Headers json = {{"Content-Type", "application/json"}};
+  ASSERT_EQ(support::http_request(port, "GET", "/users").status, 200);
+  {
+    CommitsWaitForAStandby waiting(s.database_url);
+    const std::string body = R"({"username":"doubt","email":"doubt@example.com"})";
+    support::HttpConnection in_flight("127.0.0.1", port);
+    in_flight.send_raw(
+        "POST /users HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        "Content-Length: " +
+        std::to_string(body.size()) + "\r\n\r\n" + body);
+    pqxx::connection probe(s.database_url);
+    auto committing = [&] {
+      pqxx::nontransaction work(probe);
+      return work.exec("SELECT pid FROM pg_stat_activity WHERE wait_event = 'SyncRep'");
+    };
+    auto deadline = Clock::now() + std::chrono::seconds(4);
+    while (committing().empty() && Clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    auto waiting_backends = committing();
+    ASSERT_EQ(waiting_backends.size(), 1u) << "the POST never reached its COMMIT wait";
+    {
+      pqxx::nontransaction work(probe);
+      work.exec("SELECT pg_terminate_backend(" + waiting_backends[0][0].as<std::string>() + ")");
+    }
+    auto response = in_flight.read_response();
+    expect_generic_503(response);
+    EXPECT_EQ(response.header("Content-Type"), "application/json");
+  }
+  EXPECT_EQ(support::http_request(port, "POST", "/users",
+                                  R"({"username":"d","email":"d@example.com"})", json)
+                .status,
+            201);
+}
+
 // One pooled connection, held by a request stuck behind a table lock: the next
 // request waits a bounded time, then gets 503 with Retry-After; when the lock
 // goes, the first one completes. Never a deadlock.

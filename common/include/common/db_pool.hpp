@@ -43,7 +43,8 @@ class DbPool {
   // Runs `work` on a pooled connection. Throws ServiceUnavailable when no
   // connection can be had in time or the database is unreachable. A
   // connection that broke is dropped; `work` is retried once on a fresh one
-  // when the failure was a stale pooled connection (the database restarted).
+  // when the failure was a stale pooled connection (the database restarted)
+  // and never when it came during COMMIT (the outcome is unknown).
   template <typename Work>
   auto run(Work&& work) -> decltype(work(std::declval<pqxx::connection&>())) {
     for (int attempt = 0;; ++attempt) {
@@ -55,6 +56,13 @@ class DbPool {
         lease.broken = true;
         note_broken(error.what());
         if (!stale || attempt > 0) throw ServiceUnavailable("Database unavailable.");
+      } catch (const pqxx::in_doubt_error& error) {
+        // The connection went away during COMMIT (e.g. its primary died in a
+        // failover): the write may or may not have happened, so it is never
+        // retried; the client gets a 503 and can look before writing again.
+        lease.broken = true;
+        note_broken(error.what());
+        throw ServiceUnavailable("Database unavailable.");
       } catch (const pqxx::sql_error& error) {
         // Statement timeout, lock timeout, shutdown, too many connections:
         // the database cannot serve now, which is a 503, not a 500.
