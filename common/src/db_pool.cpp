@@ -3,9 +3,25 @@
 
 #include <spdlog/spdlog.h>
 
+#include <cstring>
+
 #include "common/config.hpp"
 
 namespace common {
+
+// Notices of one connection: remembers a cancelled wait for the synchronous
+// standby ("canceling wait for synchronous replication due to user request"
+// and its variants).
+class DbPool::ReplicationWatch : public pqxx::errorhandler {
+ public:
+  explicit ReplicationWatch(pqxx::connection_base& connection) : pqxx::errorhandler(connection) {}
+  bool operator()(const char message[]) noexcept override {
+    if (std::strstr(message, "wait for synchronous replication")) unreplicated = true;
+    return true;
+  }
+  bool unreplicated = false;
+};
+
 namespace {
 
 // Fail fast when the server is unreachable, and never let one statement hold
@@ -25,7 +41,8 @@ DbPool::DbPool(std::string url, int size, OnConnect on_connect,
     : url_(with_timeouts(std::move(url))),
       on_connect_(std::move(on_connect)),
       acquire_timeout_(acquire_timeout),
-      connections_(static_cast<std::size_t>(size)) {
+      connections_(static_cast<std::size_t>(size)),
+      watches_(static_cast<std::size_t>(size)) {
   for (int slot = size - 1; slot >= 0; --slot) idle_.push_back(slot);
 }
 
@@ -84,22 +101,43 @@ DbPool::Lease DbPool::acquire() {
   lease.pool = this;
   lease.slot = slot;
   auto& connection = connections_[static_cast<std::size_t>(slot)];
+  auto& watch = watches_[static_cast<std::size_t>(slot)];
   lease.reused = connection && connection->is_open();
   if (!lease.reused) {
+    watch.reset();
     connection.reset();
     connection = connect();  // on failure the lease returns the empty slot
+    watch = std::make_unique<ReplicationWatch>(*connection);
   }
+  watch->unreplicated = false;
   lease.connection = connection.get();
   return lease;
 }
 
 void DbPool::release(int slot, bool broken) {
-  if (broken) connections_[static_cast<std::size_t>(slot)].reset();
+  if (broken) {
+    watches_[static_cast<std::size_t>(slot)].reset();
+    connections_[static_cast<std::size_t>(slot)].reset();
+  }
   {
     std::lock_guard<std::mutex> lock(mutex_);
     idle_.push_back(slot);
   }
   available_.notify_one();
+}
+
+void DbPool::require_replicated(Lease& lease) {
+  auto& watch = watches_[static_cast<std::size_t>(lease.slot)];
+  if (!watch || !watch->unreplicated) return;
+  watch->unreplicated = false;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    ++timeouts_;
+  }
+  spdlog::warn(
+      "a commit was not confirmed by the synchronous standby (its wait was cancelled): "
+      "answered 503, the write may or may not survive a failover");
+  throw ServiceUnavailable("Database unavailable.");
 }
 
 void DbPool::note_broken(const char* what) {

@@ -218,6 +218,46 @@ TEST(DatabaseOutage, ConnectionLostDuringCommit_Answers503ThenRecovers) {
             201);
 }
 
+// COMMIT's wait for the standby is cancelled (pg_cancel_backend, as an
+// operator or a tool may do): PostgreSQL then reports success with a warning,
+// though the row was never replicated and a failover could lose it. Nothing a
+// failover can lose is acknowledged: the client gets a 503, not a 201.
+TEST(DatabaseOutage, StandbyWaitCancelled_503NotAnAcknowledgement) {
+  auto& s = fixture::service();
+  int port = s.app->port();
+  const support::Headers json = {{"Content-Type", "application/json"}};
+  {
+    CommitsWaitForAStandby waiting(s.database_url);
+    const std::string body = R"({"username":"unconfirmed","email":"unconfirmed@example.com"})";
+    support::HttpConnection in_flight("127.0.0.1", port);
+    in_flight.send_raw(
+        "POST /users HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        "Content-Length: " +
+        std::to_string(body.size()) + "\r\n\r\n" + body);
+    pqxx::connection probe(s.database_url);
+    auto committing = [&] {
+      pqxx::nontransaction work(probe);
+      return work.exec("SELECT pid FROM pg_stat_activity WHERE wait_event = 'SyncRep'");
+    };
+    auto deadline = Clock::now() + std::chrono::seconds(4);
+    while (committing().empty() && Clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    auto waiting_backends = committing();
+    ASSERT_EQ(waiting_backends.size(), 1u) << "the POST never reached its COMMIT wait";
+    {
+      pqxx::nontransaction work(probe);
+      work.exec("SELECT pg_cancel_backend(" + waiting_backends[0][0].as<std::string>() + ")");
+    }
+    expect_generic_503(in_flight.read_response());
+  }
+  // The connection itself is fine and serves the next write.
+  EXPECT_EQ(support::http_request(port, "POST", "/users",
+                                  R"({"username":"c","email":"confirmed@example.com"})", json)
+                .status,
+            201);
+}
+
 // One pooled connection, held by a request stuck behind a table lock: the next
 // request waits a bounded time, then gets 503 with Retry-After; when the lock
 // goes, the first one completes. Never a deadlock.

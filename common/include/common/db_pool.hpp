@@ -11,6 +11,7 @@
 #include <mutex>
 #include <pqxx/pqxx>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "common/http.hpp"
@@ -50,7 +51,15 @@ class DbPool {
     for (int attempt = 0;; ++attempt) {
       Lease lease = acquire();
       try {
-        return work(*lease.connection);
+        if constexpr (std::is_void_v<decltype(work(*lease.connection))>) {
+          work(*lease.connection);
+          require_replicated(lease);
+          return;
+        } else {
+          auto result = work(*lease.connection);
+          require_replicated(lease);
+          return result;
+        }
       } catch (const pqxx::broken_connection& error) {
         bool stale = lease.reused;
         lease.broken = true;
@@ -89,8 +98,16 @@ class DbPool {
     ~Lease();
   };
 
+  class ReplicationWatch;
+
   Lease acquire();
   void release(int slot, bool broken);
+  // A COMMIT whose wait for the synchronous standby was cancelled (by the
+  // statement timeout, say) is reported by PostgreSQL as a success with a
+  // warning: committed here, perhaps never replicated, so perhaps lost by a
+  // failover. Throws ServiceUnavailable then, so that nothing is acknowledged
+  // that a failover could lose.
+  void require_replicated(Lease& lease);
   void note_broken(const char* what);
   void note_unavailable(const std::string& sqlstate);
   // SQLSTATE classes 53 (insufficient resources), 57 (operator intervention,
@@ -104,6 +121,8 @@ class DbPool {
   mutable std::mutex mutex_;
   std::condition_variable available_;
   std::vector<std::unique_ptr<pqxx::connection>> connections_;
+  // One per connection, declared after them so that it goes first.
+  std::vector<std::unique_ptr<ReplicationWatch>> watches_;
   std::vector<int> idle_;  // slots free to take
   int waiting_ = 0;
   long long connect_failures_ = 0;
