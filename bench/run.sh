@@ -241,12 +241,12 @@ growth_wrk() {
 # full_list USERS: one curl downloads the whole GET /users while the
 # service's VmRSS is read every 50 ms; the peak observed is its cost.
 full_list() {
-  local users=$1 peak=0 key value unit
+  local users=$1 peak=0 key value
   settle
   curl -s -o /dev/null -w '%{http_code} %{size_download} %{time_total}' --max-time 600 "$S/users" > "$WORK/full.out" &
   local curl_pid=$!
   while kill -0 "$curl_pid" 2>/dev/null; do
-    while read -r key value unit; do
+    while read -r key value _; do
       [ "$key" = VmRSS: ] && [ "$value" -gt "$peak" ] && peak=$value
     done < "/proc/$SERVICE_PID/status" 2>/dev/null || true
     sleep 0.05
