@@ -76,7 +76,9 @@ test-asan: deps
 	cmake --build --preset asan -j$(JOBS)
 	ASAN_OPTIONS=fast_unwind_on_malloc=0 LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp ctest --preset asan -j$(JOBS) -L 'unit|integration' --repeat until-pass:2
 
-# The service beside its limits (nginx, pgbench), one run, one table.
+# The service beside its limits (nginx, pgbench at its best client count),
+# its cost as the table grows to 1M users and its latency from 1 to 256
+# connections, then the goals. BENCH_ARGS=--quick: a smoke run (partial.json).
 bench: build-release
 	@bench/run.sh $(BENCH_ARGS)
 
