@@ -29,6 +29,9 @@ struct Exchange {
   std::shared_ptr<Connection> connection;
   bool head = false;
   bool close = false;  // the client will send nothing more
+  // The request target's query as sent: Pistache keeps only a map of it,
+  // which loses repeated parameters.
+  std::string query;
 
   // Sends the response, then lets the connection move to its next request.
   void respond(const Response& response, const std::string& request_id,
@@ -45,7 +48,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   // Reactor thread only.
   RequestFramer& framer() { return framer_; }
-  void push_request(Pistache::Http::Request request, bool head, bool close);
+  void push_request(Pistache::Http::Request request, bool head, bool close, std::string query);
   void push_continue();
   void push_refusal(const Refusal& refusal, const std::string& client_request_id);
   // Whether a request's bytes are partly read (then Pistache's header and
@@ -66,6 +69,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     Pistache::Http::Request request;
     bool head = false;
     bool close = false;
+    std::string query;
     Response refusal;
     std::string request_id;
   };
