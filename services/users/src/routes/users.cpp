@@ -1,5 +1,6 @@
 #include "users.hpp"
 
+#include "../paging.hpp"
 #include "common/json_response.hpp"
 
 namespace users {
@@ -37,7 +38,43 @@ common::Response UsersBlueprint::get_user(const common::Request& request) {
   return common::success_raw_data(200, data);
 }
 
-common::Response UsersBlueprint::list_users(const common::Request&) {
+namespace {
+
+// {"users":[...]}, the data of both the full list and a page.
+std::string users_data(const std::vector<User>& users) {
+  std::string data;
+  data.reserve(32 + users.size() * 160);
+  data += "{\"users\":[";
+  for (std::size_t i = 0; i < users.size(); ++i) {
+    if (i) data += ',';
+    append_json(data, users[i]);
+  }
+  data += "]}";
+  return data;
+}
+
+}  // namespace
+
+common::Response UsersBlueprint::list_users(const common::Request& request) {
+  if (request.query.empty()) return list_all_users();
+  return list_page(request.query);
+}
+
+common::Response UsersBlueprint::list_page(std::string_view query) {
+  std::string error;
+  auto page = parse_users_page(query, error);
+  if (!page) throw common::HttpError(400, error);
+  auto users = repository_.page_after(page->after, page->limit);
+  auto response = common::success_raw_data(200, users_data(users));
+  // A full page may be the last; the next one is then empty and has no Link.
+  if (static_cast<int>(users.size()) == page->limit) {
+    response.headers.emplace_back("Link", next_page_link(page->limit, users.back().id));
+  }
+  return response;
+}
+
+// Every user, as the Flask original answered GET /users.
+common::Response UsersBlueprint::list_all_users() {
   auto users = repository_.all();
   std::string data;
   data.reserve(32 + users.size() * 160);
