@@ -1,6 +1,7 @@
 // Many clients at once: the database's unique index decides duplicates, and
 // nothing is lost when every request arrives together.
 #include <condition_variable>
+#include <map>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -129,6 +130,49 @@ TEST_F(Concurrency, PostUsers_200DistinctEmailsAtOnce_AllCreatedNothingLost) {
   }
   EXPECT_EQ(emails.size(), static_cast<std::size_t>(kClients));
   EXPECT_EQ(get("/users").json()["data"]["users"].size(), static_cast<std::size_t>(kClients));
+}
+
+// Group commit: a burst where each email comes several times (in different
+// case) and one email exists already. Every email is created exactly once;
+// every other post of it hears the duplicate answer.
+TEST_F(Concurrency, PostUsers_BurstWithDuplicatesMixedIn_EachEmailCreatedExactlyOnce) {
+  ASSERT_EQ(add_user("old", "old@example.com").status, 201);
+  constexpr int kEmails = 40;
+  constexpr int kCopies = 3;
+  std::vector<std::string> bodies;
+  std::vector<std::string> emails;  // lower-case, per body
+  for (int copy = 0; copy < kCopies; ++copy) {
+    for (int i = 0; i < kEmails; ++i) {
+      std::string email = "burst" + std::to_string(i) + "@example.com";
+      std::string sent = email;
+      if (copy == 1) sent[0] = 'B';  // the index is on lower(email)
+      bodies.push_back(
+          nlohmann::json{{"username", "u" + std::to_string(copy)}, {"email", sent}}.dump());
+      emails.push_back(email);
+    }
+    bodies.push_back(R"({"username":"again","email":"OLD@example.com"})");
+    emails.push_back("old@example.com");
+  }
+  auto responses = post_all_at_once(bodies);
+  std::map<std::string, int> created;
+  for (std::size_t i = 0; i < responses.size(); ++i) {
+    const auto& response = responses[i];
+    if (response.status == 201) {
+      ++created[emails[i]];
+      auto sent = nlohmann::json::parse(bodies[i])["email"].get<std::string>();
+      EXPECT_EQ(message_of(response), sent + " was added!");
+    } else if (response.status != 400 ||
+               message_of(response) != "Sorry. That email already exists.") {
+      ADD_FAILURE() << "body " << i << ": " << response.status << " " << response.body;
+    }
+  }
+  EXPECT_EQ(created.count("old@example.com"), 0u);
+  EXPECT_EQ(created.size(), static_cast<std::size_t>(kEmails));
+  for (const auto& [email, times] : created) EXPECT_EQ(times, 1) << email;
+  EXPECT_EQ(user_count(), kEmails + 1);
+  // Each 201 is visible: the user it announced is stored with that email.
+  EXPECT_EQ(fixture::execute("SELECT count(DISTINCT lower(email)) FROM users")[0][0].as<int>(),
+            kEmails + 1);
 }
 
 }  // namespace

@@ -15,6 +15,7 @@ using HeaderList = std::vector<std::pair<std::string, std::string>>;
 struct Request {
   std::string method;
   std::string path;
+  std::string query;  // the target's query after '?', as sent (still percent-encoded)
   std::string_view body;
   std::string content_type;  // media type only, lower-case, e.g. "application/json"
   std::string request_id;

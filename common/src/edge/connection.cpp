@@ -55,13 +55,15 @@ void Connection::push(Item item) {
   queue_.push_back(std::move(item));
 }
 
-void Connection::push_request(Pistache::Http::Request request, bool head, bool close) {
+void Connection::push_request(Pistache::Http::Request request, bool head, bool close,
+                              std::string query) {
   Item item;
   item.kind = Item::Kind::request;
   item.request = std::move(request);
   item.head = head;
   item.close = close;
   item.http10 = item.request.version() == Pistache::Http::Version::Http10;
+  item.query = std::move(query);
   push(std::move(item));
 }
 
@@ -122,7 +124,8 @@ void Connection::run(Item& item) {
       return;
     }
     case Item::Kind::request: {
-      Exchange exchange{shared_from_this(), item.head, item.close, item.http10};
+      Exchange exchange{shared_from_this(), item.head, item.close, item.http10,
+                        std::move(item.query)};
       route_(item.request, exchange);
       return;
     }

@@ -34,6 +34,9 @@ struct Exchange {
   bool head = false;
   bool close = false;   // the client will send nothing more
   bool http10 = false;  // no chunked coding for this client
+  // The request target's query as sent: Pistache keeps only a map of it,
+  // which loses repeated parameters.
+  std::string query;
 
   // Sends the response, then lets the connection move to its next request.
   void respond(const Response& response, const std::string& request_id,
@@ -50,7 +53,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   // Reactor thread only.
   RequestFramer& framer() { return framer_; }
-  void push_request(Pistache::Http::Request request, bool head, bool close);
+  void push_request(Pistache::Http::Request request, bool head, bool close, std::string query);
   void push_continue();
   void push_refusal(const Refusal& refusal, const std::string& client_request_id);
   // Whether a request's bytes are partly read (then Pistache's header and
@@ -83,6 +86,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     bool head = false;
     bool close = false;
     bool http10 = false;
+    std::string query;
     Response refusal;
     std::string request_id;
   };

@@ -154,6 +154,7 @@ void dispatch(const std::shared_ptr<ServerState>& state,
   job->started = std::chrono::steady_clock::now();
   job->exchange = std::move(*exchange);
   job->bad_target = !read_request(*endpoint, raw, job->request);
+  job->request.query = job->exchange.query;
   state->in_flight.fetch_add(1);
   if (!endpoint->blocking || !state->workers) {
     finish(*state, *endpoint, *job);

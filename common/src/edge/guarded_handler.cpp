@@ -82,7 +82,9 @@ void GuardedHandler::onInput(const char* buffer, size_t len,
       Http::Request request = parser->request;
       request.copyAddress(peer->address());
       parser->reset();
-      connection->push_request(std::move(request), framed.method == "HEAD", framed.close);
+      auto mark = framed.target.find('?');
+      connection->push_request(std::move(request), framed.method == "HEAD", framed.close,
+                               mark == std::string::npos ? "" : framed.target.substr(mark + 1));
     } catch (const std::exception& error) {
       spdlog::warn("could not parse a request: {}", error.what());
       parser->reset();

@@ -6,6 +6,7 @@
 #include <stdexcept>
 #include <vector>
 
+#include "common/batcher.hpp"
 #include "common/db_pool.hpp"
 #include "user.hpp"
 #include "validation.hpp"
@@ -25,20 +26,32 @@ struct Account {
   std::optional<std::string> password_hash;  // NULL for users made before auth
 };
 
+// find() and add() are batched: concurrent callers share one statement (one
+// transaction for adds) while every pooled connection is busy; a lone caller
+// runs the single-row statement at once (see common/batcher.hpp).
 class UserRepository {
  public:
-  explicit UserRepository(common::DbPool& pool) : pool_(pool) {}
+  explicit UserRepository(common::DbPool& pool);
 
   // Prepares the statements on a new connection (the pool's on_connect hook).
   static void prepare(pqxx::connection& connection);
 
-  User add(const NewUser& user);  // throws DuplicateEmail
+  // Acknowledged only once committed. Throws DuplicateEmail, also when an
+  // earlier caller in the same batch took the email (as two posts would).
+  User add(const NewUser& user);
   // Adds the user unless the email exists; true if added.
   bool add_if_missing(const NewUser& user);
   std::optional<User> find(long long id);
-  std::vector<User> all();           // insertion order
-  std::vector<User> newest_first();  // for the page
-  void ping();                       // select 1; throws when the database is down
+  // Up to `limit` users with id > after_id, in id (insertion) order.
+  std::vector<User> page_after(long long after_id, int limit);
+  // Up to `limit` users with id < before_id (all when nullopt), newest first.
+  std::vector<User> newest_before(std::optional<long long> before_id, int limit);
+  void ping();  // select 1; throws when the database is down
+
+  // One statement for many: each key's row (nullopt: no such user / the
+  // email exists), in the keys' order. Public for the batchers and tests.
+  std::vector<std::optional<User>> find_many(const std::vector<long long>& ids);
+  std::vector<std::optional<User>> add_many(const std::vector<NewUser>& users);
 
   // Authentication (the password is the Argon2id hash, never clear text).
   User add_with_password(const NewUser& user, const std::string& password_hash);  // DuplicateEmail
@@ -49,6 +62,8 @@ class UserRepository {
 
  private:
   common::DbPool& pool_;
+  common::Batcher<long long, std::optional<User>> finder_;
+  common::Batcher<NewUser, std::optional<User>> adder_;
 };
 
 }  // namespace users

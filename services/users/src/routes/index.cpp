@@ -3,6 +3,7 @@
 #include <stdexcept>
 
 #include "../embedded_files.hpp"
+#include "../paging.hpp"
 #include "common/form.hpp"
 
 namespace users {
@@ -31,9 +32,23 @@ void IndexBlueprint::register_routes(common::Routes& routes) {
       .post("/", [this](const auto& request) { return add(request); });
 }
 
-common::Response IndexBlueprint::show(const common::Request&) {
-  auto users = repository_.newest_first();
+common::Response IndexBlueprint::show(const common::Request& request) {
+  std::string error;
+  auto wanted = parse_index_page(request.query, error);
+  if (!wanted) throw common::HttpError(400, error);
+  auto users = listing(wanted->before);
   return page(200, Form{}, &users);
+}
+
+IndexBlueprint::Listing IndexBlueprint::listing(std::optional<long long> before) {
+  Listing out;
+  // One row more than shown says whether older users exist.
+  out.users = repository_.newest_before(before, kIndexPageSize + 1);
+  if (out.users.size() > static_cast<std::size_t>(kIndexPageSize)) {
+    out.users.resize(kIndexPageSize);
+    out.older_before = out.users.back().id;
+  }
+  return out;
 }
 
 common::Response IndexBlueprint::add(const common::Request& request) {
@@ -64,20 +79,19 @@ common::Response IndexBlueprint::add(const common::Request& request) {
       }
     }
   }
-  auto users = repository_.newest_first();
+  auto users = listing(std::nullopt);
   return page(400, form, &users);
 }
 
-common::Response IndexBlueprint::page(int status, const Form& form,
-                                      const std::vector<User>* users) {
+common::Response IndexBlueprint::page(int status, const Form& form, const Listing* listing) {
   using kainjow::mustache::data;
   data view;
   view.set("username", form.username);
   view.set("email", form.email);
   if (!form.error.empty()) view.set("error", form.error);
-  if (users) {
+  if (listing) {
     data list{data::type::list};
-    for (const auto& user : *users) {
+    for (const auto& user : listing->users) {
       data item;
       item.set("username", user.username);
       item.set("email", user.email);
@@ -85,8 +99,11 @@ common::Response IndexBlueprint::page(int status, const Form& form,
       list.push_back(item);
     }
     view.set("users", list);
-    view.set("has_users", !users->empty());
+    view.set("has_users", !listing->users.empty());
     view.set("listed", true);
+    if (listing->older_before) {
+      view.set("older_href", "/?before=" + std::to_string(*listing->older_before));
+    }
   }
   common::Response response;
   response.status = status;

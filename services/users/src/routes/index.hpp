@@ -1,5 +1,6 @@
-// The HTML page: GET / lists the users (newest first) under a form, POST /
-// adds one (Post/Redirect/Get) or shows the form again with the error.
+// The HTML page: GET / lists the newest users (50, newest first) under a
+// form, with a link to older ones (GET /?before=ID); POST / adds one
+// (Post/Redirect/Get) or shows the form again with the error.
 #pragma once
 
 #include <kainjow/mustache.hpp>
@@ -25,7 +26,13 @@ class IndexBlueprint : public common::Blueprint {
   };
   common::Response show(const common::Request& request);
   common::Response add(const common::Request& request);
-  common::Response page(int status, const Form& form, const std::vector<User>* users);
+  // The newest users with id < before (all when nullopt), one page of them.
+  struct Listing {
+    std::vector<User> users;
+    std::optional<long long> older_before;  // set when older users exist
+  };
+  Listing listing(std::optional<long long> before);
+  common::Response page(int status, const Form& form, const Listing* listing);
   common::Response render_error(const common::Request& request, int status,
                                 const std::string& message);
 

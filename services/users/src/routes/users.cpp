@@ -1,5 +1,6 @@
 #include "users.hpp"
 
+#include "../paging.hpp"
 #include "common/json_response.hpp"
 
 namespace users {
@@ -37,8 +38,10 @@ common::Response UsersBlueprint::get_user(const common::Request& request) {
   return common::success_raw_data(200, data);
 }
 
-common::Response UsersBlueprint::list_users(const common::Request&) {
-  auto users = repository_.all();
+namespace {
+
+// {"users":[...]}, the data of both the full list and a page.
+std::string users_data(const std::vector<User>& users) {
   std::string data;
   data.reserve(32 + users.size() * 160);
   data += "{\"users\":[";
@@ -47,7 +50,65 @@ common::Response UsersBlueprint::list_users(const common::Request&) {
     append_json(data, users[i]);
   }
   data += "]}";
-  return common::success_raw_data(200, data);
+  return data;
+}
+
+}  // namespace
+
+common::Response UsersBlueprint::list_users(const common::Request& request) {
+  if (request.query.empty()) return list_all_users();
+  return list_page(request.query);
+}
+
+common::Response UsersBlueprint::list_page(std::string_view query) {
+  std::string error;
+  auto page = parse_users_page(query, error);
+  if (!page) throw common::HttpError(400, error);
+  auto users = repository_.page_after(page->after, page->limit);
+  auto response = common::success_raw_data(200, users_data(users));
+  // A full page may be the last; the next one is then empty and has no Link.
+  if (static_cast<int>(users.size()) == page->limit) {
+    response.headers.emplace_back("Link", next_page_link(page->limit, users.back().id));
+  }
+  return response;
+}
+
+// Every user, as the Flask original answered GET /users, streamed in keyset
+// chunks so that memory stays flat whatever the table's size. The first chunk
+// is read before answering, so an outage is still a 503 rather than a 200 cut
+// short; a failure later cuts the connection (the body is then visibly
+// incomplete). Each chunk is its own statement: a slow reader holds no
+// database connection, and users added meanwhile appear at the end.
+common::Response UsersBlueprint::list_all_users() {
+  struct Cursor {
+    std::vector<User> chunk;
+    bool opened = false;
+    bool any = false;
+  };
+  constexpr int kChunk = 1000;
+  auto cursor = std::make_shared<Cursor>();
+  cursor->chunk = repository_.page_after(0, kChunk);
+  common::Response response;
+  response.stream = [this, cursor, kChunk](std::string& piece) {
+    Cursor& at = *cursor;
+    if (!at.opened) {
+      piece += "{\"data\":{\"users\":[";  // success_raw_data's shape, byte for byte
+      at.opened = true;
+    }
+    piece.reserve(piece.size() + at.chunk.size() * 160);
+    for (const auto& user : at.chunk) {
+      if (at.any) piece += ',';
+      at.any = true;
+      append_json(piece, user);
+    }
+    if (static_cast<int>(at.chunk.size()) < kChunk) {
+      piece += "]},\"status\":\"success\"}";
+      return false;
+    }
+    at.chunk = repository_.page_after(at.chunk.back().id, kChunk);
+    return true;
+  };
+  return response;
 }
 
 }  // namespace users

@@ -1,4 +1,5 @@
-// The users JSON API: POST /users, GET /users, GET /users/{id}.
+// The users JSON API: POST /users, GET /users (all, or a page with
+// ?limit=N&after=ID), GET /users/{id}.
 #pragma once
 
 #include "../authenticator.hpp"
@@ -18,6 +19,8 @@ class UsersBlueprint : public common::Blueprint {
   common::Response add_user(const common::Request& request);
   common::Response get_user(const common::Request& request);
   common::Response list_users(const common::Request& request);
+  common::Response list_all_users();
+  common::Response list_page(std::string_view query);
 
   UserRepository& repository_;
   const Authenticator* admin_guard_;

@@ -1,0 +1,102 @@
+// The batched statements themselves, called with many keys at once: each
+// key's answer lands with its own caller, whatever the batch holds.
+#include <atomic>
+#include <thread>
+#include <vector>
+
+#include "service_fixture.hpp"
+#include "user_repository.hpp"
+
+namespace {
+
+using fixture::ServiceTest;
+
+class BatchedRepository : public ServiceTest {
+ protected:
+  common::DbPool pool_{fixture::service().database_url, 2, users::UserRepository::prepare};
+  users::UserRepository repository_{pool_};
+};
+
+users::NewUser new_user(const std::string& username, const std::string& email) {
+  return users::NewUser{username, email};
+}
+
+TEST_F(BatchedRepository, AddMany_FirstOfAnEmailWinsAndExistingEmailsAreRefused) {
+  repository_.add(new_user("old", "old@example.com"));
+  auto added = repository_.add_many({
+      new_user("a", "a@example.com"),
+      new_user("old again", "OLD@example.com"),
+      new_user("b \"quoted\", {braced} \\ NULL", "b@example.com"),
+      new_user("a again", "A@Example.com"),
+      new_user("c", "c@example.com"),
+      new_user("c again", "c@example.com"),
+  });
+  ASSERT_EQ(added.size(), 6u);
+  ASSERT_TRUE(added[0]);
+  EXPECT_EQ(added[0]->username, "a");
+  EXPECT_FALSE(added[1]);
+  ASSERT_TRUE(added[2]);
+  EXPECT_EQ(added[2]->username, "b \"quoted\", {braced} \\ NULL");
+  EXPECT_EQ(added[2]->email, "b@example.com");
+  EXPECT_FALSE(added[3]);
+  ASSERT_TRUE(added[4]);
+  EXPECT_EQ(added[4]->email, "c@example.com");
+  EXPECT_FALSE(added[5]);
+  EXPECT_LT(added[0]->id, added[2]->id);  // inserted in the callers' order
+  EXPECT_LT(added[2]->id, added[4]->id);
+  EXPECT_EQ(user_count(), 4);
+  auto stored =
+      fixture::execute("SELECT username FROM users WHERE id = " + std::to_string(added[2]->id));
+  EXPECT_EQ(stored[0][0].as<std::string>(), "b \"quoted\", {braced} \\ NULL");
+}
+
+TEST_F(BatchedRepository, AddMany_OfOne_UsesTheSingleRowStatementWithTheSameAnswers) {
+  auto first = repository_.add_many({new_user("a", "a@example.com")});
+  ASSERT_TRUE(first[0]);
+  EXPECT_EQ(first[0]->username, "a");
+  EXPECT_FALSE(repository_.add_many({new_user("b", "A@EXAMPLE.COM")})[0]);
+  EXPECT_THROW(repository_.add(new_user("c", "a@example.com")), users::DuplicateEmail);
+}
+
+TEST_F(BatchedRepository, FindMany_EachIdGetsItsRowOrNothing) {
+  for (int i = 1; i <= 5; ++i) {
+    repository_.add(new_user("user" + std::to_string(i), std::to_string(i) + "@example.com"));
+  }
+  auto found = repository_.find_many({3, 99, 1, 3, 5, 2147483647, 6});
+  ASSERT_EQ(found.size(), 7u);
+  ASSERT_TRUE(found[0]);
+  EXPECT_EQ(found[0]->username, "user3");
+  EXPECT_FALSE(found[1]);
+  ASSERT_TRUE(found[2]);
+  EXPECT_EQ(found[2]->id, 1);
+  ASSERT_TRUE(found[3]);
+  EXPECT_EQ(found[3]->username, "user3");
+  ASSERT_TRUE(found[4]);
+  EXPECT_EQ(found[4]->email, "5@example.com");
+  EXPECT_FALSE(found[5]);
+  EXPECT_FALSE(found[6]);
+}
+
+TEST_F(BatchedRepository, ConcurrentAddsAndFinds_OnAPoolOfTwo_EveryCallerAnswered) {
+  constexpr int kThreads = 24;
+  std::vector<std::thread> threads;
+  std::atomic<int> wrong{0};
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 20; ++i) {
+        std::string email = "u" + std::to_string(i) + "@example.com";  // shared by threads
+        try {
+          auto user = repository_.add(new_user("t" + std::to_string(t), email));
+          auto again = repository_.find(user.id);
+          if (!again || again->email != email) wrong.fetch_add(1);
+        } catch (const users::DuplicateEmail&) {
+        }
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(wrong.load(), 0);
+  EXPECT_EQ(user_count(), 20);
+}
+
+}  // namespace
