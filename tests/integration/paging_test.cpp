@@ -135,6 +135,36 @@ TEST_F(Paging, NoQuery_StillEveryUser) {
   EXPECT_FALSE(response.has_header("Link"));
 }
 
+// With no parameters the whole table comes back, streamed in chunks of a
+// thousand (chunked coding, no Content-Length), in insertion order, every user
+// once: across chunk boundaries and with a gap in the ids.
+TEST_F(Paging, NoQuery_ManyUsers_StreamedInOrderAcrossChunks) {
+  add_users(2500);
+  fixture::execute("DELETE FROM users WHERE id BETWEEN 990 AND 1010");
+  auto response = get_unchecked("/users");
+  ASSERT_EQ(response.status, 200);
+  EXPECT_TRUE(response.header("Transfer-Encoding") == "chunked");
+  EXPECT_FALSE(response.has_header("Content-Length"));
+  auto body = response.json();
+  EXPECT_EQ(body["status"], "success");
+  const auto& users = body["data"]["users"];
+  ASSERT_EQ(users.size(), 2500u - 21u);
+  long long previous = 0;
+  for (const auto& user : users) {
+    auto id = user["id"].get<long long>();
+    EXPECT_GT(id, previous);
+    EXPECT_EQ(user["email"], "user" + std::to_string(id) + "@example.com");
+    previous = id;
+  }
+  EXPECT_EQ(previous, 2500);
+}
+
+TEST_F(Paging, NoQuery_EmptyTable_EmptyListSameShapeAsBefore) {
+  auto response = get_unchecked("/users");
+  ASSERT_EQ(response.status, 200);
+  EXPECT_EQ(response.body, R"({"data":{"users":[]},"status":"success"})");
+}
+
 TEST_F(Paging, PercentEncodedAndHugeAfter_AreIntegersToo) {
   add_users(3);
   auto encoded = get("/users?%6Cimit=%32&after=%31");
