@@ -55,12 +55,17 @@ HttpServer::HttpServer(const Config& config, const std::vector<Route>& routes,
   state_->draining = draining;
   bool any_blocking = false;
   for (const auto& route : routes) any_blocking = any_blocking || route.blocking;
-  // More workers than database connections, so that when every connection is
-  // busy a request waits in the pool's bounded acquire (then 503), not in an
-  // unbounded queue behind a slow query.
+  // Many more workers than database connections: a request waits for the
+  // database in a batch (common/batcher.hpp), in the pool's bounded acquire
+  // (then 503) or behind a lock, never in an unbounded queue behind a slow
+  // query; and batches can only grow as large as the number of requests
+  // waiting together, which is what makes them pay (issue 12: with pool + 2
+  // workers, batches stayed at about 3 rows). Waiting threads cost a stack
+  // each, not CPU; what is expensive per request (password hashing) has its
+  // own, smaller bound.
   if (any_blocking) {
-    state_->workers =
-        std::make_unique<WorkerPool>(config.db_pool_size + std::max(2, config.threads));
+    state_->workers = std::make_unique<WorkerPool>(std::max(32, 16 * config.db_pool_size) +
+                                                   std::max(2, config.threads));
   }
   install(routes);
 }

@@ -3,6 +3,7 @@
 // Its own binary, so stopping its cluster cannot disturb the other tests.
 #include <chrono>
 #include <future>
+#include <stdexcept>
 #include <thread>
 
 #include "service_fixture.hpp"
@@ -160,6 +161,17 @@ TEST(DatabaseOutage, ClusterStoppedDuringRequest_InFlightRequestGets503ThenRecov
 struct CommitsWaitForAStandby {
   explicit CommitsWaitForAStandby(const std::string& url) : url(url) {
     set("ALTER SYSTEM SET synchronous_standby_names = 'nobody'");
+    // pg_reload_conf() only signals the postmaster: once a new session sees
+    // the setting, the postmaster has re-read it and signalled every backend,
+    // which applies it before its next command.
+    auto deadline = Clock::now() + std::chrono::seconds(5);
+    while (Clock::now() < deadline) {
+      pqxx::connection check(url);
+      pqxx::nontransaction work(check);
+      if (work.exec1("SHOW synchronous_standby_names")[0].as<std::string>() == "nobody") return;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    throw std::runtime_error("synchronous_standby_names was not reloaded");
   }
   ~CommitsWaitForAStandby() {
     try {

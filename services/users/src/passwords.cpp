@@ -3,8 +3,14 @@
 
 #include <sodium.h>
 
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
 #include <stdexcept>
+#include <thread>
 
+#include "common/http.hpp"
 #include "validation.hpp"
 
 namespace users {
@@ -16,7 +22,46 @@ void init_sodium() {
 
 }  // namespace
 
-PasswordHasher::PasswordHasher(const std::string& cost) {
+class PasswordHasher::Gate {
+ public:
+  explicit Gate(int slots) : free_(slots) {}
+  // A login that cannot start hashing within this long is told to come back.
+  static constexpr auto kWait = std::chrono::seconds(10);
+
+  void enter() {
+    std::unique_lock<std::mutex> lock(mutex_);
+    if (!freed_.wait_for(lock, kWait, [this] { return free_ > 0; })) {
+      throw common::ServiceUnavailable("Too many logins at once. Please retry.");
+    }
+    --free_;
+  }
+  void leave() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      ++free_;
+    }
+    freed_.notify_one();
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable freed_;
+  int free_;
+};
+
+template <typename Compute>
+auto PasswordHasher::gated(Compute&& compute) const {
+  gate_->enter();
+  struct Leave {
+    Gate& gate;
+    ~Leave() { gate.leave(); }
+  } leave{*gate_};
+  return compute();
+}
+
+PasswordHasher::PasswordHasher(const std::string& cost)
+    : gate_(std::make_shared<Gate>(
+          static_cast<int>(std::max(1u, std::thread::hardware_concurrency())))) {
   init_sodium();
   if (cost == "min") {
     opslimit_ = crypto_pwhash_OPSLIMIT_MIN;
@@ -40,14 +85,17 @@ PasswordHasher::PasswordHasher(const std::string& cost) {
 
 std::string PasswordHasher::hash(std::string_view password) const {
   char out[crypto_pwhash_STRBYTES];
-  if (crypto_pwhash_str(out, password.data(), password.size(), opslimit_, memlimit_) != 0) {
-    throw std::runtime_error("password hashing ran out of memory");
-  }
+  int failed = gated([&] {
+    return crypto_pwhash_str(out, password.data(), password.size(), opslimit_, memlimit_);
+  });
+  if (failed != 0) throw std::runtime_error("password hashing ran out of memory");
   return out;
 }
 
 bool PasswordHasher::verify(const std::string& stored_hash, std::string_view password) const {
-  return crypto_pwhash_str_verify(stored_hash.c_str(), password.data(), password.size()) == 0;
+  return gated([&] {
+           return crypto_pwhash_str_verify(stored_hash.c_str(), password.data(), password.size());
+         }) == 0;
 }
 
 void PasswordHasher::verify_dummy(std::string_view password) const {
