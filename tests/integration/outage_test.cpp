@@ -188,46 +188,53 @@ struct CommitsWaitForAStandby {
   std::string url;
 };
 
+// Sends a POST /users whose COMMIT then waits for the standby (which never
+// comes), does `act` to the waiting backend ("pg_terminate_backend" or
+// "pg_cancel_backend"), and returns the POST's answer.
+support::HttpResponse post_with_commit_interrupted(const std::string& email,
+                                                   const std::string& act) {
+  auto& s = fixture::service();
+  CommitsWaitForAStandby waiting(s.database_url);
+  const std::string body = R"({"username":"doubt","email":")" + email + R"("})";
+  support::HttpConnection in_flight("127.0.0.1", s.app->port());
+  in_flight.send_raw(
+      "POST /users HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+      "Content-Length: " +
+      std::to_string(body.size()) + "\r\n\r\n" + body);
+  pqxx::connection probe(s.database_url);
+  auto committing = [&] {
+    pqxx::nontransaction work(probe);
+    return work.exec("SELECT pid FROM pg_stat_activity WHERE wait_event = 'SyncRep'");
+  };
+  auto deadline = Clock::now() + std::chrono::seconds(4);
+  while (committing().empty() && Clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  auto waiting_backends = committing();
+  if (waiting_backends.size() != 1u)
+    throw std::runtime_error("the POST never reached its COMMIT wait");
+  {
+    pqxx::nontransaction work(probe);
+    work.exec("SELECT " + act + "(" + waiting_backends[0][0].as<std::string>() + ")");
+  }
+  return in_flight.read_response();
+}
+
 // The connection dies while COMMIT waits (as when a primary is killed in a
 // failover): the write may or may not have happened (libpqxx's in_doubt_error).
 // The client gets the generic 503, never a 500 and never a silent retry, and
 // the pool replaces the connection.
 TEST(DatabaseOutage, ConnectionLostDuringCommit_Answers503ThenRecovers) {
-  auto& s = fixture::service();
-  int port = s.app->port();
-  const support::Headers json = {{"Content-Type", "application/json"}};
+  int port = fixture::service().app->port();
   ASSERT_EQ(support::http_request(port, "GET", "/users").status, 200);
-  {
-    CommitsWaitForAStandby waiting(s.database_url);
-    const std::string body = R"({"username":"doubt","email":"doubt@example.com"})";
-    support::HttpConnection in_flight("127.0.0.1", port);
-    in_flight.send_raw(
-        "POST /users HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-        "Content-Length: " +
-        std::to_string(body.size()) + "\r\n\r\n" + body);
-    pqxx::connection probe(s.database_url);
-    auto committing = [&] {
-      pqxx::nontransaction work(probe);
-      return work.exec("SELECT pid FROM pg_stat_activity WHERE wait_event = 'SyncRep'");
-    };
-    auto deadline = Clock::now() + std::chrono::seconds(4);
-    while (committing().empty() && Clock::now() < deadline) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    auto waiting_backends = committing();
-    ASSERT_EQ(waiting_backends.size(), 1u) << "the POST never reached its COMMIT wait";
-    {
-      pqxx::nontransaction work(probe);
-      work.exec("SELECT pg_terminate_backend(" + waiting_backends[0][0].as<std::string>() + ")");
-    }
-    auto response = in_flight.read_response();
-    expect_generic_503(response);
-    EXPECT_EQ(response.header("Content-Type"), "application/json");
-  }
-  EXPECT_EQ(support::http_request(port, "POST", "/users",
-                                  R"({"username":"d","email":"d@example.com"})", json)
-                .status,
-            201);
+  auto response = post_with_commit_interrupted("doubt@example.com", "pg_terminate_backend");
+  expect_generic_503(response);
+  EXPECT_EQ(response.header("Content-Type"), "application/json");
+  EXPECT_EQ(
+      support::http_request(port, "POST", "/users", R"({"username":"d","email":"d@example.com"})",
+                            {{"Content-Type", "application/json"}})
+          .status,
+      201);
 }
 
 // COMMIT's wait for the standby is cancelled (pg_cancel_backend, as an
@@ -235,37 +242,12 @@ TEST(DatabaseOutage, ConnectionLostDuringCommit_Answers503ThenRecovers) {
 // though the row was never replicated and a failover could lose it. Nothing a
 // failover can lose is acknowledged: the client gets a 503, not a 201.
 TEST(DatabaseOutage, StandbyWaitCancelled_503NotAnAcknowledgement) {
-  auto& s = fixture::service();
-  int port = s.app->port();
-  const support::Headers json = {{"Content-Type", "application/json"}};
-  {
-    CommitsWaitForAStandby waiting(s.database_url);
-    const std::string body = R"({"username":"unconfirmed","email":"unconfirmed@example.com"})";
-    support::HttpConnection in_flight("127.0.0.1", port);
-    in_flight.send_raw(
-        "POST /users HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-        "Content-Length: " +
-        std::to_string(body.size()) + "\r\n\r\n" + body);
-    pqxx::connection probe(s.database_url);
-    auto committing = [&] {
-      pqxx::nontransaction work(probe);
-      return work.exec("SELECT pid FROM pg_stat_activity WHERE wait_event = 'SyncRep'");
-    };
-    auto deadline = Clock::now() + std::chrono::seconds(4);
-    while (committing().empty() && Clock::now() < deadline) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    auto waiting_backends = committing();
-    ASSERT_EQ(waiting_backends.size(), 1u) << "the POST never reached its COMMIT wait";
-    {
-      pqxx::nontransaction work(probe);
-      work.exec("SELECT pg_cancel_backend(" + waiting_backends[0][0].as<std::string>() + ")");
-    }
-    expect_generic_503(in_flight.read_response());
-  }
+  int port = fixture::service().app->port();
+  expect_generic_503(post_with_commit_interrupted("unconfirmed@example.com", "pg_cancel_backend"));
   // The connection itself is fine and serves the next write.
   EXPECT_EQ(support::http_request(port, "POST", "/users",
-                                  R"({"username":"c","email":"confirmed@example.com"})", json)
+                                  R"({"username":"c","email":"confirmed@example.com"})",
+                                  {{"Content-Type", "application/json"}})
                 .status,
             201);
 }
