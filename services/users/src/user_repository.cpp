@@ -2,6 +2,7 @@
 // lower(email)); this file reports its decision as DuplicateEmail.
 #include "user_repository.hpp"
 
+#include <limits>
 #include <unordered_map>
 
 namespace users {
@@ -96,8 +97,6 @@ void prepare_batched(pqxx::connection& connection) {
   connection.prepare("users_page_after", "SELECT " + columns +
                                              " FROM users WHERE id > $1::bigint ORDER BY id "
                                              "LIMIT $2::int");
-  connection.prepare("users_newest",
-                     "SELECT " + columns + " FROM users ORDER BY id DESC LIMIT $1::int");
   connection.prepare("users_newest_before", "SELECT " + columns +
                                                 " FROM users WHERE id < $1::bigint "
                                                 "ORDER BY id DESC LIMIT $2::int");
@@ -225,8 +224,9 @@ std::vector<User> UserRepository::page_after(long long after_id, int limit) {
 std::vector<User> UserRepository::newest_before(std::optional<long long> before_id, int limit) {
   return pool_.run([&](pqxx::connection& connection) {
     pqxx::nontransaction work(connection);
-    if (!before_id) return to_users(work.exec_prepared("users_newest", limit));
-    return to_users(work.exec_prepared("users_newest_before", *before_id, limit));
+    // No `before`: below the largest id there can be.
+    auto before = before_id.value_or(std::numeric_limits<long long>::max());
+    return to_users(work.exec_prepared("users_newest_before", before, limit));
   });
 }
 
