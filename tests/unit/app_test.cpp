@@ -5,9 +5,11 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <thread>
 
 #include "common/json_response.hpp"
 #include "common/logging.hpp"
@@ -248,6 +250,31 @@ TEST(AppMount, Shutdown_StopsServingAndIsIdempotent) {
   EXPECT_TRUE(app.draining());
   EXPECT_THROW(http_request(port, "GET", "/"), std::exception);
   app.shutdown(1s);
+}
+
+// Answers are written straight to the socket, so a client can read one and
+// ask /metrics before the answering thread runs again: a request is reported
+// before its answer leaves. A slow observer makes the old order (write, then
+// report) fail every time.
+class SlowCountingObserver : public common::RequestObserver {
+ public:
+  void on_request(const common::RequestRecord&) override {
+    std::this_thread::sleep_for(200ms);
+    seen.fetch_add(1);
+  }
+  std::atomic<int> seen{0};
+};
+
+TEST(AppObservers, RequestIsReportedBeforeItsAnswerReachesTheClient) {
+  common::App app(unit::test_config());
+  app.mount(std::make_shared<PrefixedBlueprint>());
+  auto observer = std::make_shared<SlowCountingObserver>();
+  app.add_observer(observer);
+  app.start();
+  EXPECT_EQ(http_request(app.port(), "GET", "/").status, 200);
+  EXPECT_EQ(observer->seen.load(), 1);
+  EXPECT_EQ(http_request(app.port(), "GET", "/no/such/route").status, 404);
+  EXPECT_EQ(observer->seen.load(), 2);
 }
 
 TEST(Routes, PrefixAndPathAreJoinedWithoutATrailingSlash) {

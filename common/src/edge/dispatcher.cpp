@@ -110,21 +110,9 @@ Response run_handler(const Endpoint& endpoint, const Request& request) {
   return render(endpoint, request, 500, "Internal server error.");
 }
 
-// Runs the handler, sends, and reports the request.
-void finish(ServerState& state, const Endpoint& endpoint, Job& job) {
+void report(const ServerState& state, const Endpoint& endpoint, const Job& job, int status,
+            std::size_t bytes) {
   const Request& request = job.request;
-  RequestIdScope log_scope(request.request_id);  // every log line below carries it
-  Response response = job.bad_target ? render(endpoint, request, 400, "Malformed request target.")
-                                     : run_handler(endpoint, request);
-  // Ask keep-alive clients to reconnect elsewhere while we stop.
-  bool draining = state.draining && state.draining->load();
-  std::size_t bytes = job.exchange.head || endpoint.head_only ? 0 : response.body.size();
-  int status = response.status;
-  try {
-    job.exchange.respond(response, request.request_id, draining);
-  } catch (const std::exception& error) {
-    spdlog::warn("could not send the response: {}", error.what());
-  }
   RequestRecord record;
   record.method = request.method;
   record.route = endpoint.label;
@@ -141,6 +129,31 @@ void finish(ServerState& state, const Endpoint& endpoint, Job& job) {
       spdlog::warn("request observer failed: {}", error.what());
     }
   }
+}
+
+// Runs the handler, reports the request and sends the answer. A whole answer
+// is reported before it is written: once a client has read it, the access
+// log and /metrics already count it (answers are written straight to the
+// socket, so the client can ask /metrics before this thread runs again). A
+// streamed answer is reported when its last chunk is out, so its duration is
+// the whole transfer.
+void finish(ServerState& state, const Endpoint& endpoint, Job& job) {
+  const Request& request = job.request;
+  RequestIdScope log_scope(request.request_id);  // every log line below carries it
+  Response response = job.bad_target ? render(endpoint, request, 400, "Malformed request target.")
+                                     : run_handler(endpoint, request);
+  // Ask keep-alive clients to reconnect elsewhere while we stop.
+  bool draining = state.draining && state.draining->load();
+  std::size_t bytes = job.exchange.head || endpoint.head_only ? 0 : response.body.size();
+  int status = response.status;
+  bool streamed = static_cast<bool>(response.stream);
+  if (!streamed) report(state, endpoint, job, status, bytes);
+  try {
+    job.exchange.respond(response, request.request_id, draining);
+  } catch (const std::exception& error) {
+    spdlog::warn("could not send the response: {}", error.what());
+  }
+  if (streamed) report(state, endpoint, job, status, bytes);
 }
 
 void dispatch(const std::shared_ptr<ServerState>& state,
