@@ -1,7 +1,5 @@
 #include "index.hpp"
 
-#include <stdexcept>
-
 #include "../embedded_files.hpp"
 #include "../paging.hpp"
 #include "common/form.hpp"
@@ -17,11 +15,7 @@ constexpr const char* kHtml = "text/html; charset=utf-8";
 IndexBlueprint::IndexBlueprint(UserRepository& repository, const Authenticator* admin_guard)
     : repository_(repository),
       admin_guard_(admin_guard),
-      template_(std::string(embedded_file(kTemplate))) {
-  if (!template_.is_valid()) {
-    throw std::runtime_error("index template: " + template_.error_message());
-  }
-}
+      template_("index", std::string(embedded_file(kTemplate))) {}
 
 void IndexBlueprint::register_routes(common::Routes& routes) {
   routes.on_error([this](const auto& request, int status, const std::string& message) {
@@ -108,7 +102,6 @@ common::Response IndexBlueprint::page(int status, const Form& form, const Listin
   common::Response response;
   response.status = status;
   response.content_type = kHtml;
-  std::lock_guard<std::mutex> lock(template_mutex_);
   response.body = template_.render(view);
   return response;
 }

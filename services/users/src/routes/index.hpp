@@ -3,10 +3,8 @@
 // (Post/Redirect/Get) or shows the form again with the error.
 #pragma once
 
-#include <kainjow/mustache.hpp>
-#include <mutex>
-
 #include "../authenticator.hpp"
+#include "../html_template.hpp"
 #include "../user_repository.hpp"
 #include "common/blueprint.hpp"
 
@@ -38,8 +36,7 @@ class IndexBlueprint : public common::Blueprint {
 
   UserRepository& repository_;
   const Authenticator* admin_guard_;
-  std::mutex template_mutex_;  // kainjow's render() is not const
-  kainjow::mustache::mustache template_;
+  HtmlTemplate template_;
 };
 
 }  // namespace users
