@@ -1,5 +1,6 @@
 // The batched statements themselves, called with many keys at once: each
 // key's answer lands with its own caller, whatever the batch holds.
+#include <algorithm>
 #include <atomic>
 #include <thread>
 #include <vector>
@@ -97,6 +98,88 @@ TEST_F(BatchedRepository, ConcurrentAddsAndFinds_OnAPoolOfTwo_EveryCallerAnswere
   for (auto& thread : threads) thread.join();
   EXPECT_EQ(wrong.load(), 0);
   EXPECT_EQ(user_count(), 20);
+}
+
+// Ids of a page, to compare pages at a glance.
+std::vector<long long> ids_of(const std::vector<users::User>& page) {
+  std::vector<long long> ids;
+  for (const auto& user : page) ids.push_back(user.id);
+  return ids;
+}
+
+std::vector<long long> range(long long first, long long last, long long step = 1) {
+  std::vector<long long> ids;
+  for (long long id = first; step > 0 ? id <= last : id >= last; id += step) ids.push_back(id);
+  return ids;
+}
+
+class BatchedPages : public BatchedRepository {
+ protected:
+  void SetUp() override {
+    BatchedRepository::SetUp();
+    fixture::execute(
+        "INSERT INTO users (username, email) SELECT 'user' || g, g || '@example.com'"
+        " FROM generate_series(1, 30) g");
+  }
+};
+
+TEST_F(BatchedPages, PagesAfter_EachKeyGetsItsOwnRangeInIdOrder) {
+  auto pages = repository_.pages_many(
+      false, {{0, 3}, {10, 5}, {28, 10}, {30, 5}, {0, 3}, {-5, 1}, {9223372036854775807, 2}});
+  ASSERT_EQ(pages.size(), 7u);
+  EXPECT_EQ(ids_of(pages[0]), range(1, 3));
+  EXPECT_EQ(ids_of(pages[1]), range(11, 15));
+  EXPECT_EQ(ids_of(pages[2]), range(29, 30));  // the end of the table: a short page
+  EXPECT_TRUE(pages[3].empty());               // past the end
+  EXPECT_EQ(ids_of(pages[4]), range(1, 3));    // the same key twice: the same page
+  EXPECT_EQ(ids_of(pages[5]), range(1, 1));
+  EXPECT_TRUE(pages[6].empty());
+  EXPECT_EQ(pages[1][0].username, "user11");
+  EXPECT_EQ(pages[1][0].email, "11@example.com");
+}
+
+TEST_F(BatchedPages, NewestFirst_EachKeyGetsTheUsersBeforeItNewestFirst) {
+  auto pages = repository_.pages_many(
+      true, {{9223372036854775807, 4}, {10, 3}, {3, 50}, {1, 5}, {9223372036854775807, 4}});
+  ASSERT_EQ(pages.size(), 5u);
+  EXPECT_EQ(ids_of(pages[0]), range(30, 27, -1));
+  EXPECT_EQ(ids_of(pages[1]), range(9, 7, -1));
+  EXPECT_EQ(ids_of(pages[2]), range(2, 1, -1));
+  EXPECT_TRUE(pages[3].empty());
+  EXPECT_EQ(ids_of(pages[4]), range(30, 27, -1));
+}
+
+TEST_F(BatchedPages, OnePage_TheSingleStatementGivesTheSameRows) {
+  auto batched = repository_.pages_many(false, {{5, 4}, {20, 4}});
+  auto alone = repository_.pages_many(false, {{5, 4}});
+  ASSERT_EQ(alone.size(), 1u);
+  EXPECT_EQ(ids_of(alone[0]), ids_of(batched[0]));
+  EXPECT_EQ(alone[0][0].created_at, batched[0][0].created_at);
+  EXPECT_EQ(ids_of(repository_.pages_many(true, {{5, 2}})[0]), range(4, 3, -1));
+}
+
+TEST_F(BatchedPages, ConcurrentPagesOnAPoolOfTwo_EveryCallerGetsItsOwnPage) {
+  constexpr int kThreads = 24;
+  std::vector<std::thread> threads;
+  std::atomic<int> wrong{0};
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 30; ++i) {
+        long long from = (t + i) % 31;
+        int limit = 1 + (t * 7 + i) % 6;
+        auto after = repository_.page_after(from, limit);
+        if (ids_of(after) != range(from + 1, std::min<long long>(from + limit, 30))) {
+          wrong.fetch_add(1);
+        }
+        auto newest = repository_.newest_before(from + 1, limit);
+        if (ids_of(newest) != range(from, std::max<long long>(from - limit + 1, 1), -1)) {
+          wrong.fetch_add(1);
+        }
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(wrong.load(), 0);
 }
 
 }  // namespace

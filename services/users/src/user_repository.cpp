@@ -2,6 +2,7 @@
 // lower(email)); this file reports its decision as DuplicateEmail.
 #include "user_repository.hpp"
 
+#include <algorithm>
 #include <limits>
 #include <unordered_map>
 
@@ -11,6 +12,9 @@ namespace {
 // Rows per statement: more waiters wait for the next batch. pgbench gains
 // little beyond a few dozen ids per statement.
 constexpr std::size_t kMaxBatch = 64;
+// Pages per statement: a page holds up to 1000 rows, and every caller of a
+// batch waits for all of its rows.
+constexpr std::size_t kMaxPageBatch = 16;
 
 // created_at leaves the database already in ISO 8601 UTC.
 constexpr const char* kColumns =
@@ -94,6 +98,19 @@ void prepare_batched(pqxx::connection& connection) {
                          " (SELECT lower(email) AS email_key, min(ordinality) AS ordinality"
                          " FROM input GROUP BY lower(email)) AS first"
                          " ON first.email_key = lower(added.email)");
+  // Many pages in one statement: one index range scan per page (LATERAL),
+  // each row tagged with its page's position among the keys.
+  const std::string pages =
+      "SELECT page.*, input.ordinality FROM unnest($1::bigint[], $2::int[])"
+      " WITH ORDINALITY AS input(from_id, max_rows, ordinality) CROSS JOIN LATERAL (SELECT " +
+      columns + " FROM users WHERE id ";
+  connection.prepare("users_pages_after", pages +
+                                              "> input.from_id ORDER BY id LIMIT input.max_rows)"
+                                              " AS page ORDER BY input.ordinality, page.id");
+  connection.prepare("users_pages_newest_before",
+                     pages +
+                         "< input.from_id ORDER BY id DESC LIMIT input.max_rows)"
+                         " AS page ORDER BY input.ordinality, page.id DESC");
   connection.prepare("users_page_after", "SELECT " + columns +
                                              " FROM users WHERE id > $1::bigint ORDER BY id "
                                              "LIMIT $2::int");
@@ -126,7 +143,11 @@ UserRepository::UserRepository(common::DbPool& pool)
       finder_([this](const std::vector<long long>& ids) { return find_many(ids); },
               pool.stats().size, kMaxBatch),
       adder_([this](const std::vector<NewUser>& users) { return add_many(users); },
-             pool.stats().size, kMaxBatch) {}
+             pool.stats().size, kMaxBatch),
+      pager_([this](const std::vector<PageKey>& keys) { return pages_many(false, keys); },
+             pool.stats().size, kMaxPageBatch),
+      newest_pager_([this](const std::vector<PageKey>& keys) { return pages_many(true, keys); },
+                    pool.stats().size, kMaxPageBatch) {}
 
 void UserRepository::prepare(pqxx::connection& connection) {
   const std::string columns = kColumns;
@@ -215,19 +236,58 @@ std::vector<std::optional<User>> UserRepository::find_many(const std::vector<lon
 }
 
 std::vector<User> UserRepository::page_after(long long after_id, int limit) {
-  return pool_.run([&](pqxx::connection& connection) {
-    pqxx::nontransaction work(connection);
-    return to_users(work.exec_prepared("users_page_after", after_id, limit));
-  });
+  return pager_.submit(PageKey{after_id, limit});
 }
 
 std::vector<User> UserRepository::newest_before(std::optional<long long> before_id, int limit) {
-  return pool_.run([&](pqxx::connection& connection) {
+  // No `before`: below the largest id there can be.
+  return newest_pager_.submit(
+      PageKey{before_id.value_or(std::numeric_limits<long long>::max()), limit});
+}
+
+std::vector<std::vector<User>> UserRepository::pages_many(bool newest_first,
+                                                          const std::vector<PageKey>& keys) {
+  // Callers of the same page (everyone opening GET / at once) share one.
+  std::vector<PageKey> distinct;
+  std::vector<std::size_t> page_of(keys.size());
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    auto found = std::find(distinct.begin(), distinct.end(), keys[i]);
+    page_of[i] = static_cast<std::size_t>(found - distinct.begin());
+    if (found == distinct.end()) distinct.push_back(keys[i]);
+  }
+  auto pages = pool_.run([&](pqxx::connection& connection) {
+    std::vector<std::vector<User>> out(distinct.size());
     pqxx::nontransaction work(connection);
-    // No `before`: below the largest id there can be.
-    auto before = before_id.value_or(std::numeric_limits<long long>::max());
-    return to_users(work.exec_prepared("users_newest_before", before, limit));
+    if (distinct.size() == 1) {  // one page: the single-page statement
+      out[0] =
+          to_users(work.exec_prepared(newest_first ? "users_newest_before" : "users_page_after",
+                                      distinct[0].from, distinct[0].limit));
+      return out;
+    }
+    std::vector<long long> from;
+    std::vector<long long> limits;
+    for (const auto& key : distinct) {
+      from.push_back(key.from);
+      limits.push_back(key.limit);
+    }
+    auto result =
+        work.exec_prepared(newest_first ? "users_pages_newest_before" : "users_pages_after",
+                           bigint_array(from), bigint_array(limits));
+    for (const auto& row : result) {
+      out.at(row[5].as<std::size_t>() - 1).push_back(to_user(row));  // ordinality from 1
+    }
+    return out;
   });
+  // Each page is moved to its last caller and copied for the others.
+  std::vector<std::size_t> last_caller(distinct.size());
+  for (std::size_t i = 0; i < keys.size(); ++i) last_caller[page_of[i]] = i;
+  std::vector<std::vector<User>> answers;
+  answers.reserve(keys.size());
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    auto& page = pages[page_of[i]];
+    answers.push_back(last_caller[page_of[i]] == i ? std::move(page) : page);
+  }
+  return answers;
 }
 
 void UserRepository::ping() {

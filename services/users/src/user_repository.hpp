@@ -26,9 +26,18 @@ struct Account {
   std::optional<std::string> password_hash;  // NULL for users made before auth
 };
 
-// find() and add() are batched: concurrent callers share one statement (one
-// transaction for adds) while every pooled connection is busy; a lone caller
-// runs the single-row statement at once (see common/batcher.hpp).
+// Where a page starts and how long it is: ids after `from` (ascending pages)
+// or before it (newest first), at most `limit` of them.
+struct PageKey {
+  long long from = 0;
+  int limit = 0;
+  bool operator==(const PageKey& other) const { return from == other.from && limit == other.limit; }
+};
+
+// find(), add() and the pages are batched: concurrent callers share one
+// statement (one transaction for adds) while every pooled connection is busy;
+// a lone caller runs the single-row (single-page) statement at once (see
+// common/batcher.hpp). Callers asking for the same page share one answer.
 class UserRepository {
  public:
   explicit UserRepository(common::DbPool& pool);
@@ -52,6 +61,9 @@ class UserRepository {
   // email exists), in the keys' order. Public for the batchers and tests.
   std::vector<std::optional<User>> find_many(const std::vector<long long>& ids);
   std::vector<std::optional<User>> add_many(const std::vector<NewUser>& users);
+  // Each key's page: ids after key.from in id order, or (newest_first) ids
+  // before key.from, newest first.
+  std::vector<std::vector<User>> pages_many(bool newest_first, const std::vector<PageKey>& keys);
 
   // Authentication (the password is the Argon2id hash, never clear text).
   User add_with_password(const NewUser& user, const std::string& password_hash);  // DuplicateEmail
@@ -64,6 +76,8 @@ class UserRepository {
   common::DbPool& pool_;
   common::Batcher<long long, std::optional<User>> finder_;
   common::Batcher<NewUser, std::optional<User>> adder_;
+  common::Batcher<PageKey, std::vector<User>> pager_;
+  common::Batcher<PageKey, std::vector<User>> newest_pager_;
 };
 
 }  // namespace users
