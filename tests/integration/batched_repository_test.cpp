@@ -5,6 +5,7 @@
 #include <thread>
 #include <vector>
 
+#include "revoked_tokens.hpp"
 #include "service_fixture.hpp"
 #include "user_repository.hpp"
 
@@ -14,7 +15,10 @@ using fixture::ServiceTest;
 
 class BatchedRepository : public ServiceTest {
  protected:
-  common::DbPool pool_{fixture::service().database_url, 2, users::UserRepository::prepare};
+  common::DbPool pool_{fixture::service().database_url, 2, [](pqxx::connection& connection) {
+                         users::UserRepository::prepare(connection);
+                         users::RevokedTokens::prepare(connection);
+                       }};
   users::UserRepository repository_{pool_};
 };
 
@@ -98,6 +102,65 @@ TEST_F(BatchedRepository, ConcurrentAddsAndFinds_OnAPoolOfTwo_EveryCallerAnswere
   for (auto& thread : threads) thread.join();
   EXPECT_EQ(wrong.load(), 0);
   EXPECT_EQ(user_count(), 20);
+}
+
+TEST_F(BatchedRepository, FindAccountsMany_EachIdGetsItsAccountOrNothing) {
+  auto plain = repository_.add(new_user("plain", "plain@example.com"));
+  repository_.save_admin(new_user("boss", "boss@example.com"), "$argon2id$stand-in");
+  auto boss = repository_.find_account_by_email("boss@example.com");
+  ASSERT_TRUE(boss);
+  auto found = repository_.find_accounts_many({boss->user.id, 999, plain.id, boss->user.id});
+  ASSERT_EQ(found.size(), 4u);
+  ASSERT_TRUE(found[0]);
+  EXPECT_TRUE(found[0]->admin);
+  EXPECT_EQ(found[0]->password_hash, "$argon2id$stand-in");
+  EXPECT_FALSE(found[1]);
+  ASSERT_TRUE(found[2]);
+  EXPECT_EQ(found[2]->user.email, "plain@example.com");
+  EXPECT_FALSE(found[2]->admin);
+  EXPECT_FALSE(found[2]->password_hash);
+  ASSERT_TRUE(found[3]);  // the same id twice: both callers answered
+  EXPECT_EQ(found[3]->user.username, "boss");
+  auto alone = repository_.find_accounts_many({plain.id});
+  ASSERT_TRUE(alone[0]);
+  EXPECT_EQ(alone[0]->user.id, plain.id);
+}
+
+TEST_F(BatchedRepository, RevokedMany_OnlyRevokedIdsAreTrueWhateverTheirText) {
+  users::RevokedTokens revoked(pool_);
+  const std::string odd = "a \"quoted\", {braced} \\ NULL";
+  revoked.revoke("gone-1", 4102444800);
+  revoked.revoke(odd, 4102444800);
+  auto answers = revoked.revoked_many({"kept", "gone-1", odd, "NULL", "gone-1", ""});
+  EXPECT_EQ(answers, (std::vector<bool>{false, true, true, false, true, false}));
+  EXPECT_EQ(revoked.revoked_many({"gone-1"}), std::vector<bool>{true});
+  EXPECT_EQ(revoked.revoked_many({"kept"}), std::vector<bool>{false});
+  EXPECT_TRUE(revoked.is_revoked(odd));
+  EXPECT_FALSE(revoked.is_revoked("kept"));
+}
+
+TEST_F(BatchedRepository, ConcurrentRevocationChecksAndAccounts_EveryCallerGetsItsOwnAnswer) {
+  users::RevokedTokens revoked(pool_);
+  std::vector<long long> ids;
+  for (int i = 0; i < 10; ++i) {
+    ids.push_back(
+        repository_.add(new_user("u" + std::to_string(i), std::to_string(i) + "@x.io")).id);
+    if (i % 2) revoked.revoke("jti-" + std::to_string(i), 4102444800);
+  }
+  std::atomic<int> wrong{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 24; ++t) {
+    threads.emplace_back([&, t] {
+      for (int n = 0; n < 40; ++n) {
+        int i = (t + n) % 10;
+        if (revoked.is_revoked("jti-" + std::to_string(i)) != (i % 2 == 1)) wrong.fetch_add(1);
+        auto account = repository_.find_account(ids[static_cast<std::size_t>(i)]);
+        if (!account || account->user.username != "u" + std::to_string(i)) wrong.fetch_add(1);
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(wrong.load(), 0);
 }
 
 // Ids of a page, to compare pages at a glance.

@@ -1,7 +1,14 @@
 // SQL of the revoked_tokens table.
 #include "revoked_tokens.hpp"
 
+#include "pg_arrays.hpp"
+
 namespace users {
+
+RevokedTokens::RevokedTokens(common::DbPool& pool)
+    : pool_(pool),
+      checker_([this](const std::vector<std::string>& jtis) { return revoked_many(jtis); },
+               pool.stats().size, 64) {}
 
 void RevokedTokens::prepare(pqxx::connection& connection) {
   connection.prepare("revoked_tokens_insert",
@@ -9,6 +16,8 @@ void RevokedTokens::prepare(pqxx::connection& connection) {
                      "ON CONFLICT (jti) DO NOTHING");
   connection.prepare("revoked_tokens_prune", "DELETE FROM revoked_tokens WHERE expires_at < now()");
   connection.prepare("revoked_tokens_find", "SELECT 1 FROM revoked_tokens WHERE jti = $1");
+  connection.prepare("revoked_tokens_find_many",
+                     "SELECT jti FROM revoked_tokens WHERE jti = ANY($1::text[])");
 }
 
 void RevokedTokens::revoke(const std::string& jti, long long expires_at) {
@@ -21,9 +30,24 @@ void RevokedTokens::revoke(const std::string& jti, long long expires_at) {
 }
 
 bool RevokedTokens::is_revoked(const std::string& jti) {
+  return checker_.submit(jti);
+}
+
+std::vector<bool> RevokedTokens::revoked_many(const std::vector<std::string>& jtis) {
   return pool_.run([&](pqxx::connection& connection) {
+    std::vector<bool> revoked(jtis.size(), false);
     pqxx::nontransaction work(connection);
-    return !work.exec_prepared("revoked_tokens_find", jti).empty();
+    if (jtis.size() == 1) {  // the lone caller: the single-row statement
+      revoked[0] = !work.exec_prepared("revoked_tokens_find", jtis[0]).empty();
+      return revoked;
+    }
+    for (const auto& row : work.exec_prepared("revoked_tokens_find_many", text_array(jtis))) {
+      auto jti = row[0].as<std::string>();
+      for (std::size_t i = 0; i < jtis.size(); ++i) {
+        if (jtis[i] == jti) revoked[i] = true;
+      }
+    }
+    return revoked;
   });
 }
 

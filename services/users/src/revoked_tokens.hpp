@@ -3,23 +3,30 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
+#include "common/batcher.hpp"
 #include "common/db_pool.hpp"
 
 namespace users {
 
 class RevokedTokens {
  public:
-  explicit RevokedTokens(common::DbPool& pool) : pool_(pool) {}
+  explicit RevokedTokens(common::DbPool& pool);
 
   static void prepare(pqxx::connection& connection);
 
   // Records the token id; also drops the rows whose tokens have expired.
   void revoke(const std::string& jti, long long expires_at);
+  // Batched: the checks made while every pooled connection is busy share one
+  // statement (see common/batcher.hpp).
   bool is_revoked(const std::string& jti);
+  // One statement for many token ids, in their order.
+  std::vector<bool> revoked_many(const std::vector<std::string>& jtis);
 
  private:
   common::DbPool& pool_;
+  common::Batcher<std::string, bool> checker_;
 };
 
 }  // namespace users

@@ -6,6 +6,8 @@
 #include <limits>
 #include <unordered_map>
 
+#include "pg_arrays.hpp"
+
 namespace users {
 namespace {
 
@@ -36,33 +38,6 @@ std::vector<User> to_users(const pqxx::result& result) {
   users.reserve(result.size());
   for (const auto& row : result) users.push_back(to_user(row));
   return users;
-}
-
-// A PostgreSQL array literal of text, {"a","b\"c"} (libpqxx 6 has no array
-// parameters). Every element is quoted, so commas, braces and NULL are data.
-std::string text_array(const std::vector<std::string>& items) {
-  std::string out = "{";
-  for (std::size_t i = 0; i < items.size(); ++i) {
-    if (i) out += ',';
-    out += '"';
-    for (char c : items[i]) {
-      if (c == '"' || c == '\\') out += '\\';
-      out += c;
-    }
-    out += '"';
-  }
-  out += '}';
-  return out;
-}
-
-std::string bigint_array(const std::vector<long long>& items) {
-  std::string out = "{";
-  for (std::size_t i = 0; i < items.size(); ++i) {
-    if (i) out += ',';
-    out += std::to_string(items[i]);
-  }
-  out += '}';
-  return out;
 }
 
 Account to_account(const pqxx::row& row) {
@@ -128,6 +103,8 @@ void prepare_auth(pqxx::connection& connection) {
                      "RETURNING " +
                          columns);
   connection.prepare("users_account_by_id", "SELECT " + account + " FROM users WHERE id = $1");
+  connection.prepare("users_accounts_by_ids",
+                     "SELECT " + account + " FROM users WHERE id = ANY($1::bigint[])");
   connection.prepare("users_account_by_email",
                      "SELECT " + account + " FROM users WHERE lower(email) = lower($1)");
   connection.prepare("users_save_admin",
@@ -147,7 +124,9 @@ UserRepository::UserRepository(common::DbPool& pool)
       pager_([this](const std::vector<PageKey>& keys) { return pages_many(false, keys); },
              pool.stats().size, kMaxPageBatch),
       newest_pager_([this](const std::vector<PageKey>& keys) { return pages_many(true, keys); },
-                    pool.stats().size, kMaxPageBatch) {}
+                    pool.stats().size, kMaxPageBatch),
+      account_finder_([this](const std::vector<long long>& ids) { return find_accounts_many(ids); },
+                      pool.stats().size, kMaxBatch) {}
 
 void UserRepository::prepare(pqxx::connection& connection) {
   const std::string columns = kColumns;
@@ -313,11 +292,26 @@ User UserRepository::add_with_password(const NewUser& user, const std::string& p
 
 std::optional<Account> UserRepository::find_account(long long id) {
   if (id < 1 || id > 2147483647LL) return std::nullopt;
-  return pool_.run([&](pqxx::connection& connection) -> std::optional<Account> {
+  return account_finder_.submit(id);
+}
+
+std::vector<std::optional<Account>> UserRepository::find_accounts_many(
+    const std::vector<long long>& ids) {
+  return pool_.run([&](pqxx::connection& connection) {
+    std::vector<std::optional<Account>> found(ids.size());
     pqxx::nontransaction work(connection);
-    auto result = work.exec_prepared("users_account_by_id", id);
-    if (result.empty()) return std::nullopt;
-    return to_account(result[0]);
+    if (ids.size() == 1) {  // the lone caller: the single-row statement
+      auto result = work.exec_prepared("users_account_by_id", ids[0]);
+      if (!result.empty()) found[0] = to_account(result[0]);
+      return found;
+    }
+    for (const auto& row : work.exec_prepared("users_accounts_by_ids", bigint_array(ids))) {
+      Account account = to_account(row);
+      for (std::size_t i = 0; i < ids.size(); ++i) {
+        if (ids[i] == account.user.id) found[i] = account;
+      }
+    }
+    return found;
   });
 }
 

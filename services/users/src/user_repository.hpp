@@ -67,7 +67,8 @@ class UserRepository {
 
   // Authentication (the password is the Argon2id hash, never clear text).
   User add_with_password(const NewUser& user, const std::string& password_hash);  // DuplicateEmail
-  std::optional<Account> find_account(long long id);
+  std::optional<Account> find_account(long long id);  // batched like find()
+  std::vector<std::optional<Account>> find_accounts_many(const std::vector<long long>& ids);
   std::optional<Account> find_account_by_email(const std::string& email);  // case-insensitive
   // Makes the user an admin with this password, adding them if the email is new.
   void save_admin(const NewUser& user, const std::string& password_hash);
@@ -78,6 +79,7 @@ class UserRepository {
   common::Batcher<NewUser, std::optional<User>> adder_;
   common::Batcher<PageKey, std::vector<User>> pager_;
   common::Batcher<PageKey, std::vector<User>> newest_pager_;
+  common::Batcher<long long, std::optional<Account>> account_finder_;
 };
 
 }  // namespace users
