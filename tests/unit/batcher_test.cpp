@@ -52,6 +52,43 @@ void wait_until(const std::function<bool()>& condition) {
   }
 }
 
+// A batch function that records each batch's size and holds the first batch
+// until opened: callers queue behind a busy "connection".
+class HeldFirstBatch {
+ public:
+  IntBatcher::BatchFunction function() {
+    return [this](const std::vector<int>& keys) {
+      bool first;
+      {
+        std::lock_guard<std::mutex> lock(mutex_);
+        first = sizes_.empty();
+        sizes_.push_back(keys.size());
+      }
+      if (first) first_batch.wait();
+      return doubled(keys);
+    };
+  }
+  std::vector<std::size_t> sizes() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return sizes_;
+  }
+  Latch first_batch;
+
+ private:
+  std::mutex mutex_;
+  std::vector<std::size_t> sizes_;
+};
+
+// Callers submitting 0..count-1, returned once all of them wait in the queue.
+std::vector<std::future<int>> queue_callers(IntBatcher& batcher, int count) {
+  std::vector<std::future<int>> callers;
+  for (int i = 0; i < count; ++i) {
+    callers.push_back(std::async(std::launch::async, [&batcher, i] { return batcher.submit(i); }));
+  }
+  wait_until([&] { return batcher.queued() == static_cast<std::size_t>(count); });
+  return callers;
+}
+
 TEST(Batcher, LoneCaller_RunsAtOnceAsABatchOfOne) {
   std::vector<std::size_t> sizes;
   IntBatcher batcher(
@@ -66,33 +103,16 @@ TEST(Batcher, LoneCaller_RunsAtOnceAsABatchOfOne) {
 }
 
 TEST(Batcher, CallersQueuedWhileEveryConnectionIsBusy_ShareOneBatch) {
-  Latch first_batch;
-  std::mutex sizes_mutex;
-  std::vector<std::size_t> sizes;
-  IntBatcher batcher(
-      [&](const std::vector<int>& keys) {
-        bool first;
-        {
-          std::lock_guard<std::mutex> lock(sizes_mutex);
-          first = sizes.empty();
-          sizes.push_back(keys.size());
-        }
-        if (first) first_batch.wait();
-        return doubled(keys);
-      },
-      1);
+  HeldFirstBatch held;
+  IntBatcher batcher(held.function(), 1);
   auto leader = std::async(std::launch::async, [&] { return batcher.submit(1000); });
   wait_until([&] { return batcher.batches() == 1; });
   constexpr int kFollowers = 20;
-  std::vector<std::future<int>> followers;
-  for (int i = 0; i < kFollowers; ++i) {
-    followers.push_back(std::async(std::launch::async, [&, i] { return batcher.submit(i); }));
-  }
-  wait_until([&] { return batcher.queued() == kFollowers; });
-  first_batch.open();
+  auto followers = queue_callers(batcher, kFollowers);
+  held.first_batch.open();
   EXPECT_EQ(leader.get(), 2000);
   for (int i = 0; i < kFollowers; ++i) EXPECT_EQ(followers[i].get(), i * 2);
-  EXPECT_EQ(sizes, (std::vector<std::size_t>{1, kFollowers}));
+  EXPECT_EQ(held.sizes(), (std::vector<std::size_t>{1, kFollowers}));
 }
 
 TEST(Batcher, BatchThrows_EveryWaiterOfThatBatchGetsTheException) {
@@ -109,11 +129,7 @@ TEST(Batcher, BatchThrows_EveryWaiterOfThatBatchGetsTheException) {
       1);
   auto leader = std::async(std::launch::async, [&] { return batcher.submit(1); });
   wait_until([&] { return calls.load() == 1; });
-  std::vector<std::future<int>> followers;
-  for (int i = 0; i < 8; ++i) {
-    followers.push_back(std::async(std::launch::async, [&, i] { return batcher.submit(i); }));
-  }
-  wait_until([&] { return batcher.queued() == 8; });
+  auto followers = queue_callers(batcher, 8);
   first_batch.open();
   EXPECT_EQ(leader.get(), 2);
   for (auto& follower : followers) EXPECT_THROW(follower.get(), std::runtime_error);
@@ -128,33 +144,15 @@ TEST(Batcher, WrongNumberOfResults_FailsTheBatchInsteadOfGuessing) {
 }
 
 TEST(Batcher, MoreQueuedThanTheCap_SplitIntoBatchesAndNoWaiterLeftBlocked) {
-  Latch first_batch;
-  std::mutex sizes_mutex;
-  std::vector<std::size_t> sizes;
-  IntBatcher batcher(
-      [&](const std::vector<int>& keys) {
-        bool first;
-        {
-          std::lock_guard<std::mutex> lock(sizes_mutex);
-          first = sizes.empty();
-          sizes.push_back(keys.size());
-        }
-        if (first) first_batch.wait();
-        return doubled(keys);
-      },
-      1, 4);
+  HeldFirstBatch held;
+  IntBatcher batcher(held.function(), 1, 4);
   auto leader = std::async(std::launch::async, [&] { return batcher.submit(-1); });
   wait_until([&] { return batcher.batches() == 1; });
-  std::vector<std::future<int>> followers;
-  for (int i = 0; i < 10; ++i) {
-    followers.push_back(std::async(std::launch::async, [&, i] { return batcher.submit(i); }));
-  }
-  wait_until([&] { return batcher.queued() == 10; });
-  first_batch.open();
+  auto followers = queue_callers(batcher, 10);
+  held.first_batch.open();
   EXPECT_EQ(leader.get(), -2);
   for (int i = 0; i < 10; ++i) EXPECT_EQ(followers[i].get(), i * 2);
-  std::lock_guard<std::mutex> lock(sizes_mutex);
-  EXPECT_EQ(sizes, (std::vector<std::size_t>{1, 4, 4, 2}));
+  EXPECT_EQ(held.sizes(), (std::vector<std::size_t>{1, 4, 4, 2}));
 }
 
 TEST(Batcher, ManyThreadsWithFailingBatches_EachGetsItsOwnAnswerAndInFlightStaysBounded) {

@@ -4,11 +4,16 @@
 #include "pg_arrays.hpp"
 
 namespace users {
+namespace {
+
+constexpr std::size_t kMaxBatch = 64;  // token ids per statement, as for user ids
+
+}  // namespace
 
 RevokedTokens::RevokedTokens(common::DbPool& pool)
     : pool_(pool),
       checker_([this](const std::vector<std::string>& jtis) { return revoked_many(jtis); },
-               pool.stats().size, 64) {}
+               pool.stats().size, kMaxBatch) {}
 
 void RevokedTokens::prepare(pqxx::connection& connection) {
   connection.prepare("revoked_tokens_insert",
