@@ -1,31 +1,65 @@
-// Internal: the Pistache side of the App. Installs Routes on a Rest::Router
-// and owns the Endpoint. Pistache types stay inside common/src.
+// Internal: the HTTP side of the App. One listening socket, accepted on
+// every loop of the reactor; each connection then lives on the loop that
+// accepted it (edge/http_connection.hpp), and each request is answered there,
+// in a fiber (edge/dispatcher.hpp). Pistache types stay inside common/src.
 #pragma once
-
-#include <pistache/endpoint.h>
-#include <pistache/peer.h>
-#include <pistache/router.h>
 
 #include <atomic>
 #include <chrono>
 #include <memory>
+#include <unordered_map>
 #include <vector>
 
 #include "common/blueprint.hpp"
 #include "common/config.hpp"
+#include "common/event_loop.hpp"
 #include "common/request_observer.hpp"
+#include "edge/request_framer.hpp"
+#include "edge/router.hpp"
 
 namespace common {
 
-class WorkerPool;
+namespace reactor {
+class Reactors;
+class Loop;
+}  // namespace reactor
 
-// Shared by every reactor thread: counters and the observers.
+namespace edge {
+
+class HttpConnection;
+
+// Shared by every loop: read-only after start, but for the counters.
 struct ServerState {
+  explicit ServerState(const std::vector<Route>& routes) : router(routes) {}
+  Router router;
   std::vector<std::shared_ptr<RequestObserver>> observers;
   std::atomic<int> in_flight{0};
   const std::atomic<bool>* draining = nullptr;
-  std::unique_ptr<WorkerPool> workers;  // for blocking routes
+  FramerLimits limits;
+  std::chrono::milliseconds header_timeout{std::chrono::seconds(10)};
+  std::chrono::milliseconds body_timeout{std::chrono::seconds(30)};
+  std::chrono::milliseconds keepalive_timeout{std::chrono::seconds(75)};
+  std::chrono::milliseconds stall_timeout{std::chrono::seconds(30)};
+  std::chrono::milliseconds linger_timeout{std::chrono::seconds(2)};
 };
+
+// The connections of one loop.
+class ConnectionSet {
+ public:
+  ConnectionSet(EventLoop& loop, ServerState& state) : loop_(loop), state_(state) {}
+  void accept_from(int listen_fd);
+  void remove(int fd) { connections_.erase(fd); }
+  void sweep();
+  void close_all();
+  void close_idle();
+
+ private:
+  EventLoop& loop_;
+  ServerState& state_;
+  std::unordered_map<int, std::shared_ptr<HttpConnection>> connections_;
+};
+
+}  // namespace edge
 
 class HttpServer {
  public:
@@ -35,18 +69,21 @@ class HttpServer {
   ~HttpServer();
 
   void start();
-  int port() const;
+  int port() const { return port_; }
+  // Stops accepting; keep-alive connections that are idle are closed.
+  void stop_accepting();
   // Waits until no request is being handled or the deadline passes; true if drained.
   bool wait_idle(std::chrono::milliseconds deadline) const;
   void stop();
 
  private:
-  void install(const std::vector<Route>& routes);
-
   const Config& config_;
-  std::shared_ptr<ServerState> state_;
-  std::shared_ptr<Pistache::Rest::Router> router_;
-  std::unique_ptr<Pistache::Http::Endpoint> endpoint_;
+  edge::ServerState state_;
+  std::unique_ptr<reactor::Reactors> reactors_;
+  std::vector<std::unique_ptr<edge::ConnectionSet>> sets_;
+  int listen_fd_ = -1;
+  int port_ = 0;
+  bool accepting_ = false;
   bool stopped_ = false;
 };
 

@@ -366,7 +366,7 @@ bool RequestFramer::parse_header(std::string_view line) {
     }
     has_length_ = true;
     length_ = *length;
-    return true;  // written again, once, for Pistache
+    return true;
   }
   if (name == "transfer-encoding") {
     if (transfer_encoding_ || lower(value) != "chunked") {
@@ -421,19 +421,14 @@ bool RequestFramer::finish_head() {
 
 RequestFramer::Event RequestFramer::finish_request() {
   ready_ = FramedRequest{};
-  ready_.method = method_;
-  ready_.target = target_;
-  ready_.client_request_id = request_id_;
-  bool http11 = version_ == "HTTP/1.1";
-  ready_.close = connection_close_ || (!http11 && !connection_keep_alive_);
-  std::string& wire = ready_.wire;
-  wire.reserve(128 + header_bytes_ + body_.size());
-  wire.append(method_).append(" ").append(target_).append(" ").append(version_).append("\r\n");
-  for (const auto& [name, value] : headers_)
-    wire.append(name).append(": ").append(value).append("\r\n");
-  if (has_length_ || chunked_)
-    wire.append("Content-Length: ").append(std::to_string(body_.size())).append("\r\n");
-  wire.append("\r\n").append(body_);
+  ready_.method = std::move(method_);
+  ready_.target = std::move(target_);
+  ready_.client_request_id = std::move(request_id_);
+  ready_.http10 = version_ != "HTTP/1.1";
+  ready_.close = connection_close_ || (ready_.http10 && !connection_keep_alive_);
+  ready_.headers = std::move(headers_);
+  ready_.body = std::move(body_);
+  ready_.chunked = chunked_;
   if (ready_.close) {
     state_ = State::stopped;  // RFC 9112 9.6: nothing after it is read
     buffer_.clear();
@@ -443,6 +438,19 @@ RequestFramer::Event RequestFramer::finish_request() {
   }
   reset_request();
   return Event::request;
+}
+
+const std::string* FramedRequest::header(std::string_view name) const {
+  for (const auto& [field, value] : headers) {
+    if (field.size() == name.size() &&
+        std::equal(field.begin(), field.end(), name.begin(), [](char a, char b) {
+          return std::tolower(static_cast<unsigned char>(a)) ==
+                 std::tolower(static_cast<unsigned char>(b));
+        })) {
+      return &value;
+    }
+  }
+  return nullptr;
 }
 
 }  // namespace common::edge

@@ -1,7 +1,9 @@
 #include "app_factory.hpp"
 
+#include <algorithm>
+
 #include "authenticator.hpp"
-#include "common/db_pool.hpp"
+#include "common/database.hpp"
 #include "common/health_blueprint.hpp"
 #include "common/logging.hpp"
 #include "common/metrics.hpp"
@@ -18,11 +20,12 @@ namespace users {
 
 std::unique_ptr<common::App> create_app(const common::Config& config) {
   auto app = std::make_unique<common::App>(config);
-  auto pool = std::make_shared<common::DbPool>(config.database_url, config.db_pool_size,
-                                               [](pqxx::connection& connection) {
-                                                 UserRepository::prepare(connection);
-                                                 RevokedTokens::prepare(connection);
-                                               });
+  auto statements = UserRepository::statements();
+  for (auto& statement : RevokedTokens::statements()) statements.push_back(std::move(statement));
+  // Each loop owns its connections: DB_POOL_SIZE shared among THREADS loops.
+  auto pool = std::make_shared<common::Database>(
+      config.database_url, std::move(statements),
+      std::max(1, config.db_pool_size / std::max(1, config.threads)));
   auto repository = std::make_shared<UserRepository>(*pool);
   auto revoked = std::make_shared<RevokedTokens>(*pool);
   auto tokens = std::make_shared<TokenCodec>(config.secret_key, config.token_expiration_seconds);

@@ -21,7 +21,6 @@ void IndexBlueprint::register_routes(common::Routes& routes) {
   routes.on_error([this](const auto& request, int status, const std::string& message) {
     return render_error(request, status, message);
   });
-  routes.blocking();
   routes.get("/", [this](const auto& request) { return show(request); })
       .post("/", [this](const auto& request) { return add(request); });
 }

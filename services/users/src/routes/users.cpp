@@ -6,8 +6,7 @@
 namespace users {
 
 void UsersBlueprint::register_routes(common::Routes& routes) {
-  routes.blocking()
-      .post("/users", [this](const auto& request) { return add_user(request); })
+  routes.post("/users", [this](const auto& request) { return add_user(request); })
       .get("/users", [this](const auto& request) { return list_users(request); })
       .get("/users/:id", [this](const auto& request) { return get_user(request); });
 }

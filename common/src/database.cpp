@@ -1,0 +1,374 @@
+// The loops' PostgreSQL connections (common/database.hpp).
+#include "common/database.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
+
+#include "common/config.hpp"
+#include "common/event_loop.hpp"
+#include "pg/pipeline.hpp"
+
+namespace common {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// A connection that failed is tried again this often while it is needed.
+constexpr auto kRetryPeriod = std::chrono::milliseconds(250);
+
+// Fail fast when the server is unreachable.
+std::string with_timeouts(std::string url) {
+  if (url.find("connect_timeout=") == std::string::npos) {
+    url += (url.find('?') == std::string::npos ? '?' : '&');
+    url += "connect_timeout=3";
+  }
+  return url;
+}
+
+// SQLSTATE classes 53 (insufficient resources), 57 (operator intervention,
+// e.g. 57014 statement timeout, 57P01 shutdown) and 55P03 (lock not
+// available): the database cannot serve now, a 503 rather than a 500.
+bool is_unavailable(const std::string& sqlstate) {
+  return sqlstate.rfind("53", 0) == 0 || sqlstate.rfind("57", 0) == 0 || sqlstate == "55P03";
+}
+
+std::string trimmed(std::string text) {
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+  for (char& c : text) {
+    if (c == '\n') c = ' ';
+  }
+  return text;
+}
+
+}  // namespace
+
+// What the loops and the connecting thread share.
+struct Database::Shared {
+  std::string url;
+  std::vector<std::pair<std::string, std::string>> prepared;
+  int per_loop = 1;
+  std::chrono::milliseconds connect_wait;
+
+  std::atomic<int> size{0};
+  std::atomic<int> ready{0};
+  std::atomic<int> in_use{0};
+  std::atomic<int> waiting{0};
+  std::atomic<long long> connect_failures{0};
+  std::atomic<long long> broken{0};
+  std::atomic<long long> timeouts{0};
+
+  // The connecting thread: jobs in, ready connections handed to their loop.
+  struct Job {
+    std::function<void(std::unique_ptr<pg::Pipeline>, std::string error)> deliver;
+  };
+  std::mutex mutex;
+  std::condition_variable wake;
+  std::deque<Job> jobs;
+  bool stopping = false;
+  std::thread thread;
+
+  void connect_loop() {
+    for (;;) {
+      Job job;
+      {
+        std::unique_lock<std::mutex> lock(mutex);
+        wake.wait(lock, [this] { return stopping || !jobs.empty(); });
+        if (stopping) return;
+        job = std::move(jobs.front());
+        jobs.pop_front();
+      }
+      std::unique_ptr<pg::Pipeline> pipeline;
+      std::string error;
+      try {
+        pipeline = pg::Pipeline::connect(url, {"SET statement_timeout = 5000"}, prepared);
+      } catch (const std::exception& failure) {
+        error = trimmed(failure.what());
+      }
+      job.deliver(std::move(pipeline), std::move(error));
+    }
+  }
+
+  void submit(Job job) {
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      jobs.push_back(std::move(job));
+    }
+    wake.notify_one();
+  }
+};
+
+namespace {
+
+// One loop's connections.
+struct LoopDb {
+  struct Slot {
+    std::unique_ptr<pg::Pipeline> pipeline;
+    int fd = -1;
+    bool connecting = false;
+    bool watching_write = false;
+    Clock::time_point last_attempt{};
+  };
+  EventLoop* loop = nullptr;
+  std::shared_ptr<Database::Shared> shared;
+  // Cleared when the loop goes, so that a connection made meanwhile is dropped.
+  std::shared_ptr<std::atomic<bool>> alive = std::make_shared<std::atomic<bool>>(true);
+  std::vector<Slot> slots;
+  std::vector<Wait*> waiting;  // for a connection to come up
+  bool retry_scheduled = false;
+
+  ~LoopDb() {
+    alive->store(false);
+    for (auto& slot : slots) drop(slot);
+  }
+
+  void init(EventLoop& owner, std::shared_ptr<Database::Shared> from) {
+    loop = &owner;
+    shared = std::move(from);
+    slots.resize(static_cast<std::size_t>(shared->per_loop));
+    shared->size += shared->per_loop;
+    for (std::size_t i = 0; i < slots.size(); ++i) connect(i);
+  }
+
+  bool any_connecting() const {
+    for (const auto& slot : slots) {
+      if (slot.connecting) return true;
+    }
+    return false;
+  }
+
+  pg::Pipeline* pick() {
+    pg::Pipeline* best = nullptr;
+    for (auto& slot : slots) {
+      if (!slot.pipeline) continue;
+      if (!best || slot.pipeline->in_flight() < best->in_flight()) best = slot.pipeline.get();
+    }
+    return best;
+  }
+
+  void connect(std::size_t index) {
+    Slot& slot = slots[index];
+    if (slot.connecting || slot.pipeline) return;
+    slot.connecting = true;
+    slot.last_attempt = Clock::now();
+    EventLoop* owner = loop;
+    auto still_alive = alive;
+    shared->submit({[owner, still_alive, index, self = this](std::unique_ptr<pg::Pipeline> pipeline,
+                                                             std::string error) {
+      // Runs on the connecting thread: the loop takes it over.
+      if (!still_alive->load()) return;
+      auto handed = std::make_shared<std::unique_ptr<pg::Pipeline>>(std::move(pipeline));
+      owner->post([still_alive, self, index, handed, error] {
+        if (!still_alive->load()) return;
+        self->adopt(index, std::move(*handed), error);
+      });
+    }});
+  }
+
+  void adopt(std::size_t index, std::unique_ptr<pg::Pipeline> pipeline, const std::string& error) {
+    Slot& slot = slots[index];
+    slot.connecting = false;
+    if (!pipeline) {
+      ++shared->connect_failures;
+      spdlog::warn("database connection to {} failed: {}", redact_url(shared->url), error);
+      schedule_retry();
+    } else {
+      slot.pipeline = std::move(pipeline);
+      slot.fd = slot.pipeline->fd();
+      slot.watching_write = false;
+      ++shared->ready;
+      loop->watch(slot.fd, true, false,
+                  [this, index](std::uint32_t events) { on_event(index, events); });
+    }
+    notify_waiting();
+  }
+
+  void notify_waiting() {
+    auto woken = std::move(waiting);
+    waiting.clear();
+    for (auto* wait : woken) wait->notify();
+  }
+
+  void schedule_retry() {
+    if (retry_scheduled) return;
+    retry_scheduled = true;
+    loop->after(kRetryPeriod, [this] {
+      retry_scheduled = false;
+      for (std::size_t i = 0; i < slots.size(); ++i) connect(i);
+    });
+  }
+
+  void on_event(std::size_t index, std::uint32_t events) {
+    Slot& slot = slots[index];
+    if (!slot.pipeline) return;
+    if (events & EventLoop::kWritable) slot.pipeline->on_writable();
+    if (events & (EventLoop::kReadable | EventLoop::kError)) slot.pipeline->on_readable();
+    settle(index);
+  }
+
+  // After any use of a slot's pipeline: the socket's interest follows what
+  // it has to send, and a broken connection is dropped and tried again.
+  void settle(std::size_t index) {
+    Slot& slot = slots[index];
+    if (!slot.pipeline) return;
+    if (slot.pipeline->broken()) {
+      ++shared->broken;
+      spdlog::warn("database connection lost");
+      drop(slot);
+      schedule_retry();
+      return;
+    }
+    bool write = slot.pipeline->wants_write();
+    if (write != slot.watching_write) {
+      slot.watching_write = write;
+      loop->rewatch(slot.fd, true, write);
+    }
+  }
+
+  void drop(Slot& slot) {
+    if (!slot.pipeline) return;
+    if (loop && slot.fd >= 0) loop->unwatch(slot.fd);
+    slot.fd = -1;
+    auto pipeline = std::move(slot.pipeline);
+    --shared->ready;
+    pipeline.reset();  // completes what was in flight as broken
+  }
+
+  std::size_t index_of(pg::Pipeline* pipeline) const {
+    for (std::size_t i = 0; i < slots.size(); ++i) {
+      if (slots[i].pipeline.get() == pipeline) return i;
+    }
+    return slots.size();
+  }
+};
+
+}  // namespace
+
+Database::Database(std::string url, std::vector<PreparedStatement> statements,
+                   int connections_per_loop, std::chrono::milliseconds connect_wait)
+    : shared_(std::make_shared<Shared>()) {
+  shared_->url = with_timeouts(std::move(url));
+  for (auto& statement : statements) {
+    shared_->prepared.emplace_back(std::move(statement.name), std::move(statement.sql));
+  }
+  shared_->per_loop = connections_per_loop < 1 ? 1 : connections_per_loop;
+  shared_->connect_wait = connect_wait;
+  shared_->thread = std::thread([shared = shared_.get()] { shared->connect_loop(); });
+}
+
+Database::~Database() {
+  {
+    std::lock_guard<std::mutex> lock(shared_->mutex);
+    shared_->stopping = true;
+  }
+  shared_->wake.notify_all();
+  shared_->thread.join();
+}
+
+std::vector<Rows> Database::run(std::vector<Statement> statements) {
+  EventLoop* loop = EventLoop::current();
+  if (!loop || !Fiber::current()) {
+    throw std::logic_error("Database::run is called in a fiber on an event loop");
+  }
+  auto& db = loop->local<LoopDb>(this);
+  if (!db.loop) db.init(*loop, shared_);
+
+  pg::Pipeline* pipeline = db.pick();
+  if (!pipeline && db.any_connecting()) {
+    // Coming up (first use, or after a failure): worth a short wait.
+    Wait ready;
+    db.waiting.push_back(&ready);
+    ++shared_->waiting;
+    auto timer = loop->after(shared_->connect_wait, [&ready] { ready.notify(); });
+    ready.wait();
+    --shared_->waiting;
+    loop->cancel(timer);
+    auto it = std::find(db.waiting.begin(), db.waiting.end(), &ready);
+    if (it != db.waiting.end()) db.waiting.erase(it);
+    pipeline = db.pick();
+  }
+  if (!pipeline) {
+    // Down: answer now, and try again in the background.
+    for (std::size_t i = 0; i < db.slots.size(); ++i) {
+      if (Clock::now() - db.slots[i].last_attempt >= kRetryPeriod) db.connect(i);
+    }
+    db.schedule_retry();
+    ++shared_->timeouts;
+    throw ServiceUnavailable("Database unavailable.");
+  }
+
+  pg::Outcome outcome;
+  Wait done;
+  ++shared_->in_use;
+  pipeline->send(std::move(statements), [&outcome, &done](pg::Outcome result) {
+    outcome = std::move(result);
+    done.notify();
+  });
+  db.settle(db.index_of(pipeline));
+  done.wait();
+  --shared_->in_use;
+
+  switch (outcome.status) {
+    case pg::Outcome::Status::ok:
+      if (outcome.unreplicated) {
+        // A COMMIT whose wait for the synchronous standby was cancelled is
+        // reported as a success with a warning: committed here, perhaps
+        // never replicated, so perhaps lost by a failover. Not acknowledged.
+        ++shared_->timeouts;
+        spdlog::warn(
+            "a commit was not confirmed by the synchronous standby (its wait was cancelled): "
+            "answered 503, the write may or may not survive a failover");
+        throw ServiceUnavailable("Database unavailable.");
+      }
+      return std::move(outcome.rows);
+    case pg::Outcome::Status::sql_error:
+      if (is_unavailable(outcome.sqlstate)) {
+        ++shared_->timeouts;
+        spdlog::warn("database could not serve the statement (SQLSTATE {})", outcome.sqlstate);
+        throw ServiceUnavailable("Database unavailable.");
+      }
+      throw SqlError(outcome.sqlstate, trimmed(outcome.message));
+    case pg::Outcome::Status::broken:
+      break;
+  }
+  spdlog::warn("database connection failed during a statement: {}", trimmed(outcome.message));
+  throw ServiceUnavailable("Database unavailable.");
+}
+
+Rows Database::run(Statement statement) {
+  std::vector<Statement> one;
+  one.push_back(std::move(statement));
+  return std::move(run(std::move(one)).front());
+}
+
+PoolStats Database::stats() const {
+  PoolStats stats;
+  stats.size = shared_->size.load();
+  stats.in_use = std::min(shared_->in_use.load(), stats.size);
+  stats.idle = std::max(0, shared_->ready.load() - stats.in_use);
+  stats.waiting = shared_->waiting.load();
+  stats.connect_failures = shared_->connect_failures.load();
+  stats.broken_connections = shared_->broken.load();
+  stats.timeouts = shared_->timeouts.load();
+  return stats;
+}
+
+void append_pool_metrics(const PoolStats& stats, std::string& out) {
+  out += "# HELP db_pool_connections Database connections by state.\n";
+  out += "# TYPE db_pool_connections gauge\n";
+  out += "db_pool_connections{state=\"in_use\"} " + std::to_string(stats.in_use) + "\n";
+  out += "db_pool_connections{state=\"idle\"} " + std::to_string(stats.idle) + "\n";
+  out += "# HELP db_pool_waiting Requests waiting for a connection.\n";
+  out += "# TYPE db_pool_waiting gauge\n";
+  out += "db_pool_waiting " + std::to_string(stats.waiting) + "\n";
+  out += "# HELP db_errors_total Database failures by kind.\n";
+  out += "# TYPE db_errors_total counter\n";
+  out += "db_errors_total{kind=\"connect\"} " + std::to_string(stats.connect_failures) + "\n";
+  out += "db_errors_total{kind=\"broken\"} " + std::to_string(stats.broken_connections) + "\n";
+  out += "db_errors_total{kind=\"timeout\"} " + std::to_string(stats.timeouts) + "\n";
+}
+
+}  // namespace common
