@@ -19,6 +19,12 @@ using Clock = std::chrono::steady_clock;
 
 // A connection that failed is tried again this often while it is needed.
 constexpr auto kRetryPeriod = std::chrono::milliseconds(250);
+// Batches one connection has in flight. One, as a pool's connection runs one
+// statement at a time: a batch waits in the loop's queue (where the next
+// batch grows, and the wait is bounded) rather than in PostgreSQL's behind a
+// slow statement, and a 503 for a wait that ran out means the batch was never
+// sent -- never an unknown outcome.
+constexpr std::size_t kPipelineDepth = 1;
 
 // Fail fast when the server is unreachable.
 std::string with_timeouts(std::string url) {
@@ -111,13 +117,21 @@ struct LoopDb {
     bool connecting = false;
     bool watching_write = false;
     Clock::time_point last_attempt{};
+    std::deque<Clock::time_point> sent;  // of the batches in flight, oldest first
+  };
+  // A call waiting for a connection to take its batch.
+  struct Pending {
+    std::vector<Statement> statements;
+    pg::Outcome* outcome = nullptr;
+    Wait* done = nullptr;
+    bool sent = false;
   };
   EventLoop* loop = nullptr;
   std::shared_ptr<Database::Shared> shared;
   // Cleared when the loop goes, so that a connection made meanwhile is dropped.
   std::shared_ptr<std::atomic<bool>> alive = std::make_shared<std::atomic<bool>>(true);
   std::vector<Slot> slots;
-  std::vector<Wait*> waiting;  // for a connection to come up
+  std::deque<Pending*> queue;
   bool retry_scheduled = false;
 
   ~LoopDb() {
@@ -140,13 +154,56 @@ struct LoopDb {
     return false;
   }
 
-  pg::Pipeline* pick() {
-    pg::Pipeline* best = nullptr;
+  bool any_ready() const {
+    for (const auto& slot : slots) {
+      if (slot.pipeline) return true;
+    }
+    return false;
+  }
+
+  // The connection with the fewest batches in flight, if one can take another.
+  Slot* pick() {
+    Slot* best = nullptr;
     for (auto& slot : slots) {
-      if (!slot.pipeline) continue;
-      if (!best || slot.pipeline->in_flight() < best->in_flight()) best = slot.pipeline.get();
+      if (!slot.pipeline || slot.sent.size() >= kPipelineDepth) continue;
+      if (!best || slot.sent.size() < best->sent.size()) best = &slot;
     }
     return best;
+  }
+
+  // Sends what is queued, in order, while connections can take it.
+  void send_queued() {
+    auto now = Clock::now();
+    while (!queue.empty()) {
+      Slot* slot = pick();
+      if (!slot) return;
+      Pending* pending = queue.front();
+      queue.pop_front();
+      pending->sent = true;
+      slot->sent.push_back(now);
+      ++shared->in_use;
+      auto* slot_sent = &slot->sent;
+      auto* counters = shared.get();
+      slot->pipeline->send(std::move(pending->statements),
+                           [pending, slot_sent, counters](pg::Outcome result) {
+                             if (!slot_sent->empty()) slot_sent->pop_front();
+                             --counters->in_use;
+                             *pending->outcome = std::move(result);
+                             pending->done->notify();
+                           });
+      settle(static_cast<std::size_t>(slot - slots.data()));
+    }
+  }
+
+  // Everything queued gets `why` (the database is down).
+  void fail_queued() {
+    auto failed = std::move(queue);
+    queue.clear();
+    for (auto* pending : failed) {
+      pending->outcome->status = pg::Outcome::Status::broken;
+      pending->outcome->message = "no database connection";
+      pending->done->notify();
+    }
   }
 
   void connect(std::size_t index) {
@@ -175,6 +232,7 @@ struct LoopDb {
       ++shared->connect_failures;
       spdlog::warn("database connection to {} failed: {}", redact_url(shared->url), error);
       schedule_retry();
+      if (!any_ready() && !any_connecting()) fail_queued();
     } else {
       slot.pipeline = std::move(pipeline);
       slot.fd = slot.pipeline->fd();
@@ -183,13 +241,7 @@ struct LoopDb {
       loop->watch(slot.fd, true, false,
                   [this, index](std::uint32_t events) { on_event(index, events); });
     }
-    notify_waiting();
-  }
-
-  void notify_waiting() {
-    auto woken = std::move(waiting);
-    waiting.clear();
-    for (auto* wait : woken) wait->notify();
+    send_queued();
   }
 
   void schedule_retry() {
@@ -207,6 +259,7 @@ struct LoopDb {
     if (events & EventLoop::kWritable) slot.pipeline->on_writable();
     if (events & (EventLoop::kReadable | EventLoop::kError)) slot.pipeline->on_readable();
     settle(index);
+    send_queued();
   }
 
   // After any use of a slot's pipeline: the socket's interest follows what
@@ -218,7 +271,7 @@ struct LoopDb {
       ++shared->broken;
       spdlog::warn("database connection lost");
       drop(slot);
-      schedule_retry();
+      connect(index);  // at once: most often the server restarted or the connection was cut
       return;
     }
     bool write = slot.pipeline->wants_write();
@@ -235,13 +288,7 @@ struct LoopDb {
     auto pipeline = std::move(slot.pipeline);
     --shared->ready;
     pipeline.reset();  // completes what was in flight as broken
-  }
-
-  std::size_t index_of(pg::Pipeline* pipeline) const {
-    for (std::size_t i = 0; i < slots.size(); ++i) {
-      if (slots[i].pipeline.get() == pipeline) return i;
-    }
-    return slots.size();
+    slot.sent.clear();
   }
 };
 
@@ -276,21 +323,7 @@ std::vector<Rows> Database::run(std::vector<Statement> statements) {
   auto& db = loop->local<LoopDb>(this);
   if (!db.loop) db.init(*loop, shared_);
 
-  pg::Pipeline* pipeline = db.pick();
-  if (!pipeline && db.any_connecting()) {
-    // Coming up (first use, or after a failure): worth a short wait.
-    Wait ready;
-    db.waiting.push_back(&ready);
-    ++shared_->waiting;
-    auto timer = loop->after(shared_->connect_wait, [&ready] { ready.notify(); });
-    ready.wait();
-    --shared_->waiting;
-    loop->cancel(timer);
-    auto it = std::find(db.waiting.begin(), db.waiting.end(), &ready);
-    if (it != db.waiting.end()) db.waiting.erase(it);
-    pipeline = db.pick();
-  }
-  if (!pipeline) {
+  if (!db.any_ready() && !db.any_connecting()) {
     // Down: answer now, and try again in the background.
     for (std::size_t i = 0; i < db.slots.size(); ++i) {
       if (Clock::now() - db.slots[i].last_attempt >= kRetryPeriod) db.connect(i);
@@ -302,14 +335,34 @@ std::vector<Rows> Database::run(std::vector<Statement> statements) {
 
   pg::Outcome outcome;
   Wait done;
-  ++shared_->in_use;
-  pipeline->send(std::move(statements), [&outcome, &done](pg::Outcome result) {
-    outcome = std::move(result);
-    done.notify();
-  });
-  db.settle(db.index_of(pipeline));
+  LoopDb::Pending pending{std::move(statements), &outcome, &done, false};
+  db.queue.push_back(&pending);
+  db.send_queued();
+  if (!pending.sent) {
+    // Every connection is busy or coming up: a bounded wait, like a pool's.
+    ++shared_->waiting;
+    auto timer = loop->after(shared_->connect_wait, [&db, &pending, &outcome, &done] {
+      auto it = std::find(db.queue.begin(), db.queue.end(), &pending);
+      if (it == db.queue.end()) return;
+      db.queue.erase(it);
+      outcome.status = pg::Outcome::Status::broken;
+      outcome.message = "no connection free in time";
+      done.notify();
+    });
+    done.wait();  // sent and answered, or the timer gave up
+    --shared_->waiting;
+    loop->cancel(timer);
+    if (!pending.sent) {
+      ++shared_->timeouts;
+      spdlog::warn("no database connection free within {} ms",
+                   shared_->connect_wait.count());
+      if (outcome.message == "no database connection") {
+        throw ServiceUnavailable("Database unavailable.");
+      }
+      throw ServiceUnavailable("Database busy.");
+    }
+  }
   done.wait();
-  --shared_->in_use;
 
   switch (outcome.status) {
     case pg::Outcome::Status::ok:

@@ -47,7 +47,6 @@ class StreamingBlueprint : public common::Blueprint {
   void register_routes(common::Routes& routes) override {
     routes
         .get("/ping", [](const common::Request&) { return common::success_message(200, "pong!"); })
-        .blocking()
         .get("/small", [](const common::Request&) { return streamed(3, 10); })
         // 24 MiB: far more than the socket buffers hold, so writes meet EAGAIN.
         .get("/large", [](const common::Request&) { return streamed(384, 65536); })

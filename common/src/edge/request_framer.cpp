@@ -84,6 +84,26 @@ std::optional<unsigned long long> parse_length_list(std::string_view text) {
   }
 }
 
+// RFC 9110 8.3.1: type "/" subtype, then parameters (name=value).
+bool is_media_type(std::string_view value) {
+  auto semicolon = value.find(';');
+  auto type = trim(value.substr(0, semicolon));
+  auto slash = type.find('/');
+  if (slash == std::string_view::npos || !is_token(type.substr(0, slash)) ||
+      !is_token(type.substr(slash + 1))) {
+    return false;
+  }
+  while (semicolon != std::string_view::npos) {
+    value.remove_prefix(semicolon + 1);
+    semicolon = value.find(';');
+    auto parameter = trim(value.substr(0, semicolon));
+    if (parameter.empty()) continue;  // "text/html;" is tolerated, as browsers send it
+    auto equals = parameter.find('=');
+    if (equals == std::string_view::npos || !is_token(parameter.substr(0, equals))) return false;
+  }
+  return true;
+}
+
 // Host: a reg-name, IPv4 or [IPv6] literal, with an optional port.
 bool is_valid_host(std::string_view host) {
   if (host.empty()) return false;
@@ -394,6 +414,11 @@ bool RequestFramer::parse_header(std::string_view line) {
     connection_close_ = connection_close_ || tokens.find("close") != std::string::npos;
     connection_keep_alive_ =
         connection_keep_alive_ || tokens.find("keep-alive") != std::string::npos;
+  } else if (name == "content-type") {
+    if (!is_media_type(value)) {
+      refuse(400, "Malformed Content-Type.");
+      return false;
+    }
   } else if (name == "x-request-id") {
     request_id_ = std::string(value);
   }
