@@ -54,6 +54,7 @@ std::string trimmed(std::string text) {
 
 // What the loops and the connecting thread share.
 struct Database::Shared {
+  const std::uint64_t owner = EventLoop::new_owner();
   std::string url;
   std::vector<std::pair<std::string, std::string>> prepared;
   int per_loop = 1;
@@ -137,6 +138,7 @@ struct LoopDb {
   ~LoopDb() {
     alive->store(false);
     for (auto& slot : slots) drop(slot);
+    fail_queued();
   }
 
   void init(EventLoop& owner, std::shared_ptr<Database::Shared> from) {
@@ -320,7 +322,7 @@ std::vector<Rows> Database::run(std::vector<Statement> statements) {
   if (!loop || !Fiber::current()) {
     throw std::logic_error("Database::run is called in a fiber on an event loop");
   }
-  auto& db = loop->local<LoopDb>(this);
+  auto& db = loop->local<LoopDb>(shared_->owner);
   if (!db.loop) db.init(*loop, shared_);
 
   if (!db.any_ready() && !db.any_connecting()) {
@@ -354,8 +356,7 @@ std::vector<Rows> Database::run(std::vector<Statement> statements) {
     loop->cancel(timer);
     if (!pending.sent) {
       ++shared_->timeouts;
-      spdlog::warn("no database connection free within {} ms",
-                   shared_->connect_wait.count());
+      spdlog::warn("no database connection free within {} ms", shared_->connect_wait.count());
       if (outcome.message == "no database connection") {
         throw ServiceUnavailable("Database unavailable.");
       }
@@ -395,6 +396,10 @@ Rows Database::run(Statement statement) {
   std::vector<Statement> one;
   one.push_back(std::move(statement));
   return std::move(run(std::move(one)).front());
+}
+
+int Database::connections_per_loop() const {
+  return shared_->per_loop;
 }
 
 PoolStats Database::stats() const {

@@ -46,7 +46,7 @@ class Batcher {
   Result submit(Key key) {
     EventLoop* loop = EventLoop::current();
     if (!loop || !Fiber::current()) return run_checked({std::move(key)}).front();
-    Queue& queue = loop->local<Queue>(this);
+    Queue& queue = loop->local<Queue>(owner_);
     Waiter self{std::move(key)};
     queue.pending.push_back(&self);
     schedule(*loop, queue);
@@ -76,12 +76,20 @@ class Batcher {
     bool scheduled = false;
     std::size_t batches = 0;
     std::size_t keys = 0;
+    // The loop is stopping: whoever still waits to lead is told, not left.
+    ~Queue() {
+      auto error = std::make_exception_ptr(std::runtime_error("the event loop is stopping"));
+      for (Waiter* waiter : pending) {
+        waiter->error = error;
+        waiter->turn.notify();
+      }
+    }
   };
 
   const Queue& stats() const {
     static const Queue none;
     EventLoop* loop = EventLoop::current();
-    return loop ? loop->local<Queue>(this) : none;
+    return loop && !loop->stopping() ? loop->local<Queue>(owner_) : none;
   }
 
   std::vector<Result> run_checked(const std::vector<Key>& keys) {
@@ -100,7 +108,8 @@ class Batcher {
 
   // End of the iteration: what is queued goes out, as far as the cap allows.
   void start_batches(EventLoop& loop) {
-    Queue& queue = loop.local<Queue>(this);
+    if (loop.stopping()) return;
+    Queue& queue = loop.local<Queue>(owner_);
     queue.scheduled = false;
     while (!queue.pending.empty() && queue.running < max_in_flight_) {
       Waiter* leader = queue.pending.front();
@@ -136,11 +145,13 @@ class Batcher {
       }
       if (waiter != &self) waiter->turn.notify();
     }
-    Queue& queue = loop.local<Queue>(this);
+    if (loop.stopping()) return;
+    Queue& queue = loop.local<Queue>(owner_);
     --queue.running;
     schedule(loop, queue);
   }
 
+  const std::uint64_t owner_ = EventLoop::new_owner();
   BatchFunction run_batch_;
   const int max_in_flight_;
   const std::size_t max_batch_;

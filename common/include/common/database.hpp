@@ -56,6 +56,8 @@ class Database {
   Rows run(Statement statement);
 
   PoolStats stats() const;
+  // Batches a loop can have running at once (its connections).
+  int connections_per_loop() const;
 
   struct Shared;
 

@@ -57,10 +57,15 @@ class EventLoop {
   // Schedules a suspended fiber of this loop to resume in this iteration.
   virtual void wake(Fiber* fiber) = 0;
 
+  // A key for local(), never handed out twice: an owner made later at the
+  // address of a destroyed one must not find that one's state.
+  static std::uint64_t new_owner();
+  bool stopping() const { return locals_closed_; }
+
   // State one owner keeps per loop (a batcher's queue, a database's
   // connections), made on first use with T's default constructor.
   template <typename T>
-  T& local(const void* owner) {
+  T& local(std::uint64_t owner) {
     if (locals_closed_) throw std::runtime_error("the event loop is stopping");
     auto& slot = locals_[Key{owner, std::type_index(typeid(T))}];
     if (!slot) slot = std::shared_ptr<void>(new T(), [](void* p) { delete static_cast<T*>(p); });
@@ -78,13 +83,13 @@ class EventLoop {
 
  private:
   struct Key {
-    const void* owner;
+    std::uint64_t owner;
     std::type_index type;
     bool operator==(const Key& other) const { return owner == other.owner && type == other.type; }
   };
   struct KeyHash {
     std::size_t operator()(const Key& key) const {
-      return std::hash<const void*>()(key.owner) ^ key.type.hash_code();
+      return std::hash<std::uint64_t>()(key.owner) ^ key.type.hash_code();
     }
   };
   std::unordered_map<Key, std::shared_ptr<void>, KeyHash> locals_;

@@ -16,6 +16,18 @@ namespace {
 
 using Pistache::Polling::NotifyOn;
 
+// A task's exception is logged, never let through to the reactor (which
+// would end the process).
+void run_guarded(const EventLoop::Task& task, const char* what) {
+  try {
+    task();
+  } catch (const std::exception& error) {
+    spdlog::error("{} failed: {}", what, error.what());
+  } catch (...) {
+    spdlog::error("{} failed with a non-standard exception", what);
+  }
+}
+
 thread_local Loop* this_thread_loop = nullptr;
 
 Pistache::Flags<NotifyOn> interest(bool readable, bool writable) {
@@ -138,7 +150,7 @@ void Loop::settle() {
     }
     if (deferred_.empty()) return;
     tasks.swap(deferred_);
-    for (auto& task : tasks) task();
+    for (auto& task : tasks) run_guarded(task, "a deferred task");
     tasks.clear();
   }
 }
@@ -152,7 +164,7 @@ void Loop::run_posted() {
     tasks.swap(posted_);
     wake_pending_ = false;
   }
-  for (auto& task : tasks) task();
+  for (auto& task : tasks) run_guarded(task, "a posted task");
 }
 
 void Loop::run_timers() {
@@ -163,7 +175,7 @@ void Loop::run_timers() {
   while (!timers_.empty() && timers_.begin()->first <= now) {
     auto node = timers_.extract(timers_.begin());
     timer_index_.erase(node.mapped().first);
-    node.mapped().second();
+    run_guarded(node.mapped().second, "a timer");
   }
 }
 
@@ -262,6 +274,11 @@ namespace common {
 
 EventLoop* EventLoop::current() {
   return reactor::this_thread_loop;
+}
+
+std::uint64_t EventLoop::new_owner() {
+  static std::atomic<std::uint64_t> next{1};
+  return next.fetch_add(1);
 }
 
 }  // namespace common

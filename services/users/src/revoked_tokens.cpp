@@ -12,8 +12,8 @@ constexpr std::size_t kMaxBatch = 64;  // token ids per statement, as for user i
 
 RevokedTokens::RevokedTokens(common::Database& database)
     : database_(database),
-      checker_([this](const std::vector<std::string>& jtis) { return revoked_many(jtis); }, 2,
-               kMaxBatch) {}
+      checker_([this](const std::vector<std::string>& jtis) { return revoked_many(jtis); },
+               database.connections_per_loop(), kMaxBatch) {}
 
 std::vector<common::PreparedStatement> RevokedTokens::statements() {
   return {

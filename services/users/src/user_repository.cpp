@@ -17,9 +17,6 @@ constexpr std::size_t kMaxBatch = 64;
 // Pages per statement: a page holds up to 1000 rows, and every caller of a
 // batch waits for all of its rows.
 constexpr std::size_t kMaxPageBatch = 16;
-// Batches of one kind a loop has in flight at once: one being answered while
-// the next one forms keeps the connection busy without making batches small.
-constexpr int kInFlight = 2;
 
 const char* const kUniqueViolation = "23505";
 
@@ -66,18 +63,21 @@ std::string pages_statement(const std::string& columns, bool newest_first) {
 
 }  // namespace
 
+// Batches of one kind a loop runs at once: as many as it has connections
+// (each runs one at a time), so that under load the next batch grows while
+// the running ones finish.
 UserRepository::UserRepository(common::Database& database)
     : database_(database),
-      finder_([this](const std::vector<long long>& ids) { return find_many(ids); }, kInFlight,
-              kMaxBatch),
-      adder_([this](const std::vector<NewUser>& users) { return add_many(users); }, kInFlight,
-             kMaxBatch),
+      finder_([this](const std::vector<long long>& ids) { return find_many(ids); },
+              database.connections_per_loop(), kMaxBatch),
+      adder_([this](const std::vector<NewUser>& users) { return add_many(users); },
+             database.connections_per_loop(), kMaxBatch),
       pager_([this](const std::vector<PageKey>& keys) { return pages_many(false, keys); },
-             kInFlight, kMaxPageBatch),
+             database.connections_per_loop(), kMaxPageBatch),
       newest_pager_([this](const std::vector<PageKey>& keys) { return pages_many(true, keys); },
-                    kInFlight, kMaxPageBatch),
+                    database.connections_per_loop(), kMaxPageBatch),
       account_finder_([this](const std::vector<long long>& ids) { return find_accounts_many(ids); },
-                      kInFlight, kMaxBatch) {}
+                      database.connections_per_loop(), kMaxBatch) {}
 
 // Parameters are bigint so that any id a client sends compares (with the
 // primary key index: int4 vs int8 is one btree family) instead of failing a
