@@ -282,9 +282,9 @@ TEST_F(BatchedRepository, ConcurrentRevocationChecksAndAccounts_EveryCallerGetsI
 }
 
 // Ids of a page, to compare pages at a glance.
-std::vector<long long> ids_of(const std::vector<users::User>& page) {
+std::vector<long long> ids_of(const users::UserRows& page) {
   std::vector<long long> ids;
-  for (const auto& user : page) ids.push_back(user.id);
+  for (int i = 0; i < page.size(); ++i) ids.push_back(page.id(i));
   return ids;
 }
 
@@ -318,8 +318,8 @@ TEST_F(BatchedPages, PagesAfter_EachKeyGetsItsOwnRangeInIdOrder) {
   EXPECT_EQ(ids_of(pages[5]), range(1, 1));
   EXPECT_TRUE(pages[6].empty());
   ASSERT_FALSE(pages[1].empty());
-  EXPECT_EQ(pages[1][0].username, "user11");
-  EXPECT_EQ(pages[1][0].email, "11@example.com");
+  EXPECT_EQ(pages[1].username(0), "user11");
+  EXPECT_EQ(pages[1].email(0), "11@example.com");
 }
 
 TEST_F(BatchedPages, NewestFirst_EachKeyGetsTheUsersBeforeItNewestFirst) {
@@ -342,7 +342,7 @@ TEST_F(BatchedPages, OnePage_TheSingleStatementGivesTheSameRows) {
   ASSERT_EQ(batched.size(), 2u);
   EXPECT_EQ(ids_of(alone[0]), ids_of(batched[0]));
   ASSERT_FALSE(alone[0].empty());
-  EXPECT_EQ(alone[0][0].created_at, batched[0][0].created_at);
+  EXPECT_EQ(alone[0].created_at(0), batched[0].created_at(0));
   EXPECT_EQ(ids_of(runner_.call([&] {
               return repository_.pages_many(true, {{5, 2}});
             })[0]),

@@ -35,13 +35,6 @@ User to_user(const common::Rows& rows, int row) {
   return user;
 }
 
-std::vector<User> to_users(const common::Rows& rows) {
-  std::vector<User> users;
-  users.reserve(static_cast<std::size_t>(rows.size()));
-  for (int row = 0; row < rows.size(); ++row) users.push_back(to_user(rows, row));
-  return users;
-}
-
 Account to_account(const common::Rows& rows, int row) {
   Account account;
   account.user = to_user(rows, row);
@@ -182,18 +175,18 @@ std::vector<std::optional<User>> UserRepository::find_many(const std::vector<lon
   return found;
 }
 
-std::vector<User> UserRepository::page_after(long long after_id, int limit) {
+UserRows UserRepository::page_after(long long after_id, int limit) {
   return pager_.submit(PageKey{after_id, limit});
 }
 
-std::vector<User> UserRepository::newest_before(std::optional<long long> before_id, int limit) {
+UserRows UserRepository::newest_before(std::optional<long long> before_id, int limit) {
   // No `before`: below the largest id there can be.
   return newest_pager_.submit(
       PageKey{before_id.value_or(std::numeric_limits<long long>::max()), limit});
 }
 
-std::vector<std::vector<User>> UserRepository::pages_many(bool newest_first,
-                                                          const std::vector<PageKey>& keys) {
+std::vector<UserRows> UserRepository::pages_many(bool newest_first,
+                                                 const std::vector<PageKey>& keys) {
   // Callers of the same page (everyone opening GET / at once) share one.
   std::vector<PageKey> distinct;
   std::vector<std::size_t> page_of(keys.size());
@@ -202,11 +195,12 @@ std::vector<std::vector<User>> UserRepository::pages_many(bool newest_first,
     page_of[i] = static_cast<std::size_t>(found - distinct.begin());
     if (found == distinct.end()) distinct.push_back(keys[i]);
   }
-  std::vector<std::vector<User>> pages(distinct.size());
+  std::vector<UserRows> pages(distinct.size());
   if (distinct.size() == 1) {  // one page: the single-page statement
-    pages[0] = to_users(
+    auto rows =
         database_.run({newest_first ? "users_newest_before" : "users_page_after",
-                       {std::to_string(distinct[0].from), std::to_string(distinct[0].limit)}}));
+                       {std::to_string(distinct[0].from), std::to_string(distinct[0].limit)}});
+    pages[0] = UserRows(rows, 0, rows.size());
   } else {
     std::vector<long long> from;
     std::vector<long long> limits;
@@ -216,20 +210,20 @@ std::vector<std::vector<User>> UserRepository::pages_many(bool newest_first,
     }
     auto rows = database_.run({newest_first ? "users_pages_newest_before" : "users_pages_after",
                                {bigint_array(from), bigint_array(limits)}});
-    for (int row = 0; row < rows.size(); ++row) {
-      auto page = static_cast<std::size_t>(rows.integer(row, 5) - 1);  // ordinality from 1
-      pages.at(page).push_back(to_user(rows, row));
+    // The rows come page by page (ordered by the page's position, from 1):
+    // each page is a range of them.
+    int begin = 0;
+    while (begin < rows.size()) {
+      auto page = rows.integer(begin, 5);
+      int end = begin + 1;
+      while (end < rows.size() && rows.integer(end, 5) == page) ++end;
+      pages.at(static_cast<std::size_t>(page - 1)) = UserRows(rows, begin, end);
+      begin = end;
     }
   }
-  // Each page is moved to its last caller and copied for the others.
-  std::vector<std::size_t> last_caller(distinct.size());
-  for (std::size_t i = 0; i < keys.size(); ++i) last_caller[page_of[i]] = i;
-  std::vector<std::vector<User>> answers;
+  std::vector<UserRows> answers;
   answers.reserve(keys.size());
-  for (std::size_t i = 0; i < keys.size(); ++i) {
-    auto& page = pages[page_of[i]];
-    answers.push_back(last_caller[page_of[i]] == i ? std::move(page) : page);
-  }
+  for (std::size_t i = 0; i < keys.size(); ++i) answers.push_back(pages[page_of[i]]);
   return answers;
 }
 

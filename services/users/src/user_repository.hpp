@@ -53,9 +53,9 @@ class UserRepository {
   User add(const NewUser& user);
   std::optional<User> find(long long id);
   // Up to `limit` users with id > after_id, in id (insertion) order.
-  std::vector<User> page_after(long long after_id, int limit);
+  UserRows page_after(long long after_id, int limit);
   // Up to `limit` users with id < before_id (all when nullopt), newest first.
-  std::vector<User> newest_before(std::optional<long long> before_id, int limit);
+  UserRows newest_before(std::optional<long long> before_id, int limit);
   void ping();  // select 1; throws when the database is down
 
   // One statement for many: each key's row (nullopt: no such user / the
@@ -64,7 +64,7 @@ class UserRepository {
   std::vector<std::optional<User>> add_many(const std::vector<NewUser>& users);
   // Each key's page: ids after key.from in id order, or (newest_first) ids
   // before key.from, newest first.
-  std::vector<std::vector<User>> pages_many(bool newest_first, const std::vector<PageKey>& keys);
+  std::vector<UserRows> pages_many(bool newest_first, const std::vector<PageKey>& keys);
 
   // Authentication (the password is the Argon2id hash, never clear text).
   User add_with_password(const NewUser& user, const std::string& password_hash);  // DuplicateEmail
@@ -82,8 +82,8 @@ class UserRepository {
   common::Database& database_;
   common::Batcher<long long, std::optional<User>> finder_;
   common::Batcher<NewUser, std::optional<User>> adder_;
-  common::Batcher<PageKey, std::vector<User>> pager_;
-  common::Batcher<PageKey, std::vector<User>> newest_pager_;
+  common::Batcher<PageKey, UserRows> pager_;
+  common::Batcher<PageKey, UserRows> newest_pager_;
   common::Batcher<long long, std::optional<Account>> account_finder_;
 };
 
