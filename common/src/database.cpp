@@ -67,6 +67,8 @@ struct Database::Shared {
   std::atomic<long long> connect_failures{0};
   std::atomic<long long> broken{0};
   std::atomic<long long> timeouts{0};
+  std::atomic<long long> calls{0};
+  std::atomic<bool> broken_since_success{false};  // a connect failed since the last success
 
   // The connecting thread: jobs in, ready connections handed to their loop.
   struct Job {
@@ -96,6 +98,31 @@ struct Database::Shared {
         error = trimmed(failure.what());
       }
       job.deliver(std::move(pipeline), std::move(error));
+    }
+  }
+
+  // The loops using this database, so that one finding it back tells the
+  // others at once instead of at their next retry.
+  struct Peer {
+    EventLoop* loop;
+    std::shared_ptr<std::atomic<bool>> alive;
+    std::function<void()> retry;
+  };
+  std::vector<Peer> peers;  // under mutex
+
+  void add_peer(Peer peer) {
+    std::lock_guard<std::mutex> lock(mutex);
+    peers.push_back(std::move(peer));
+  }
+  void tell_peers_it_is_back(EventLoop* from) {
+    std::lock_guard<std::mutex> lock(mutex);
+    for (auto& peer : peers) {
+      if (peer.loop == from || !peer.alive->load()) continue;
+      auto alive = peer.alive;
+      auto retry = peer.retry;
+      peer.loop->post([alive, retry] {
+        if (alive->load()) retry();
+      });
     }
   }
 
@@ -146,6 +173,11 @@ struct LoopDb {
     shared = std::move(from);
     slots.resize(static_cast<std::size_t>(shared->per_loop));
     shared->size += shared->per_loop;
+    shared->add_peer({loop, alive, [this] { connect_all(); }});
+    connect_all();
+  }
+
+  void connect_all() {
     for (std::size_t i = 0; i < slots.size(); ++i) connect(i);
   }
 
@@ -233,6 +265,7 @@ struct LoopDb {
     if (!pipeline) {
       ++shared->connect_failures;
       spdlog::warn("database connection to {} failed: {}", redact_url(shared->url), error);
+      shared->broken_since_success.store(true);
       schedule_retry();
       if (!any_ready() && !any_connecting()) fail_queued();
     } else {
@@ -242,6 +275,7 @@ struct LoopDb {
       ++shared->ready;
       loop->watch(slot.fd, true, false,
                   [this, index](std::uint32_t events) { on_event(index, events); });
+      if (shared->broken_since_success.exchange(false)) shared->tell_peers_it_is_back(loop);
     }
     send_queued();
   }
@@ -251,7 +285,7 @@ struct LoopDb {
     retry_scheduled = true;
     loop->after(kRetryPeriod, [this] {
       retry_scheduled = false;
-      for (std::size_t i = 0; i < slots.size(); ++i) connect(i);
+      connect_all();
     });
   }
 
@@ -324,15 +358,20 @@ std::vector<Rows> Database::run(std::vector<Statement> statements) {
   }
   auto& db = loop->local<LoopDb>(shared_->owner);
   if (!db.loop) db.init(*loop, shared_);
+  ++shared_->calls;
 
   if (!db.any_ready() && !db.any_connecting()) {
-    // Down: answer now, and try again in the background.
+    // Down: a new attempt unless one failed just now (then the answer is
+    // known). The call waits for the attempt: refused at once while the
+    // server is down, served as soon as it is back.
     for (std::size_t i = 0; i < db.slots.size(); ++i) {
       if (Clock::now() - db.slots[i].last_attempt >= kRetryPeriod) db.connect(i);
     }
     db.schedule_retry();
-    ++shared_->timeouts;
-    throw ServiceUnavailable("Database unavailable.");
+    if (!db.any_connecting()) {
+      ++shared_->timeouts;
+      throw ServiceUnavailable("Database unavailable.");
+    }
   }
 
   pg::Outcome outcome;
@@ -392,6 +431,13 @@ std::vector<Rows> Database::run(std::vector<Statement> statements) {
   throw ServiceUnavailable("Database unavailable.");
 }
 
+void Database::open_on_this_loop() {
+  EventLoop* loop = EventLoop::current();
+  if (!loop) return;
+  auto& db = loop->local<LoopDb>(shared_->owner);
+  if (!db.loop) db.init(*loop, shared_);
+}
+
 Rows Database::run(Statement statement) {
   std::vector<Statement> one;
   one.push_back(std::move(statement));
@@ -411,6 +457,7 @@ PoolStats Database::stats() const {
   stats.connect_failures = shared_->connect_failures.load();
   stats.broken_connections = shared_->broken.load();
   stats.timeouts = shared_->timeouts.load();
+  stats.calls = shared_->calls.load();
   return stats;
 }
 
@@ -427,6 +474,9 @@ void append_pool_metrics(const PoolStats& stats, std::string& out) {
   out += "db_errors_total{kind=\"connect\"} " + std::to_string(stats.connect_failures) + "\n";
   out += "db_errors_total{kind=\"broken\"} " + std::to_string(stats.broken_connections) + "\n";
   out += "db_errors_total{kind=\"timeout\"} " + std::to_string(stats.timeouts) + "\n";
+  out += "# HELP db_calls_total Batches sent for (one statement or one transaction each).\n";
+  out += "# TYPE db_calls_total counter\n";
+  out += "db_calls_total " + std::to_string(stats.calls) + "\n";
 }
 
 }  // namespace common

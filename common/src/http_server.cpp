@@ -129,7 +129,7 @@ HttpServer::~HttpServer() {
   stop();
 }
 
-void HttpServer::start() {
+void HttpServer::start(const std::vector<std::function<void()>>& loop_hooks) {
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
@@ -168,6 +168,7 @@ void HttpServer::start() {
     loop->watch(listen_fd, true, false,
                 [set, listen_fd](std::uint32_t) { set->accept_from(listen_fd); });
     loop->after(std::chrono::milliseconds(250), [set] { set->sweep(); });
+    for (const auto& hook : loop_hooks) loop->post(hook);
   }
   accepting_ = true;
   reactors_->start();

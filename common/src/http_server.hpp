@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <unordered_map>
 #include <vector>
@@ -68,7 +69,8 @@ class HttpServer {
              const std::atomic<bool>* draining);
   ~HttpServer();
 
-  void start();
+  // Serves on the loops; each runs `loop_hooks` first.
+  void start(const std::vector<std::function<void()>>& loop_hooks = {});
   int port() const { return port_; }
   // Stops accepting; keep-alive connections that are idle are closed.
   void stop_accepting();

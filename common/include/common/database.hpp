@@ -28,6 +28,7 @@ struct PoolStats {
   long long connect_failures = 0;
   long long broken_connections = 0;
   long long timeouts = 0;  // the database could not serve in time
+  long long calls = 0;     // batches asked for (one statement or one transaction each)
 };
 
 // Prometheus lines for the pool: connections by state, waiters, errors.
@@ -54,6 +55,8 @@ class Database {
   // retried: it may or may not have happened).
   std::vector<Rows> run(std::vector<Statement> statements);
   Rows run(Statement statement);
+  // On a loop: opens its connections now rather than at its first call.
+  void open_on_this_loop();
 
   PoolStats stats() const;
   // Batches a loop can have running at once (its connections).

@@ -136,6 +136,10 @@ class Wait {
   bool done_ = false;
 };
 
+// Waits `delay`: in a fiber, only the fiber (a timer of its loop wakes it);
+// elsewhere, the thread.
+void sleep_for(std::chrono::milliseconds delay);
+
 // Runs slow CPU work (Argon2) on the small bounded pool of the process while
 // the calling fiber waits; inline when not called from a fiber.
 void run_off_loop(const std::function<void()>& work);

@@ -60,6 +60,17 @@ OffLoopPool& pool() {
 
 }  // namespace
 
+void sleep_for(std::chrono::milliseconds delay) {
+  Fiber* fiber = Fiber::current();
+  if (!fiber) {
+    std::this_thread::sleep_for(delay);
+    return;
+  }
+  Wait done;
+  fiber->loop().after(delay, [&done] { done.notify(); });
+  done.wait();
+}
+
 void set_off_loop_threads(int threads) {
   pool_threads = threads;
 }

@@ -33,6 +33,7 @@ std::unique_ptr<common::App> create_app(const common::Config& config) {
   const Authenticator* admin_guard =
       config.require_admin_for_writes ? authenticator.get() : nullptr;
   app->keep_alive(pool);
+  app->on_each_loop([database = pool.get()] { database->open_on_this_loop(); });
   app->keep_alive(repository);
   app->keep_alive(revoked);
   app->keep_alive(tokens);
@@ -44,10 +45,13 @@ std::unique_ptr<common::App> create_app(const common::Config& config) {
       [pool](std::string& out) { common::append_pool_metrics(pool->stats(), out); });
 
   common::App* self = app.get();
-  auto readiness = [self, repository]() -> std::string {
+  auto readiness = [self, repository, pool]() -> std::string {
     if (self->draining()) return "Shutting down.";
     try {
       repository->ping();
+      // Every loop has its connections: none would answer 503 for want of one.
+      auto stats = pool->stats();
+      if (stats.idle + stats.in_use < stats.size) return "Database connections coming up.";
       return {};
     } catch (const std::exception&) {
       return "Database unavailable.";
