@@ -356,9 +356,9 @@ TEST_F(Routing, PipelinedRequests_AllAnsweredInOrder) {
   EXPECT_FALSE(connection.is_closed_by_peer(100ms));
 }
 
-TEST_F(Routing, SlowClients_DoNotPinTheWorkers) {
-  // Many half-sent requests (slowloris) are held by the event loop, not by a
-  // worker: a normal request is still served at once.
+TEST_F(Routing, SlowClients_DoNotHoldUpOthers) {
+  // Many half-sent requests (slowloris) cost the loops only their buffers: a
+  // normal request is still served at once.
   std::vector<std::unique_ptr<HttpConnection>> slow;
   for (int i = 0; i < 100; ++i) {
     slow.push_back(std::make_unique<HttpConnection>("127.0.0.1", port()));
@@ -558,9 +558,10 @@ TEST_F(Routing, Metrics_CountRouteTemplatesNotRawPaths) {
 
 // --- concurrency: the router-map race ------------------------------------------------
 
-// Pistache 0.0.5's Router::route inserts into a map shared by every worker
-// when a method has no route; many threads sending unusual methods at once
-// must not corrupt it. A fresh app, so nothing warmed the map first.
+// Pistache 0.0.5's router inserts into a map shared by every thread when a
+// method has no route (the service has a route table of its own, built once
+// and only read); many clients sending unusual methods at once on a fresh
+// app must all be answered.
 TEST(RoutingConcurrency, ManyThreadsOfUnusualMethods_AllAnsweredNoCrash) {
   auto app = users::create_app(unit::test_config());
   app->start();
