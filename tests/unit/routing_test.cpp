@@ -1,7 +1,7 @@
 // Routing and the HTTP edge of the real app (users::create_app) over real
 // HTTP, with the database unreachable: nothing listens on its port, so what
 // must work without it works, and what needs it answers 503 fast. Plus the
-// Pistache 0.0.5 sharp edges from shared/PISTACHE-NOTES.md.
+// places where Pistache 0.0.5's own HTTP layer goes wrong (README).
 #include <gtest/gtest.h>
 
 #include <atomic>

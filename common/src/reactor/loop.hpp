@@ -53,6 +53,8 @@ class Loop final : public Pistache::Aio::Handler, public EventLoop {
 
  private:
   using Clock = std::chrono::steady_clock;
+  void dispatch(int fd, std::uint32_t events);
+  static std::uint32_t events_of(bool readable, bool writable, bool hangup);
   void run_posted();
   void run_timers();
   void arm_timer();
