@@ -112,6 +112,13 @@ void Pipeline::send(std::vector<Statement> statements, Done done) {
   flush();
 }
 
+void Pipeline::read_buffered() {
+  // A flush that finds the socket full reads what the server sent meanwhile
+  // (libpq does, to avoid a deadlock): those results are in libpq's buffer
+  // and the socket will not say so again.
+  read_results();
+}
+
 void Pipeline::on_readable() {
   if (broken_) return;
   if (!PQconsumeInput(connection_)) {
@@ -130,6 +137,7 @@ void Pipeline::on_readable() {
 
 void Pipeline::on_writable() {
   flush();
+  read_results();
 }
 
 void Pipeline::flush() {

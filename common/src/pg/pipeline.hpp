@@ -65,6 +65,9 @@ class Pipeline {
   void send(std::vector<Statement> statements, Done done);
   // Unsent bytes are buffered: the caller watches the socket for writable.
   bool wants_write() const;
+  // Completes the batches whose results libpq already holds (a flush may
+  // read them off the socket): call after send(), outside of any callback.
+  void read_buffered();
   void on_readable();
   void on_writable();
   bool broken() const;

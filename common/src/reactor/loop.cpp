@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 #include <future>
 #include <stdexcept>
 
@@ -45,8 +46,9 @@ Loop::Loop(int index, std::shared_ptr<std::atomic<int>> clones)
     : index_(index), clones_(std::move(clones)) {}
 
 Loop::~Loop() {
-  poller_ = nullptr;  // the reactor's poller may already be gone
   clear_locals();
+  if (inner_fd_ >= 0) ::close(inner_fd_);
+  inner_fd_ = -1;
   if (wake_fd_ >= 0) ::close(wake_fd_);
   if (timer_fd_ >= 0) ::close(timer_fd_);
 }
@@ -56,13 +58,28 @@ std::shared_ptr<Pistache::Aio::Handler> Loop::clone() const {
 }
 
 void Loop::registerPoller(Pistache::Polling::Epoll& poller) {
-  poller_ = &poller;
+  // The loop's descriptors live in an epoll set of its own, which the
+  // reactor's poller watches as one descriptor: the loop can then look at
+  // them again without waiting (onReady), and never sees or consumes the
+  // reactor's own (its shutdown notification is edge-triggered).
+  inner_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
   wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   timer_fd_ = ::timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-  if (wake_fd_ < 0 || timer_fd_ < 0)
+  if (inner_fd_ < 0 || wake_fd_ < 0 || timer_fd_ < 0) {
     throw std::runtime_error("cannot create the loop's descriptors");
-  poller.addFd(wake_fd_, interest(true, false), Pistache::Polling::Tag(wake_fd_));
-  poller.addFd(timer_fd_, interest(true, false), Pistache::Polling::Tag(timer_fd_));
+  }
+  control(EPOLL_CTL_ADD, wake_fd_, EPOLLIN);
+  control(EPOLL_CTL_ADD, timer_fd_, EPOLLIN);
+  poller.addFd(inner_fd_, interest(true, false), Pistache::Polling::Tag(inner_fd_));
+}
+
+void Loop::control(int operation, int fd, std::uint32_t events) {
+  epoll_event event{};
+  event.events = events;
+  event.data.fd = fd;
+  if (::epoll_ctl(inner_fd_, operation, fd, &event) != 0 && operation != EPOLL_CTL_DEL) {
+    throw std::runtime_error(std::string("epoll_ctl: ") + std::strerror(errno));
+  }
 }
 
 void Loop::watch(int fd, bool readable, bool writable, FdCallback callback) {
@@ -70,23 +87,18 @@ void Loop::watch(int fd, bool readable, bool writable, FdCallback callback) {
   auto index = static_cast<std::size_t>(fd);
   if (watches_.size() <= index) watches_.resize(index + 1);
   watches_[index] = std::make_shared<FdCallback>(std::move(callback));
-  poller_->addFd(fd, interest(readable, writable), Pistache::Polling::Tag(fd));
+  control(EPOLL_CTL_ADD, fd, (readable ? EPOLLIN : 0u) | (writable ? EPOLLOUT : 0u));
 }
 
 void Loop::rewatch(int fd, bool readable, bool writable) {
-  if (!poller_) return;
-  poller_->rearmFd(fd, interest(readable, writable), Pistache::Polling::Tag(fd));
+  if (inner_fd_ < 0) return;
+  control(EPOLL_CTL_MOD, fd, (readable ? EPOLLIN : 0u) | (writable ? EPOLLOUT : 0u));
 }
 
 void Loop::unwatch(int fd) {
   auto index = static_cast<std::size_t>(fd);
   if (index < watches_.size()) watches_[index].reset();
-  if (!poller_) return;
-  try {
-    poller_->removeFd(fd);
-  } catch (const std::exception&) {
-    // Already closed: the kernel dropped it from the set by itself.
-  }
+  if (inner_fd_ >= 0) control(EPOLL_CTL_DEL, fd, 0);  // fails harmlessly if already closed
 }
 
 void Loop::defer(Task task) {
@@ -205,7 +217,7 @@ void Loop::dispatch(int fd, std::uint32_t events) {
   }
   auto index = static_cast<std::size_t>(fd);
   if (index >= watches_.size() || !watches_[index]) return;  // not ours, or unwatched
-  auto callback = watches_[index];  // it may unwatch itself
+  auto callback = watches_[index];                           // it may unwatch itself
   try {
     (*callback)(events);
   } catch (const std::exception& error) {
@@ -213,37 +225,28 @@ void Loop::dispatch(int fd, std::uint32_t events) {
   }
 }
 
-std::uint32_t Loop::events_of(bool readable, bool writable, bool hangup) {
-  std::uint32_t events = 0;
-  if (readable) events |= kReadable;
-  if (writable) events |= kWritable;
-  if (hangup || events == 0) events |= kError;
-  return events;
-}
-
-void Loop::onReady(const Pistache::Aio::FdSet& fds) {
+void Loop::onReady(const Pistache::Aio::FdSet&) {
   this_thread_loop = this;
-  for (const auto& entry : fds) {
-    dispatch(static_cast<int>(entry.getTag().value()),
-             events_of(entry.isReadable(), entry.isWritable(), entry.isHangup()));
-  }
-  settle();
-  // Under load, more is ready by the time an iteration ends: looking again
-  // without waiting (a few times at most) serves it now instead of putting
-  // the thread to sleep in the reactor's poll and waking it right away -- a
-  // context switch saved per iteration. Idle, it costs one poll.
-  std::vector<Pistache::Polling::Event> more;
-  for (int again = 0; again < kPollsWithoutWaiting && poller_; ++again) {
-    more.clear();
-    if (poller_->poll(more, std::chrono::milliseconds(0)) <= 0) break;
-    for (const auto& event : more) {
-      using Pistache::Polling::NotifyOn;
-      dispatch(static_cast<int>(event.tag.value()),
-               events_of(event.flags.hasFlag(NotifyOn::Read), event.flags.hasFlag(NotifyOn::Write),
-                         event.flags.hasFlag(NotifyOn::Hangup)));
+  // The first look finds what woke the reactor. Under load, more is ready by
+  // the time an iteration ends: looking again without waiting (a few times
+  // at most) serves it now instead of putting the thread to sleep in the
+  // reactor's poll only to wake it right away -- a context switch saved per
+  // iteration. Idle, it costs one more epoll_wait.
+  epoll_event events[256];
+  for (int look = 0; look <= kPollsWithoutWaiting; ++look) {
+    int ready = ::epoll_wait(inner_fd_, events, 256, 0);
+    if (ready <= 0) break;
+    for (int i = 0; i < ready; ++i) {
+      std::uint32_t bits = events[i].events;
+      std::uint32_t mapped = 0;
+      if (bits & EPOLLIN) mapped |= kReadable;
+      if (bits & EPOLLOUT) mapped |= kWritable;
+      if (bits & (EPOLLERR | EPOLLHUP)) mapped |= kError;
+      dispatch(events[i].data.fd, mapped);
     }
     settle();
   }
+  settle();
   arm_timer();
 }
 

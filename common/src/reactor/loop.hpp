@@ -54,16 +54,16 @@ class Loop final : public Pistache::Aio::Handler, public EventLoop {
  private:
   using Clock = std::chrono::steady_clock;
   void dispatch(int fd, std::uint32_t events);
-  static std::uint32_t events_of(bool readable, bool writable, bool hangup);
+  void control(int operation, int fd, std::uint32_t events);
   void run_posted();
   void run_timers();
   void arm_timer();
 
   int index_;
   std::shared_ptr<std::atomic<int>> clones_;  // hands out the clones' indexes
-  Pistache::Polling::Epoll* poller_ = nullptr;
-  int wake_fd_ = -1;                                  // eventfd: post() from other threads
-  int timer_fd_ = -1;                                 // timerfd: the earliest timer
+  int inner_fd_ = -1;                         // the loop's own epoll set, watched by the reactor
+  int wake_fd_ = -1;                          // eventfd: post() from other threads
+  int timer_fd_ = -1;                         // timerfd: the earliest timer
   std::vector<std::shared_ptr<FdCallback>> watches_;  // by descriptor
   std::vector<FiberImpl*> ready_;
   std::vector<Task> deferred_;
