@@ -68,6 +68,7 @@ struct Database::Shared {
   std::atomic<long long> broken{0};
   std::atomic<long long> timeouts{0};
   std::atomic<long long> calls{0};
+  std::atomic<int> connecting{0};
   std::atomic<bool> broken_since_success{false};  // a connect failed since the last success
 
   // The connecting thread: jobs in, ready connections handed to their loop.
@@ -245,6 +246,7 @@ struct LoopDb {
     Slot& slot = slots[index];
     if (slot.connecting || slot.pipeline) return;
     slot.connecting = true;
+    ++shared->connecting;
     slot.last_attempt = Clock::now();
     EventLoop* owner = loop;
     auto still_alive = alive;
@@ -263,6 +265,7 @@ struct LoopDb {
   void adopt(std::size_t index, std::unique_ptr<pg::Pipeline> pipeline, const std::string& error) {
     Slot& slot = slots[index];
     slot.connecting = false;
+    --shared->connecting;
     if (!pipeline) {
       ++shared->connect_failures;
       spdlog::warn("database connection to {} failed: {}", redact_url(shared->url), error);
@@ -437,6 +440,15 @@ void Database::open_on_this_loop() {
   if (!loop) return;
   auto& db = loop->local<LoopDb>(shared_->owner);
   if (!db.loop) db.init(*loop, shared_);
+}
+
+bool Database::all_connected(std::chrono::milliseconds limit) {
+  auto until = Clock::now() + limit;
+  for (;;) {
+    if (shared_->ready.load() >= shared_->size.load()) return true;
+    if (shared_->connecting.load() == 0 || Clock::now() >= until) return false;
+    sleep_for(std::chrono::milliseconds(10));
+  }
 }
 
 Rows Database::run(Statement statement) {

@@ -57,6 +57,9 @@ class Database {
   Rows run(Statement statement);
   // On a loop: opens its connections now rather than at its first call.
   void open_on_this_loop();
+  // In a fiber: true once every loop has its connections, waiting up to
+  // `limit` while some are being opened; false at once if one is down.
+  bool all_connected(std::chrono::milliseconds limit);
 
   PoolStats stats() const;
   // Batches a loop can have running at once (its connections).

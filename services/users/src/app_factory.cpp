@@ -50,8 +50,7 @@ std::unique_ptr<common::App> create_app(const common::Config& config) {
     try {
       repository->ping();
       // Every loop has its connections: none would answer 503 for want of one.
-      auto stats = pool->stats();
-      if (stats.idle + stats.in_use < stats.size) return "Database connections coming up.";
+      if (!pool->all_connected(std::chrono::seconds(1))) return "Database connections coming up.";
       return {};
     } catch (const std::exception&) {
       return "Database unavailable.";
