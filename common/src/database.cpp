@@ -79,6 +79,7 @@ struct Database::Shared {
   std::condition_variable wake;
   std::deque<Job> jobs;
   bool stopping = false;
+  bool finished = false;  // the thread is done with everything
   std::thread thread;
 
   void connect_loop() {
@@ -343,7 +344,14 @@ Database::Database(std::string url, std::vector<PreparedStatement> statements,
   }
   shared_->per_loop = connections_per_loop < 1 ? 1 : connections_per_loop;
   shared_->connect_wait = connect_wait;
-  shared_->thread = std::thread([shared = shared_.get()] { shared->connect_loop(); });
+  // The thread holds the shared state too: the destructor may leave it
+  // behind in a connect that hangs (see there).
+  shared_->thread = std::thread([shared = shared_] {
+    shared->connect_loop();
+    std::lock_guard<std::mutex> lock(shared->mutex);
+    shared->finished = true;
+    shared->wake.notify_all();
+  });
 }
 
 Database::~Database() {
@@ -352,7 +360,16 @@ Database::~Database() {
     shared_->stopping = true;
   }
   shared_->wake.notify_all();
-  shared_->thread.join();
+  // A connect to a server that accepts and never answers waits for libpq's
+  // connect_timeout: not worth holding up a shutdown for.
+  std::unique_lock<std::mutex> lock(shared_->mutex);
+  if (shared_->wake.wait_for(lock, std::chrono::milliseconds(500),
+                             [this] { return shared_->finished; })) {
+    lock.unlock();
+    shared_->thread.join();
+  } else {
+    shared_->thread.detach();
+  }
 }
 
 std::vector<Rows> Database::run(std::vector<Statement> statements) {

@@ -3,6 +3,9 @@
 // must work without it works, and what needs it answers 503 fast. Plus the
 // places where Pistache 0.0.5's own HTTP layer goes wrong (README).
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <cctype>
@@ -621,3 +624,71 @@ TEST(RoutingConcurrency, ManyThreadsOfUnusualMethods_AllAnsweredNoCrash) {
 }
 
 }  // namespace
+
+// --- a database that hangs ---------------------------------------------------------
+
+namespace {
+
+// A "database" that accepts TCP connections and never says a word: libpq
+// then waits in its connect until connect_timeout. What does not need the
+// database must not notice; what does gets a 503 after a bounded wait.
+class SilentServer {
+ public:
+  SilentServer() {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::bind(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
+        ::listen(fd_, 64) != 0) {
+      throw std::runtime_error("cannot listen");
+    }
+    socklen_t length = sizeof address;
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&address), &length);
+    port_ = ntohs(address.sin_port);
+  }
+  ~SilentServer() { ::close(fd_); }
+  int port() const { return port_; }
+
+ private:
+  int fd_ = -1;
+  int port_ = 0;
+};
+
+}  // namespace
+
+TEST(HangingDatabase, PingAndLivenessStayFast_DatabaseRoutesGet503AfterABoundedWait) {
+  SilentServer silent;
+  auto config = unit::test_config(
+      {{"DATABASE_TEST_URL", "postgresql://postgres@127.0.0.1:" + std::to_string(silent.port()) +
+                                 "/users?connect_timeout=10"}});
+  auto app = users::create_app(config);
+  app->start();
+  const int port = app->port();
+
+  // Requests that need the database, on both loops, waiting for it meanwhile.
+  std::vector<std::thread> waiting;
+  std::atomic<int> answered_503{0};
+  for (int i = 0; i < 4; ++i) {
+    waiting.emplace_back([&] {
+      auto started = Clock::now();
+      auto response = http_request(port, "GET", "/users/1");
+      if (response.status == 503 && Clock::now() - started < 5s) ++answered_503;
+    });
+  }
+  std::this_thread::sleep_for(200ms);
+  // The best of a few tries: a loaded machine may delay one, a blocked loop
+  // would delay all of them by seconds.
+  for (const char* path : {"/ping", "/health/live"}) {
+    SCOPED_TRACE(path);
+    auto best = std::chrono::steady_clock::duration::max();
+    for (int i = 0; i < 5; ++i) {
+      auto started = Clock::now();
+      EXPECT_EQ(http_request(port, "GET", path).status, 200);
+      best = std::min(best, Clock::now() - started);
+    }
+    EXPECT_LT(best, 10ms);
+  }
+  for (auto& thread : waiting) thread.join();
+  EXPECT_EQ(answered_503.load(), 4);
+}
