@@ -8,15 +8,12 @@
 #include <chrono>
 #include <functional>
 #include <memory>
-#include <unordered_map>
 #include <vector>
 
 #include "common/blueprint.hpp"
 #include "common/config.hpp"
-#include "common/event_loop.hpp"
 #include "common/request_observer.hpp"
-#include "edge/request_framer.hpp"
-#include "edge/router.hpp"
+#include "edge/connection_set.hpp"
 
 namespace common {
 
@@ -24,43 +21,6 @@ namespace reactor {
 class Reactors;
 class Loop;
 }  // namespace reactor
-
-namespace edge {
-
-class HttpConnection;
-
-// Shared by every loop: read-only after start, but for the counters.
-struct ServerState {
-  explicit ServerState(const std::vector<Route>& routes) : router(routes) {}
-  Router router;
-  std::vector<std::shared_ptr<RequestObserver>> observers;
-  std::atomic<int> in_flight{0};
-  const std::atomic<bool>* draining = nullptr;
-  FramerLimits limits;
-  std::chrono::milliseconds header_timeout{std::chrono::seconds(10)};
-  std::chrono::milliseconds body_timeout{std::chrono::seconds(30)};
-  std::chrono::milliseconds keepalive_timeout{std::chrono::seconds(75)};
-  std::chrono::milliseconds stall_timeout{std::chrono::seconds(30)};
-  std::chrono::milliseconds linger_timeout{std::chrono::seconds(2)};
-};
-
-// The connections of one loop.
-class ConnectionSet {
- public:
-  ConnectionSet(EventLoop& loop, ServerState& state) : loop_(loop), state_(state) {}
-  void accept_from(int listen_fd);
-  void remove(int fd) { connections_.erase(fd); }
-  void sweep();
-  void close_all();
-  void close_idle();
-
- private:
-  EventLoop& loop_;
-  ServerState& state_;
-  std::unordered_map<int, std::shared_ptr<HttpConnection>> connections_;
-};
-
-}  // namespace edge
 
 class HttpServer {
  public:

@@ -10,9 +10,9 @@
 #include "common/json_response.hpp"
 #include "common/log_context.hpp"
 #include "common/request_id.hpp"
+#include "edge/connection_set.hpp"
 #include "edge/dispatcher.hpp"
 #include "edge/response_wire.hpp"
-#include "http_server.hpp"
 
 namespace common::edge {
 namespace {
