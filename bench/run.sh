@@ -4,8 +4,9 @@
 # template), loads each endpoint with wrk and measures the limits (nginx
 # answering itself, pgbench with the service's own statements at its best
 # client count), then how cost grows with the table (growth) and with the
-# connections (sweep); prints the tables and the goals, and writes
-# bench/results/latest.json and a chart (a partial run writes partial.json).
+# connections (sweep); every measured wrk run also counts the service's
+# context switches (all its threads). Prints the tables and the goals, and
+# writes bench/results/latest.json and a chart (a partial run: partial.json).
 #   bench/run.sh [--connections N] [--duration S] [--warmup S] [--threads N]
 #                [--service-threads N] [--pool N] [--only NAME[,NAME...]]
 #                [--sections standard,sweep,growth] [--growth-max N] [--quick]
@@ -50,7 +51,7 @@ PG_PORT=$(free_port) SERVICE_PORT=$(free_port) NGINX_PORT=$(free_port)
 SERVICE_PID=""
 
 cleanup() {
-  [ -n "$SERVICE_PID" ] && kill "$SERVICE_PID" 2>/dev/null && wait "$SERVICE_PID" 2>/dev/null || true
+  if [ -n "$SERVICE_PID" ] && kill "$SERVICE_PID" 2>/dev/null; then wait "$SERVICE_PID" 2>/dev/null || true; fi
   scripts/nginx.sh stop "$WORK/nginx" 2>/dev/null || true
   scripts/pg.sh stop "$WORK/pg" 2>/dev/null || true
   rm -rf "$WORK"
@@ -82,6 +83,13 @@ sed -i 's|access_log .*users;|access_log off;|' "$WORK/nginx/nginx.conf"  # as t
 scripts/nginx.sh start "$WORK/nginx"
 rss_kib() { local kib; kib=$(awk '/VmRSS/{print $2}' "/proc/$SERVICE_PID/status" 2>/dev/null || true); echo "${kib:-0}"; }
 service_alive() { kill -0 "$SERVICE_PID" 2>/dev/null; }
+# ctx_switches: voluntary + nonvoluntary context switches so far, summed over
+# the service's threads; empty when the service is gone.
+ctx_switches() {
+  cat "/proc/$SERVICE_PID"/task/*/status 2>/dev/null |
+    awk '/^(non)?voluntary_ctxt_switches:/{n += $2; seen = 1} END{if (seen) printf "%.0f\n", n}' || true
+}
+thread_count() { awk '/^Threads:/{print $2}' "/proc/$SERVICE_PID/status" 2>/dev/null || true; }
 RSS_IDLE=$(rss_kib)
 
 ROWS="$WORK/rows.jsonl"
@@ -96,12 +104,13 @@ wants() {  # NAME: --only is a comma-separated list of substrings of row names
 has_section() { [[ ",$SECTIONS," == *",$1,"* ]]; }
 json_str() { python3 -c 'import json,sys; print(json.dumps(sys.argv[1]))' "$1"; }
 
-# settle: one request through the worker pool waits behind whatever the last
-# run left queued (slow pages finishing after wrk stopped), so it is not
-# charged to the next row.
+# settle: one request waits behind whatever the last run left queued (slow
+# pages finishing after wrk stopped), so it is not charged to the next row.
 settle() { curl -s -o /dev/null --max-time 120 "http://127.0.0.1:$SERVICE_PORT/users/1" || true; }
 
-# wrk_json URL LUA CONNECTIONS DURATION WARMUP: one JSON object (report.lua's line).
+# wrk_json URL LUA CONNECTIONS DURATION WARMUP: one JSON object (report.lua's
+# line); the service's context switches over the measured run (not the
+# warm-up) go to $WORK/ctx.delta for ctx_field.
 wrk_json() {
   local url=$1 lua=$2 connections=$3 duration=$4 warmup=$5
   settle
@@ -110,10 +119,23 @@ wrk_json() {
   if [ "$warmup" -gt 0 ]; then
     BENCH_USERS=$SEEDED wrk -t"$threads" -c"$connections" -d"${warmup}s" -s "$WORK/script.lua" "$url" >/dev/null 2>&1 || true
   fi
-  local out
+  local out before after
+  rm -f "$WORK/ctx.delta"
+  before=$(ctx_switches)
   out=$(BENCH_USERS=$SEEDED wrk -t"$threads" -c"$connections" -d"${duration}s" -s "$WORK/script.lua" "$url" 2>/dev/null | tail -n 1 || true)
+  after=$(ctx_switches)
+  if [ -n "$before" ] && [ -n "$after" ] && [ "$after" -ge "$before" ]; then
+    echo $((after - before)) > "$WORK/ctx.delta"
+  fi
   [[ "$out" == "{"* ]] || out='{"requests":0,"duration_us":1,"p50_ms":0,"p99_ms":0,"socket_errors":1,"non_2xx":0}'
   echo "$out"
+}
+
+# ctx_field: ',"ctx_switches":N' for the last wrk_json, or nothing when unknown.
+ctx_field() {
+  local delta=""
+  [ -f "$WORK/ctx.delta" ] && read -r delta < "$WORK/ctx.delta"
+  if [ -n "$delta" ]; then echo ",\"ctx_switches\":$delta"; fi
 }
 
 # na_reason PATH: empty when PATH is a keyset page (200 with Link rel=next on a
@@ -139,7 +161,7 @@ run_wrk() {
   fi
   local out
   out=$(wrk_json "$url" "$lua" "$CONNECTIONS" "$DURATION" "$WARMUP")
-  echo "{\"name\":$(json_str "$name"),\"kind\":\"service\",\"connections\":$CONNECTIONS,\"wrk\":$out}" >> "$ROWS"
+  echo "{\"name\":$(json_str "$name"),\"kind\":\"service\",\"connections\":$CONNECTIONS,\"wrk\":$out$(ctx_field)}" >> "$ROWS"
   printf '  %-28s done (%ds)\n' "$name" "$SECONDS"
 }
 
@@ -211,7 +233,7 @@ if has_section sweep; then
       IFS='|' read -r name url lua <<< "$endpoint"
       wants "$name" || continue
       out=$(wrk_json "$url" "$lua" "$connections" "$DURATION" "$WARMUP")
-      echo "{\"name\":$(json_str "$name"),\"kind\":\"sweep\",\"connections\":$connections,\"wrk\":$out}" >> "$ROWS"
+      echo "{\"name\":$(json_str "$name"),\"kind\":\"sweep\",\"connections\":$connections,\"wrk\":$out$(ctx_field)}" >> "$ROWS"
       printf '  %-22s %4s connections done (%ds)\n' "$name" "$connections" "$SECONDS"
     done
   done
@@ -279,6 +301,10 @@ if has_section growth; then
     growth_row "$users" "rss_after" "\"kib\":$(rss_kib)"
   done
 fi
+
+# The service's threads (loops, hashing pool, the rest), once, after the load.
+THREADS_SEEN=$(thread_count)
+echo "{\"kind\":\"meta\",\"threads\":${THREADS_SEEN:-null}}" >> "$ROWS"
 
 # A partial run (--only, --quick, some sections, growth short of 1M users)
 # must not replace the full run's results.

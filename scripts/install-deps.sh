@@ -13,7 +13,7 @@ PACKAGES=(
   build-essential cmake pkg-config clang-format clang-tidy
   libpistache-dev libpqxx-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
   libcli11-dev libkainjow-mustache-dev libsodium-dev libjwt-dev libvalijson-dev
-  libgtest-dev googletest
+  libgtest-dev googletest libboost-context-dev
   # run and test: a real PostgreSQL and a real nginx
   postgresql postgresql-contrib nginx-light curl procps iproute2 bats
   # make test-scale: a TCP forwarder to cut one replica from the database

@@ -29,7 +29,7 @@ void App::add_observer(std::shared_ptr<RequestObserver> observer) {
 
 void App::start() {
   server_ = std::make_unique<HttpServer>(config_, routes_, observers_, &draining_);
-  server_->start();
+  server_->start(loop_hooks_);
   spdlog::info("users-service listening on {}:{} ({} threads, APP_ENV={})", config_.host, port(),
                config_.threads, to_string(config_.app_env));
 }

@@ -13,17 +13,12 @@ Routes& Routes::add(const std::string& method, const std::string& path, Handler 
   std::string full = prefix_ + path;
   if (full.size() > 1 && full.back() == '/') full.pop_back();
   if (full.empty()) full = "/";
-  routes_.push_back(Route{method, full, std::move(handler), render_error_, blocking_});
+  routes_.push_back(Route{method, full, std::move(handler), render_error_});
   return *this;
 }
 
 Routes& Routes::on_error(ErrorRenderer renderer) {
   render_error_ = std::move(renderer);
-  return *this;
-}
-
-Routes& Routes::blocking() {
-  blocking_ = true;
   return *this;
 }
 

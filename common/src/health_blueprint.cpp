@@ -7,7 +7,7 @@ namespace common {
 
 void HealthBlueprint::register_routes(Routes& routes) {
   routes.get("/health/live", [](const Request&) { return success_message(200, "alive"); });
-  routes.blocking().get("/health/ready", [this](const Request&) {
+  routes.get("/health/ready", [this](const Request&) {
     std::string reason = ready_();
     if (!reason.empty()) throw ServiceUnavailable(reason);
     return success_message(200, "ready");

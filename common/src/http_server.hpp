@@ -1,31 +1,26 @@
-// Internal: the Pistache side of the App. Installs Routes on a Rest::Router
-// and owns the Endpoint. Pistache types stay inside common/src.
+// Internal: the HTTP side of the App. One listening socket, accepted on
+// every loop of the reactor; each connection then lives on the loop that
+// accepted it (edge/http_connection.hpp), and each request is answered there,
+// in a fiber (edge/dispatcher.hpp). Pistache types stay inside common/src.
 #pragma once
-
-#include <pistache/endpoint.h>
-#include <pistache/peer.h>
-#include <pistache/router.h>
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <vector>
 
 #include "common/blueprint.hpp"
 #include "common/config.hpp"
 #include "common/request_observer.hpp"
+#include "edge/connection_set.hpp"
 
 namespace common {
 
-class WorkerPool;
-
-// Shared by every reactor thread: counters and the observers.
-struct ServerState {
-  std::vector<std::shared_ptr<RequestObserver>> observers;
-  std::atomic<int> in_flight{0};
-  const std::atomic<bool>* draining = nullptr;
-  std::unique_ptr<WorkerPool> workers;  // for blocking routes
-};
+namespace reactor {
+class Reactors;
+class Loop;
+}  // namespace reactor
 
 class HttpServer {
  public:
@@ -34,19 +29,23 @@ class HttpServer {
              const std::atomic<bool>* draining);
   ~HttpServer();
 
-  void start();
-  int port() const;
+  // Serves on the loops; each runs `loop_hooks` first.
+  void start(const std::vector<std::function<void()>>& loop_hooks = {});
+  int port() const { return port_; }
+  // Stops accepting; keep-alive connections that are idle are closed.
+  void stop_accepting();
   // Waits until no request is being handled or the deadline passes; true if drained.
   bool wait_idle(std::chrono::milliseconds deadline) const;
   void stop();
 
  private:
-  void install(const std::vector<Route>& routes);
-
   const Config& config_;
-  std::shared_ptr<ServerState> state_;
-  std::shared_ptr<Pistache::Rest::Router> router_;
-  std::unique_ptr<Pistache::Http::Endpoint> endpoint_;
+  edge::ServerState state_;
+  std::unique_ptr<reactor::Reactors> reactors_;
+  std::vector<std::unique_ptr<edge::ConnectionSet>> sets_;
+  int listen_fd_ = -1;
+  int port_ = 0;
+  bool accepting_ = false;
   bool stopped_ = false;
 };
 

@@ -58,6 +58,10 @@ std::string_view current_request_id() {
   return request_id;
 }
 
+void set_current_request_id(std::string_view id) {
+  request_id.assign(id);
+}
+
 RequestIdScope::RequestIdScope(std::string_view id) {
   request_id.assign(id);
 }

@@ -1,6 +1,6 @@
 // libFuzzer target over the HTTP path: raw bytes sent to the real app (its
-// database unreachable), through the framer (common/src/edge), Pistache's
-// parser, the router and the handlers. The app must answer or close, never
+// database unreachable), through the service's parser (common/src/edge),
+// the route table and the handlers, on the event loops. The app must answer or close, never
 // crash or hang, and keep answering /ping. The first byte picks how the bytes
 // are sent:
 // - as they are;
@@ -109,10 +109,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     ::send(fd, input.data(), input.size(), MSG_NOSIGNAL);
     read_head(fd, 2000);  // the final answer, before closing (see below)
   }
-  // Closing while an answer is still queued can hand its bytes to the next
-  // connection that gets the same fd number: Pistache 0.0.5 keys queued
-  // writes by fd (an upstream bug, reported by the engineer). The modes
-  // above wait for their answers so the probe below tests the service.
+  // The modes above wait for their answers, so the probe below tests the
+  // service and not a connection closed with an answer still queued.
   ::close(fd);
   // The service still answers.
   int probe = connect_to(app->port());

@@ -1,10 +1,22 @@
 // The batched statements themselves, called with many keys at once: each
-// key's answer lands with its own caller, whatever the batch holds.
+// key's answer lands with its own caller, whatever the batch holds. The
+// repository runs on the event loops now, so every call here is made in a
+// fiber on a LoopRunner's loop; the concurrent callers are many fibers on
+// two loops at once (each loop has its own batch queues and connection).
 #include <algorithm>
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <mutex>
+#include <pqxx/pqxx>
+#include <string>
 #include <thread>
 #include <vector>
 
+#include "common/database.hpp"
+#include "common/event_loop.hpp"
+#include "common/loop_runner.hpp"
 #include "revoked_tokens.hpp"
 #include "service_fixture.hpp"
 #include "user_repository.hpp"
@@ -13,13 +25,86 @@ namespace {
 
 using fixture::ServiceTest;
 
+// What the server's connections prepare: the users' and the tokens' statements.
+std::vector<common::PreparedStatement> all_statements() {
+  auto statements = users::UserRepository::statements();
+  for (auto& statement : users::RevokedTokens::statements()) statements.push_back(statement);
+  return statements;
+}
+
+// Runs `each(fiber)` in `fibers` fibers started together on the runner's
+// loop (after `before()`, on the loop), and returns once every one has ended.
+void in_fibers(
+    common::LoopRunner& runner, int fibers, const std::function<void(int)>& each,
+    const std::function<void()>& before = [] {}) {
+  runner.run([&] {
+    before();
+    auto& loop = *common::EventLoop::current();
+    int ended = 0;
+    common::Wait all;
+    for (int f = 0; f < fibers; ++f) {
+      loop.spawn([&, f] {
+        try {
+          each(f);
+        } catch (const std::exception& error) {
+          ADD_FAILURE() << "fiber " << f << " threw: " << error.what();
+        }
+        if (++ended == fibers) all.notify();
+      });
+    }
+    all.wait();
+  });
+}
+
+// The same on two loops at the same time, `each(loop, fiber)`: neither
+// loop starts its fibers before the other is ready to.
+void in_fibers_on_two_loops(common::LoopRunner& first, common::LoopRunner& second, int fibers,
+                            const std::function<void(int, int)>& each) {
+  std::mutex mutex;
+  std::condition_variable arrived;
+  int ready = 0;
+  auto gate = [&] {
+    std::unique_lock<std::mutex> lock(mutex);
+    ++ready;
+    arrived.notify_all();
+    arrived.wait_for(lock, std::chrono::seconds(5), [&] { return ready == 2; });
+  };
+  std::thread other([&] {
+    in_fibers(
+        second, fibers, [&](int f) { each(1, f); }, gate);
+  });
+  in_fibers(
+      first, fibers, [&](int f) { each(0, f); }, gate);
+  other.join();
+}
+
+// Counts the callers inside a call at once (atomic: two loops count).
+class Overlap {
+ public:
+  template <typename F>
+  auto operator()(F&& call) -> decltype(call()) {
+    int now = ++inside_;
+    int seen = most_.load();
+    while (now > seen && !most_.compare_exchange_weak(seen, now)) {
+    }
+    struct Leave {
+      std::atomic<int>& inside;
+      ~Leave() { --inside; }
+    } leave{inside_};
+    return call();
+  }
+  int most() const { return most_.load(); }
+
+ private:
+  std::atomic<int> inside_{0};
+  std::atomic<int> most_{0};
+};
+
 class BatchedRepository : public ServiceTest {
  protected:
-  common::DbPool pool_{fixture::service().database_url, 2, [](pqxx::connection& connection) {
-                         users::UserRepository::prepare(connection);
-                         users::RevokedTokens::prepare(connection);
-                       }};
-  users::UserRepository repository_{pool_};
+  common::Database database_{fixture::service().database_url, all_statements(), 1};
+  common::LoopRunner runner_;
+  users::UserRepository repository_{database_};
 };
 
 users::NewUser new_user(const std::string& username, const std::string& email) {
@@ -27,14 +112,16 @@ users::NewUser new_user(const std::string& username, const std::string& email) {
 }
 
 TEST_F(BatchedRepository, AddMany_FirstOfAnEmailWinsAndExistingEmailsAreRefused) {
-  repository_.add(new_user("old", "old@example.com"));
-  auto added = repository_.add_many({
-      new_user("a", "a@example.com"),
-      new_user("old again", "OLD@example.com"),
-      new_user("b \"quoted\", {braced} \\ NULL", "b@example.com"),
-      new_user("a again", "A@Example.com"),
-      new_user("c", "c@example.com"),
-      new_user("c again", "c@example.com"),
+  auto added = runner_.call([&] {
+    repository_.add(new_user("old", "old@example.com"));
+    return repository_.add_many({
+        new_user("a", "a@example.com"),
+        new_user("old again", "OLD@example.com"),
+        new_user("b \"quoted\", {braced} \\ NULL", "b@example.com"),
+        new_user("a again", "A@Example.com"),
+        new_user("c", "c@example.com"),
+        new_user("c again", "c@example.com"),
+    });
   });
   ASSERT_EQ(added.size(), 6u);
   ASSERT_TRUE(added[0]);
@@ -56,18 +143,22 @@ TEST_F(BatchedRepository, AddMany_FirstOfAnEmailWinsAndExistingEmailsAreRefused)
 }
 
 TEST_F(BatchedRepository, AddMany_OfOne_UsesTheSingleRowStatementWithTheSameAnswers) {
-  auto first = repository_.add_many({new_user("a", "a@example.com")});
+  auto first = runner_.call([&] { return repository_.add_many({new_user("a", "a@example.com")}); });
   ASSERT_TRUE(first[0]);
   EXPECT_EQ(first[0]->username, "a");
-  EXPECT_FALSE(repository_.add_many({new_user("b", "A@EXAMPLE.COM")})[0]);
-  EXPECT_THROW(repository_.add(new_user("c", "a@example.com")), users::DuplicateEmail);
+  EXPECT_FALSE(
+      runner_.call([&] { return repository_.add_many({new_user("b", "A@EXAMPLE.COM")}); })[0]);
+  EXPECT_THROW(runner_.run([&] { repository_.add(new_user("c", "a@example.com")); }),
+               users::DuplicateEmail);
 }
 
 TEST_F(BatchedRepository, FindMany_EachIdGetsItsRowOrNothing) {
-  for (int i = 1; i <= 5; ++i) {
-    repository_.add(new_user("user" + std::to_string(i), std::to_string(i) + "@example.com"));
-  }
-  auto found = repository_.find_many({3, 99, 1, 3, 5, 2147483647, 6});
+  auto found = runner_.call([&] {
+    for (int i = 1; i <= 5; ++i) {
+      repository_.add(new_user("user" + std::to_string(i), std::to_string(i) + "@example.com"));
+    }
+    return repository_.find_many({3, 99, 1, 3, 5, 2147483647, 6});
+  });
   ASSERT_EQ(found.size(), 7u);
   ASSERT_TRUE(found[0]);
   EXPECT_EQ(found[0]->username, "user3");
@@ -82,34 +173,49 @@ TEST_F(BatchedRepository, FindMany_EachIdGetsItsRowOrNothing) {
   EXPECT_FALSE(found[6]);
 }
 
-TEST_F(BatchedRepository, ConcurrentAddsAndFinds_OnAPoolOfTwo_EveryCallerAnswered) {
-  constexpr int kThreads = 24;
-  std::vector<std::thread> threads;
+TEST_F(BatchedRepository, ConcurrentAddsAndFinds_ManyFibersOnTwoLoops_EveryCallerAnswered) {
+  constexpr int kFibers = 24;
+  constexpr int kEmails = 20;
+  common::LoopRunner second;
+  Overlap overlap;
+  std::atomic<int> added{0};
+  std::atomic<int> duplicates{0};
   std::atomic<int> wrong{0};
-  for (int t = 0; t < kThreads; ++t) {
-    threads.emplace_back([&, t] {
-      for (int i = 0; i < 20; ++i) {
-        std::string email = "u" + std::to_string(i) + "@example.com";  // shared by threads
-        try {
-          auto user = repository_.add(new_user("t" + std::to_string(t), email));
-          auto again = repository_.find(user.id);
-          if (!again || again->email != email) wrong.fetch_add(1);
-        } catch (const users::DuplicateEmail&) {
-        }
+  in_fibers_on_two_loops(runner_, second, kFibers, [&](int loop, int fiber) {
+    for (int i = 0; i < kEmails; ++i) {
+      std::string email = "u" + std::to_string(i) + "@example.com";  // shared by every fiber
+      std::string username = "l" + std::to_string(loop) + "f" + std::to_string(fiber);
+      try {
+        auto user = overlap([&] { return repository_.add(new_user(username, email)); });
+        added.fetch_add(1);
+        if (user.email != email || user.username != username) wrong.fetch_add(1);
+        auto again = overlap([&] { return repository_.find(user.id); });
+        if (!again || again->email != email || again->username != username) wrong.fetch_add(1);
+      } catch (const users::DuplicateEmail&) {
+        duplicates.fetch_add(1);
       }
-    });
-  }
-  for (auto& thread : threads) thread.join();
+    }
+  });
   EXPECT_EQ(wrong.load(), 0);
-  EXPECT_EQ(user_count(), 20);
+  EXPECT_EQ(added.load(), kEmails);  // each email added once, by whichever caller came first
+  EXPECT_EQ(duplicates.load(), 2 * kFibers * kEmails - kEmails);
+  EXPECT_EQ(user_count(), kEmails);
+  EXPECT_GT(overlap.most(), kFibers) << "the callers of both loops overlapped";
 }
 
 TEST_F(BatchedRepository, FindAccountsMany_EachIdGetsItsAccountOrNothing) {
-  auto plain = repository_.add(new_user("plain", "plain@example.com"));
-  repository_.save_admin(new_user("boss", "boss@example.com"), "$argon2id$stand-in");
-  auto boss = repository_.find_account_by_email("boss@example.com");
+  auto plain =
+      runner_.call([&] { return repository_.add(new_user("plain", "plain@example.com")); });
+  {
+    pqxx::connection connection(fixture::service().database_url);
+    users::UserRepository::save_admin(connection, new_user("boss", "boss@example.com"),
+                                      "$argon2id$stand-in");
+  }
+  auto boss = runner_.call([&] { return repository_.find_account_by_email("boss@example.com"); });
   ASSERT_TRUE(boss);
-  auto found = repository_.find_accounts_many({boss->user.id, 999, plain.id, boss->user.id});
+  auto found = runner_.call([&] {
+    return repository_.find_accounts_many({boss->user.id, 999, plain.id, boss->user.id});
+  });
   ASSERT_EQ(found.size(), 4u);
   ASSERT_TRUE(found[0]);
   EXPECT_TRUE(found[0]->admin);
@@ -121,52 +227,64 @@ TEST_F(BatchedRepository, FindAccountsMany_EachIdGetsItsAccountOrNothing) {
   EXPECT_FALSE(found[2]->password_hash);
   ASSERT_TRUE(found[3]);  // the same id twice: both callers answered
   EXPECT_EQ(found[3]->user.username, "boss");
-  auto alone = repository_.find_accounts_many({plain.id});
+  auto alone = runner_.call([&] { return repository_.find_accounts_many({plain.id}); });
   ASSERT_TRUE(alone[0]);
   EXPECT_EQ(alone[0]->user.id, plain.id);
 }
 
 TEST_F(BatchedRepository, RevokedMany_OnlyRevokedIdsAreTrueWhateverTheirText) {
-  users::RevokedTokens revoked(pool_);
+  users::RevokedTokens revoked(database_);
   const std::string odd = "a \"quoted\", {braced} \\ NULL";
-  revoked.revoke("gone-1", 4102444800);
-  revoked.revoke(odd, 4102444800);
-  auto answers = revoked.revoked_many({"kept", "gone-1", odd, "NULL", "gone-1", ""});
+  auto answers = runner_.call([&] {
+    revoked.revoke("gone-1", 4102444800);
+    revoked.revoke(odd, 4102444800);
+    return revoked.revoked_many({"kept", "gone-1", odd, "NULL", "gone-1", ""});
+  });
   EXPECT_EQ(answers, (std::vector<bool>{false, true, true, false, true, false}));
-  EXPECT_EQ(revoked.revoked_many({"gone-1"}), std::vector<bool>{true});
-  EXPECT_EQ(revoked.revoked_many({"kept"}), std::vector<bool>{false});
-  EXPECT_TRUE(revoked.is_revoked(odd));
-  EXPECT_FALSE(revoked.is_revoked("kept"));
+  runner_.run([&] {
+    EXPECT_EQ(revoked.revoked_many({"gone-1"}), std::vector<bool>{true});
+    EXPECT_EQ(revoked.revoked_many({"kept"}), std::vector<bool>{false});
+    EXPECT_TRUE(revoked.is_revoked(odd));
+    EXPECT_FALSE(revoked.is_revoked("kept"));
+  });
 }
 
 TEST_F(BatchedRepository, ConcurrentRevocationChecksAndAccounts_EveryCallerGetsItsOwnAnswer) {
-  users::RevokedTokens revoked(pool_);
-  std::vector<long long> ids;
-  for (int i = 0; i < 10; ++i) {
-    ids.push_back(
-        repository_.add(new_user("u" + std::to_string(i), std::to_string(i) + "@x.io")).id);
-    if (i % 2) revoked.revoke("jti-" + std::to_string(i), 4102444800);
-  }
+  users::RevokedTokens revoked(database_);
+  auto ids = runner_.call([&] {
+    std::vector<long long> added;
+    for (int i = 0; i < 10; ++i) {
+      added.push_back(
+          repository_.add(new_user("u" + std::to_string(i), std::to_string(i) + "@x.io")).id);
+      if (i % 2) revoked.revoke("jti-" + std::to_string(i), 4102444800);
+    }
+    return added;
+  });
+  common::LoopRunner second;
+  Overlap overlap;
+  std::atomic<int> answered{0};
   std::atomic<int> wrong{0};
-  std::vector<std::thread> threads;
-  for (int t = 0; t < 24; ++t) {
-    threads.emplace_back([&, t] {
-      for (int n = 0; n < 40; ++n) {
-        int i = (t + n) % 10;
-        if (revoked.is_revoked("jti-" + std::to_string(i)) != (i % 2 == 1)) wrong.fetch_add(1);
-        auto account = repository_.find_account(ids[static_cast<std::size_t>(i)]);
-        if (!account || account->user.username != "u" + std::to_string(i)) wrong.fetch_add(1);
+  in_fibers_on_two_loops(runner_, second, 24, [&](int loop, int fiber) {
+    for (int n = 0; n < 40; ++n) {
+      int i = (fiber + n + loop * 5) % 10;
+      if (overlap([&] { return revoked.is_revoked("jti-" + std::to_string(i)); }) != (i % 2 == 1)) {
+        wrong.fetch_add(1);
       }
-    });
-  }
-  for (auto& thread : threads) thread.join();
+      auto account =
+          overlap([&] { return repository_.find_account(ids[static_cast<std::size_t>(i)]); });
+      if (!account || account->user.username != "u" + std::to_string(i)) wrong.fetch_add(1);
+      answered.fetch_add(1);
+    }
+  });
   EXPECT_EQ(wrong.load(), 0);
+  EXPECT_EQ(answered.load(), 2 * 24 * 40);
+  EXPECT_GT(overlap.most(), 24) << "the callers of both loops overlapped";
 }
 
 // Ids of a page, to compare pages at a glance.
-std::vector<long long> ids_of(const std::vector<users::User>& page) {
+std::vector<long long> ids_of(const users::UserRows& page) {
   std::vector<long long> ids;
-  for (const auto& user : page) ids.push_back(user.id);
+  for (int i = 0; i < page.size(); ++i) ids.push_back(page.id(i));
   return ids;
 }
 
@@ -187,8 +305,10 @@ class BatchedPages : public BatchedRepository {
 };
 
 TEST_F(BatchedPages, PagesAfter_EachKeyGetsItsOwnRangeInIdOrder) {
-  auto pages = repository_.pages_many(
-      false, {{0, 3}, {10, 5}, {28, 10}, {30, 5}, {0, 3}, {-5, 1}, {9223372036854775807, 2}});
+  auto pages = runner_.call([&] {
+    return repository_.pages_many(
+        false, {{0, 3}, {10, 5}, {28, 10}, {30, 5}, {0, 3}, {-5, 1}, {9223372036854775807, 2}});
+  });
   ASSERT_EQ(pages.size(), 7u);
   EXPECT_EQ(ids_of(pages[0]), range(1, 3));
   EXPECT_EQ(ids_of(pages[1]), range(11, 15));
@@ -197,13 +317,16 @@ TEST_F(BatchedPages, PagesAfter_EachKeyGetsItsOwnRangeInIdOrder) {
   EXPECT_EQ(ids_of(pages[4]), range(1, 3));    // the same key twice: the same page
   EXPECT_EQ(ids_of(pages[5]), range(1, 1));
   EXPECT_TRUE(pages[6].empty());
-  EXPECT_EQ(pages[1][0].username, "user11");
-  EXPECT_EQ(pages[1][0].email, "11@example.com");
+  ASSERT_FALSE(pages[1].empty());
+  EXPECT_EQ(pages[1].username(0), "user11");
+  EXPECT_EQ(pages[1].email(0), "11@example.com");
 }
 
 TEST_F(BatchedPages, NewestFirst_EachKeyGetsTheUsersBeforeItNewestFirst) {
-  auto pages = repository_.pages_many(
-      true, {{9223372036854775807, 4}, {10, 3}, {3, 50}, {1, 5}, {9223372036854775807, 4}});
+  auto pages = runner_.call([&] {
+    return repository_.pages_many(
+        true, {{9223372036854775807, 4}, {10, 3}, {3, 50}, {1, 5}, {9223372036854775807, 4}});
+  });
   ASSERT_EQ(pages.size(), 5u);
   EXPECT_EQ(ids_of(pages[0]), range(30, 27, -1));
   EXPECT_EQ(ids_of(pages[1]), range(9, 7, -1));
@@ -213,36 +336,44 @@ TEST_F(BatchedPages, NewestFirst_EachKeyGetsTheUsersBeforeItNewestFirst) {
 }
 
 TEST_F(BatchedPages, OnePage_TheSingleStatementGivesTheSameRows) {
-  auto batched = repository_.pages_many(false, {{5, 4}, {20, 4}});
-  auto alone = repository_.pages_many(false, {{5, 4}});
+  auto batched = runner_.call([&] { return repository_.pages_many(false, {{5, 4}, {20, 4}}); });
+  auto alone = runner_.call([&] { return repository_.pages_many(false, {{5, 4}}); });
   ASSERT_EQ(alone.size(), 1u);
+  ASSERT_EQ(batched.size(), 2u);
   EXPECT_EQ(ids_of(alone[0]), ids_of(batched[0]));
-  EXPECT_EQ(alone[0][0].created_at, batched[0][0].created_at);
-  EXPECT_EQ(ids_of(repository_.pages_many(true, {{5, 2}})[0]), range(4, 3, -1));
+  ASSERT_FALSE(alone[0].empty());
+  EXPECT_EQ(alone[0].created_at(0), batched[0].created_at(0));
+  EXPECT_EQ(ids_of(runner_.call([&] {
+              return repository_.pages_many(true, {{5, 2}});
+            })[0]),
+            range(4, 3, -1));
 }
 
-TEST_F(BatchedPages, ConcurrentPagesOnAPoolOfTwo_EveryCallerGetsItsOwnPage) {
-  constexpr int kThreads = 24;
-  std::vector<std::thread> threads;
+TEST_F(BatchedPages, ConcurrentPages_ManyFibersOnTwoLoops_EveryCallerGetsItsOwnPage) {
+  constexpr int kFibers = 24;
+  constexpr int kCalls = 30;
+  common::LoopRunner second;
+  Overlap overlap;
+  std::atomic<int> answered{0};
   std::atomic<int> wrong{0};
-  for (int t = 0; t < kThreads; ++t) {
-    threads.emplace_back([&, t] {
-      for (int i = 0; i < 30; ++i) {
-        long long from = (t + i) % 31;
-        int limit = 1 + (t * 7 + i) % 6;
-        auto after = repository_.page_after(from, limit);
-        if (ids_of(after) != range(from + 1, std::min<long long>(from + limit, 30))) {
-          wrong.fetch_add(1);
-        }
-        auto newest = repository_.newest_before(from + 1, limit);
-        if (ids_of(newest) != range(from, std::max<long long>(from - limit + 1, 1), -1)) {
-          wrong.fetch_add(1);
-        }
+  in_fibers_on_two_loops(runner_, second, kFibers, [&](int loop, int fiber) {
+    for (int i = 0; i < kCalls; ++i) {
+      long long from = (fiber + i + loop * 11) % 31;
+      int limit = 1 + (fiber * 7 + i) % 6;
+      auto after = overlap([&] { return repository_.page_after(from, limit); });
+      if (ids_of(after) != range(from + 1, std::min<long long>(from + limit, 30))) {
+        wrong.fetch_add(1);
       }
-    });
-  }
-  for (auto& thread : threads) thread.join();
+      auto newest = overlap([&] { return repository_.newest_before(from + 1, limit); });
+      if (ids_of(newest) != range(from, std::max<long long>(from - limit + 1, 1), -1)) {
+        wrong.fetch_add(1);
+      }
+      answered.fetch_add(1);
+    }
+  });
   EXPECT_EQ(wrong.load(), 0);
+  EXPECT_EQ(answered.load(), 2 * kFibers * kCalls);
+  EXPECT_GT(overlap.most(), kFibers) << "the callers of both loops overlapped";
 }
 
 }  // namespace

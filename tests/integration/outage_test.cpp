@@ -252,12 +252,14 @@ TEST(DatabaseOutage, StandbyWaitCancelled_503NotAnAcknowledgement) {
             201);
 }
 
-// One pooled connection, held by a request stuck behind a table lock: the next
-// request waits a bounded time, then gets 503 with Retry-After; when the lock
-// goes, the first one completes. Never a deadlock.
+// One database connection (one loop with one connection of its own), held by
+// a request stuck behind a table lock: the next request waits a bounded time,
+// then gets 503 with Retry-After; when the lock goes, the first one
+// completes. Never a deadlock, and the loop keeps answering meanwhile.
 TEST(PoolExhausted, OnlyConnectionHeld_NextRequestGets503AfterBoundedWait) {
   auto& s = fixture::service();
   auto config = fixture::testing_config(s.database_url);
+  config.threads = 1;
   config.db_pool_size = 1;
   auto app = users::create_app(config);
   app->start();

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -43,7 +44,7 @@ inline common::Config testing_config(const std::string& url,
     if (name == "HOST") return "127.0.0.1";
     if (name == "PORT") return "0";
     if (name == "THREADS") return "2";
-    if (name == "LOG_LEVEL") return "error";
+    if (name == "LOG_LEVEL") return std::getenv("TEST_LOG_LEVEL") ? std::getenv("TEST_LOG_LEVEL") : "error";
     return std::nullopt;
   });
 }

@@ -24,18 +24,20 @@ class Shutdown : public ::testing::Test {
         std::vector<std::string>{"APP_ENV=testing", "DATABASE_TEST_URL=" + binaries::database_url(),
                                  "HOST=127.0.0.1", "PORT=" + std::to_string(port_), "THREADS=2",
                                  "LOG_LEVEL=warn"});
-    // Ready when /ping answers.
+    // Ready as an orchestrator sees it: /health/ready answers 200 (every loop
+    // has its database connections, opened at start-up).
     auto deadline = Clock::now() + std::chrono::seconds(10);
     bool up = false;
     while (!up && Clock::now() < deadline) {
       try {
-        up = support::http_request(port_, "GET", "/ping").status == 200;
+        up = support::http_request(port_, "GET", "/health/ready").status == 200;
+        if (!up) std::this_thread::sleep_for(std::chrono::milliseconds(20));
       } catch (const std::exception&) {
         ASSERT_FALSE(service_->wait_exit(std::chrono::milliseconds(20)).has_value())
             << "users-service exited at start-up";
       }
     }
-    ASSERT_TRUE(up) << "users-service did not answer /ping within 10 s";
+    ASSERT_TRUE(up) << "users-service was not ready within 10 s";
   }
 
   // Waits up to 10 s for the exit after SIGTERM; expects status 0.

@@ -2,6 +2,7 @@
 // errors map to responses, what a handler sees of the request, the body
 // limit, and route collection (Routes) on its own.
 #include "common/app.hpp"
+#include "common/event_loop.hpp"
 
 #include <gtest/gtest.h>
 
@@ -64,8 +65,10 @@ class FailingBlueprint : public common::Blueprint {
     routes.get("/bad-renderer", [](const common::Request&) -> common::Response {
       throw common::HttpError(409, "Conflict here.");
     });
-    routes.on_error(common::json_error).blocking();
-    routes.get("/boom-blocking", [](const common::Request&) -> common::Response {
+    routes.on_error(common::json_error);
+    // Throws after its fiber was suspended and resumed (as after a database call).
+    routes.get("/boom-after-wait", [](const common::Request&) -> common::Response {
+      common::run_off_loop([] {});
       throw std::runtime_error("UPDATE users SET password = 'x'");
     });
   }
@@ -91,8 +94,8 @@ TEST_F(AppErrors, HandlerThrowingStdException_Returns500GenericJson) {
   EXPECT_EQ(response.body.find("secrets"), std::string::npos);
 }
 
-TEST_F(AppErrors, BlockingHandlerThrowing_Returns500GenericJson) {
-  auto response = http_request(port(), "GET", "/boom-blocking");
+TEST_F(AppErrors, HandlerThrowingAfterSuspending_Returns500GenericJson) {
+  auto response = http_request(port(), "GET", "/boom-after-wait");
   EXPECT_EQ(response.status, 500);
   EXPECT_EQ(response.body, kInternalError);
   EXPECT_EQ(response.body.find("password"), std::string::npos);
@@ -299,7 +302,7 @@ TEST(Routes, RootWithoutPrefix_StaysRoot) {
   EXPECT_EQ(routes.routes().at(0).path, "/");
 }
 
-TEST(Routes, OnErrorAndBlocking_ApplyOnlyToLaterRoutes) {
+TEST(Routes, OnError_AppliesOnlyToLaterRoutes) {
   auto ok = [](const common::Request&) { return common::Response{}; };
   common::Routes routes;
   routes.get("/a", ok);
@@ -309,11 +312,9 @@ TEST(Routes, OnErrorAndBlocking_ApplyOnlyToLaterRoutes) {
     response.content_type = "text/html; charset=utf-8";
     return response;
   });
-  routes.blocking().get("/b", ok);
+  routes.get("/b", ok);
   const auto& list = routes.routes();
   ASSERT_EQ(list.size(), 2u);
-  EXPECT_FALSE(list[0].blocking);
-  EXPECT_TRUE(list[1].blocking);
   common::Request request;
   EXPECT_EQ(list[0].render_error(request, 404, "x").content_type, "application/json");
   EXPECT_EQ(list[1].render_error(request, 404, "x").content_type, "text/html; charset=utf-8");

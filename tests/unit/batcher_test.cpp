@@ -1,42 +1,37 @@
-// common::Batcher: leader/follower batching with no timer; every waiter gets
-// its own result or its batch's exception, and none is left blocked.
+// common::Batcher on the event loops: the callers of one loop iteration share
+// one batch led by its first caller's fiber; at most max_in_flight batches of
+// a loop run at once and the callers that arrive meanwhile form the next one;
+// every caller gets its own result or its batch's exception, and none is left
+// waiting. The callers are fibers on a LoopRunner's loop; a batch is held "in
+// flight" by suspending its leader's fiber on a Wait the test releases.
 #include "common/batcher.hpp"
 
 #include <gtest/gtest.h>
 
-#include <atomic>
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
-#include <future>
+#include <cstdio>
+#include <cstdlib>
+#include <exception>
+#include <functional>
 #include <mutex>
+#include <optional>
+#include <set>
 #include <stdexcept>
+#include <string>
 #include <thread>
+#include <utility>
 #include <vector>
+
+#include "common/event_loop.hpp"
+#include "common/loop_runner.hpp"
 
 namespace {
 
 using namespace std::chrono_literals;
 using IntBatcher = common::Batcher<int, int>;
-
-// Blocks the batch function's first call until opened, so the test can queue
-// callers behind a busy "connection".
-class Latch {
- public:
-  void wait() {
-    std::unique_lock<std::mutex> lock(mutex_);
-    opened_.wait(lock, [this] { return open_; });
-  }
-  void open() {
-    std::lock_guard<std::mutex> lock(mutex_);
-    open_ = true;
-    opened_.notify_all();
-  }
-
- private:
-  std::mutex mutex_;
-  std::condition_variable opened_;
-  bool open_ = false;
-};
+using Keys = std::vector<int>;
 
 std::vector<int> doubled(const std::vector<int>& keys) {
   std::vector<int> out;
@@ -44,157 +39,452 @@ std::vector<int> doubled(const std::vector<int>& keys) {
   return out;
 }
 
-void wait_until(const std::function<bool()>& condition) {
-  auto deadline = std::chrono::steady_clock::now() + 10s;
-  while (!condition()) {
-    ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "condition never held";
-    std::this_thread::sleep_for(1ms);
-  }
+Keys range(int first, int count) {
+  Keys keys;
+  for (int i = 0; i < count; ++i) keys.push_back(first + i);
+  return keys;
 }
 
-// A batch function that records each batch's size and holds the first batch
-// until opened: callers queue behind a busy "connection".
-class HeldFirstBatch {
+// Runs `body` in a fiber on the runner's loop and waits for it. Callers
+// that are never answered abort the binary with a message after a few
+// seconds rather than hang it.
+void on_loop(common::LoopRunner& runner, const std::function<void(common::EventLoop&)>& body) {
+  runner.run([&] {
+    auto& loop = *common::EventLoop::current();
+    struct Watchdog {
+      common::EventLoop& loop;
+      common::EventLoop::TimerId timer;
+      ~Watchdog() { loop.cancel(timer); }
+    } watchdog{loop, loop.after(5s, [] {
+                 std::fprintf(stderr, "batcher_test: fibers still waiting after 5 s\n");
+                 std::abort();
+               })};
+    body(loop);
+  });
+}
+
+// Suspends the calling fiber until a later iteration of its loop: what the
+// fibers that are ready and the deferred tasks (a batcher starting its
+// batches) would do in this one is done by then.
+void until_next_iteration(common::EventLoop& loop) {
+  common::Wait later;
+  loop.after(0ms, [&later] { later.notify(); });
+  later.wait();
+}
+
+// One fiber per key, spawned on the running loop (they start once the
+// spawning fiber suspends, in key order), each submitting its key; each
+// one's result or exception is kept at its index.
+class Callers {
  public:
-  IntBatcher::BatchFunction function() {
-    return [this](const std::vector<int>& keys) {
-      bool first;
-      {
-        std::lock_guard<std::mutex> lock(mutex_);
-        first = sizes_.empty();
-        sizes_.push_back(keys.size());
+  Callers(IntBatcher& batcher, Keys keys)
+      : keys_(std::move(keys)), results_(keys_.size()), errors_(keys_.size()) {
+    auto* loop = common::EventLoop::current();
+    for (std::size_t i = 0; i < keys_.size(); ++i) {
+      loop->spawn([this, &batcher, i] {
+        try {
+          results_[i] = batcher.submit(keys_[i]);
+        } catch (...) {
+          errors_[i] = std::current_exception();
+        }
+        if (++answered_ == keys_.size()) all_.notify();
+      });
+    }
+  }
+  // Never gone while one of its fibers still waits (an ASSERT may return early).
+  ~Callers() { wait(); }
+  Callers(const Callers&) = delete;
+  Callers& operator=(const Callers&) = delete;
+
+  // Suspends the calling fiber until every caller has its answer.
+  void wait() {
+    if (answered_ < keys_.size()) all_.wait();
+  }
+  std::size_t answered() const { return answered_; }
+
+  // Every caller got twice its key, and no exception.
+  void expect_doubled() const {
+    for (std::size_t i = 0; i < keys_.size(); ++i) {
+      EXPECT_FALSE(errors_[i]) << "caller " << i;
+      EXPECT_EQ(results_[i], keys_[i] * 2) << "caller " << i;
+    }
+  }
+  // Every caller got an exception of type E (and no result), saying `what` if given.
+  template <typename E>
+  void expect_thrown(const char* what = nullptr) const {
+    for (std::size_t i = 0; i < keys_.size(); ++i) {
+      EXPECT_FALSE(results_[i]) << "caller " << i;
+      ASSERT_TRUE(errors_[i]) << "caller " << i;
+      try {
+        std::rethrow_exception(errors_[i]);
+      } catch (const E& error) {
+        if (what) {
+          EXPECT_STREQ(error.what(), what) << "caller " << i;
+        }
+      } catch (...) {
+        ADD_FAILURE() << "caller " << i << " got another exception";
       }
-      if (first) first_batch.wait();
+    }
+  }
+
+ private:
+  Keys keys_;
+  std::vector<std::optional<int>> results_;
+  std::vector<std::exception_ptr> errors_;
+  std::size_t answered_ = 0;
+  common::Wait all_;
+};
+
+// A batch function that records each batch's keys and how many batches run
+// at once. The first `held` batches suspend their leader's fiber (a busy
+// database connection) until release(); the batches numbered in `failing`
+// throw. One loop only.
+class Recorder {
+ public:
+  explicit Recorder(std::size_t held = 0, std::set<std::size_t> failing = {})
+      : started_(held), released_(held), failing_(std::move(failing)) {}
+
+  IntBatcher::BatchFunction function() {
+    return [this](const Keys& keys) {
+      std::size_t number = batches_.size();
+      batches_.push_back(keys);
+      ++running_;
+      if (running_ > most_running_) most_running_ = running_;
+      if (number < released_.size()) {
+        started_[number].notify();
+        released_[number].wait();
+      }
+      --running_;
+      if (failing_.count(number)) throw std::runtime_error("batch " + std::to_string(number));
       return doubled(keys);
     };
   }
-  std::vector<std::size_t> sizes() {
-    std::lock_guard<std::mutex> lock(mutex_);
-    return sizes_;
+  // Suspends the calling fiber until held batch `number` runs.
+  void wait_started(std::size_t number) { started_.at(number).wait(); }
+  void release(std::size_t number) { released_.at(number).notify(); }
+
+  const std::vector<Keys>& batches() const { return batches_; }
+  std::vector<std::size_t> sizes() const {
+    std::vector<std::size_t> sizes;
+    for (const auto& batch : batches_) sizes.push_back(batch.size());
+    return sizes;
   }
-  Latch first_batch;
+  int most_running() const { return most_running_; }
 
  private:
-  std::mutex mutex_;
-  std::vector<std::size_t> sizes_;
+  std::vector<common::Wait> started_;
+  std::vector<common::Wait> released_;
+  std::set<std::size_t> failing_;
+  std::vector<Keys> batches_;
+  int running_ = 0;
+  int most_running_ = 0;
 };
 
-// Callers submitting 0..count-1, returned once all of them wait in the queue.
-std::vector<std::future<int>> queue_callers(IntBatcher& batcher, int count) {
-  std::vector<std::future<int>> callers;
-  for (int i = 0; i < count; ++i) {
-    callers.push_back(std::async(std::launch::async, [&batcher, i] { return batcher.submit(i); }));
-  }
-  wait_until([&] { return batcher.queued() == static_cast<std::size_t>(count); });
-  return callers;
+TEST(Batcher, LoneCallerInAFiber_RunsAtOnceAsABatchOfOne) {
+  common::LoopRunner runner;
+  Recorder recorder;
+  IntBatcher batcher(recorder.function(), 4);
+  on_loop(runner, [&](common::EventLoop& loop) {
+    // A timer due at once fires on the loop's next iteration at the earliest.
+    bool next_iteration = false;
+    auto timer = loop.after(0ms, [&] { next_iteration = true; });
+    EXPECT_EQ(batcher.submit(21), 42);
+    EXPECT_FALSE(next_iteration) << "the lone caller waited for another iteration";
+    EXPECT_EQ(batcher.batches(), 1u);
+    EXPECT_EQ(batcher.keys(), 1u);
+    EXPECT_EQ(batcher.submit(5), 10);
+    EXPECT_FALSE(next_iteration);
+    EXPECT_EQ(batcher.batches(), 2u);
+    EXPECT_EQ(batcher.keys(), 2u);
+    loop.cancel(timer);
+  });
+  EXPECT_EQ(recorder.batches(), (std::vector<Keys>{{21}, {5}}));
 }
 
-TEST(Batcher, LoneCaller_RunsAtOnceAsABatchOfOne) {
-  std::vector<std::size_t> sizes;
-  IntBatcher batcher(
-      [&](const std::vector<int>& keys) {
-        sizes.push_back(keys.size());
-        return doubled(keys);
-      },
-      4);
-  EXPECT_EQ(batcher.submit(21), 42);
-  EXPECT_EQ(batcher.submit(5), 10);
-  EXPECT_EQ(sizes, (std::vector<std::size_t>{1, 1}));
+TEST(Batcher, CallersOfOneIteration_ShareOneBatchInTheirOrderAndEachGetsItsOwnResult) {
+  common::LoopRunner runner;
+  Recorder recorder;
+  IntBatcher batcher(recorder.function(), 2);
+  Keys keys;
+  for (int i = 0; i < 16; ++i) keys.push_back((i * 7) % 16 - 3);  // not sorted, some negative
+  on_loop(runner, [&](common::EventLoop&) {
+    Callers callers(batcher, keys);
+    callers.wait();
+    callers.expect_doubled();
+    EXPECT_EQ(batcher.batches(), 1u);
+    EXPECT_EQ(batcher.keys(), keys.size());
+  });
+  EXPECT_EQ(recorder.batches(), std::vector<Keys>{keys});
 }
 
-TEST(Batcher, CallersQueuedWhileEveryConnectionIsBusy_ShareOneBatch) {
-  HeldFirstBatch held;
-  IntBatcher batcher(held.function(), 1);
-  auto leader = std::async(std::launch::async, [&] { return batcher.submit(1000); });
-  wait_until([&] { return batcher.batches() == 1; });
-  constexpr int kFollowers = 20;
-  auto followers = queue_callers(batcher, kFollowers);
-  held.first_batch.open();
-  EXPECT_EQ(leader.get(), 2000);
-  for (int i = 0; i < kFollowers; ++i) EXPECT_EQ(followers[i].get(), i * 2);
-  EXPECT_EQ(held.sizes(), (std::vector<std::size_t>{1, kFollowers}));
+TEST(Batcher, WhileMaxInFlightBatchesAreHeld_LaterCallersQueueAndThenShareTheNextBatch) {
+  common::LoopRunner runner;
+  Recorder recorder(2);
+  IntBatcher batcher(recorder.function(), 2);
+  on_loop(runner, [&](common::EventLoop& loop) {
+    Callers first(batcher, {1000});
+    recorder.wait_started(0);
+    Callers second(batcher, {2000});
+    recorder.wait_started(1);  // two batches in flight: the cap
+    Callers queued(batcher, range(0, 10));
+    loop.spawn([&] {
+      until_next_iteration(loop);  // every queued caller has submitted by then
+      EXPECT_EQ(recorder.batches().size(), 2u) << "a batch started beyond max_in_flight";
+      EXPECT_EQ(batcher.batches(), 2u);
+      EXPECT_EQ(queued.answered(), 0u);
+      recorder.release(0);
+    });
+    queued.wait();
+    EXPECT_EQ(first.answered(), 1u);
+    EXPECT_EQ(second.answered(), 0u) << "its batch is still held";
+    EXPECT_EQ(batcher.batches(), 3u);
+    EXPECT_EQ(batcher.keys(), 12u);
+    recorder.release(1);
+    second.wait();
+    first.expect_doubled();
+    second.expect_doubled();
+    queued.expect_doubled();
+    EXPECT_EQ(batcher.batches(), 3u);
+  });
+  EXPECT_EQ(recorder.batches(), (std::vector<Keys>{{1000}, {2000}, range(0, 10)}));
+  EXPECT_EQ(recorder.most_running(), 2);
 }
 
-TEST(Batcher, BatchThrows_EveryWaiterOfThatBatchGetsTheException) {
-  Latch first_batch;
-  std::atomic<int> calls{0};
-  IntBatcher batcher(
-      [&](const std::vector<int>& keys) -> std::vector<int> {
-        if (calls.fetch_add(1) == 0) {
-          first_batch.wait();
-          return doubled(keys);
-        }
-        throw std::runtime_error("database unavailable");
-      },
-      1);
-  auto leader = std::async(std::launch::async, [&] { return batcher.submit(1); });
-  wait_until([&] { return calls.load() == 1; });
-  auto followers = queue_callers(batcher, 8);
-  first_batch.open();
-  EXPECT_EQ(leader.get(), 2);
-  for (auto& follower : followers) EXPECT_THROW(follower.get(), std::runtime_error);
-  EXPECT_EQ(calls.load(), 2);
-  // The batcher still serves after a failed batch.
-  EXPECT_THROW(batcher.submit(3), std::runtime_error);
+TEST(Batcher, BatchThrows_EveryCallerOfThatBatchGetsTheExceptionAndNoOtherCaller) {
+  common::LoopRunner runner;
+  Recorder recorder(1, {1});  // batch 0 held, batch 1 throws
+  IntBatcher batcher(recorder.function(), 2);
+  on_loop(runner, [&](common::EventLoop&) {
+    Callers held(batcher, {1});
+    recorder.wait_started(0);
+    Callers failing(batcher, range(10, 8));  // batch 1, beside the held one
+    failing.wait();
+    failing.expect_thrown<std::runtime_error>("batch 1");
+    EXPECT_EQ(held.answered(), 0u);
+    recorder.release(0);
+    held.wait();
+    held.expect_doubled();
+    // The batcher still serves after a failed batch.
+    Callers after(batcher, range(20, 3));
+    after.wait();
+    after.expect_doubled();
+    EXPECT_EQ(batcher.batches(), 3u);
+  });
+  EXPECT_EQ(recorder.sizes(), (std::vector<std::size_t>{1, 8, 3}));
 }
 
 TEST(Batcher, WrongNumberOfResults_FailsTheBatchInsteadOfGuessing) {
-  IntBatcher batcher([](const std::vector<int>&) { return std::vector<int>{}; }, 1);
-  EXPECT_THROW(batcher.submit(1), std::logic_error);
-}
-
-TEST(Batcher, MoreQueuedThanTheCap_SplitIntoBatchesAndNoWaiterLeftBlocked) {
-  HeldFirstBatch held;
-  IntBatcher batcher(held.function(), 1, 4);
-  auto leader = std::async(std::launch::async, [&] { return batcher.submit(-1); });
-  wait_until([&] { return batcher.batches() == 1; });
-  auto followers = queue_callers(batcher, 10);
-  held.first_batch.open();
-  EXPECT_EQ(leader.get(), -2);
-  for (int i = 0; i < 10; ++i) EXPECT_EQ(followers[i].get(), i * 2);
-  EXPECT_EQ(held.sizes(), (std::vector<std::size_t>{1, 4, 4, 2}));
-}
-
-TEST(Batcher, ManyThreadsWithFailingBatches_EachGetsItsOwnAnswerAndInFlightStaysBounded) {
-  constexpr int kMaxInFlight = 2;
-  std::atomic<int> running{0};
-  std::atomic<int> most_running{0};
-  std::atomic<int> batch_number{0};
+  common::LoopRunner runner;
+  std::vector<std::size_t> sizes;
   IntBatcher batcher(
-      [&](const std::vector<int>& keys) {
-        int now = running.fetch_add(1) + 1;
-        int seen = most_running.load();
-        while (now > seen && !most_running.compare_exchange_weak(seen, now)) {
+      [&](const Keys& keys) {
+        sizes.push_back(keys.size());
+        // One too few for a lone key, one too many for more.
+        return keys.size() == 1 ? Keys{} : Keys(keys.size() + 1, 0);
+      },
+      2);
+  on_loop(runner, [&](common::EventLoop&) {
+    Callers lone(batcher, {1});
+    lone.wait();
+    lone.expect_thrown<std::logic_error>();
+    Callers many(batcher, range(0, 4));
+    many.wait();
+    many.expect_thrown<std::logic_error>();
+    EXPECT_EQ(batcher.batches(), 2u);
+  });
+  EXPECT_THROW(batcher.submit(1), std::logic_error);  // outside a fiber too
+  EXPECT_EQ(sizes, (std::vector<std::size_t>{1, 4, 1}));
+}
+
+TEST(Batcher, MoreQueuedThanMaxBatch_SplitIntoBatchesAndNobodyLeftWaiting) {
+  common::LoopRunner runner;
+  Recorder recorder(1);
+  IntBatcher batcher(recorder.function(), 1, 4);
+  on_loop(runner, [&](common::EventLoop& loop) {
+    Callers first(batcher, {-1});
+    recorder.wait_started(0);
+    Callers queued(batcher, range(0, 10));
+    loop.spawn([&] {
+      until_next_iteration(loop);
+      EXPECT_EQ(recorder.batches().size(), 1u) << "a batch started beyond max_in_flight";
+      EXPECT_EQ(queued.answered(), 0u);
+      recorder.release(0);
+    });
+    queued.wait();
+    first.wait();
+    first.expect_doubled();
+    queued.expect_doubled();
+    EXPECT_EQ(batcher.batches(), 4u);
+    EXPECT_EQ(batcher.keys(), 11u);
+  });
+  EXPECT_EQ(recorder.batches(), (std::vector<Keys>{{-1}, {0, 1, 2, 3}, {4, 5, 6, 7}, {8, 9}}));
+}
+
+TEST(Batcher, MoreCallersOfOneIterationThanMaxBatch_UpToMaxInFlightBatchesStartAtOnce) {
+  common::LoopRunner runner;
+  Recorder recorder;
+  IntBatcher batcher(recorder.function(), 2, 4);
+  on_loop(runner, [&](common::EventLoop&) {
+    Callers callers(batcher, range(0, 10));
+    callers.wait();
+    callers.expect_doubled();
+  });
+  EXPECT_EQ(recorder.batches(), (std::vector<Keys>{{0, 1, 2, 3}, {4, 5, 6, 7}, {8, 9}}));
+}
+
+TEST(Batcher, OutsideAnyFiber_RunsAtOnceAsABatchOfOne) {
+  std::vector<Keys> batches;
+  IntBatcher batcher(
+      [&](const Keys& keys) {
+        batches.push_back(keys);
+        if (keys.front() < 0) throw std::runtime_error("negative");
+        return doubled(keys);
+      },
+      1);
+  // The test's own thread: no loop at all.
+  EXPECT_EQ(batcher.submit(21), 42);
+  EXPECT_EQ(batcher.submit(4), 8);
+  EXPECT_THROW(batcher.submit(-1), std::runtime_error);
+  EXPECT_EQ(batcher.batches(), 0u);  // no loop: no loop's counts
+  EXPECT_EQ(batches, (std::vector<Keys>{{21}, {4}, {-1}}));
+
+  // On a loop but not in a fiber (a timer's callback): also at once.
+  common::LoopRunner runner;
+  batches.clear();
+  on_loop(runner, [&](common::EventLoop& loop) {
+    common::Wait fired;
+    std::optional<int> answer;
+    loop.after(0ms, [&] {
+      answer = batcher.submit(7);
+      fired.notify();
+    });
+    fired.wait();
+    EXPECT_EQ(answer, 14);
+  });
+  EXPECT_EQ(batches, std::vector<Keys>{{7}});
+}
+
+TEST(Batcher, TwoLoopsUsingOneBatcher_KeepSeparateQueues) {
+  constexpr int kCallers = 8;
+  std::mutex mutex;
+  std::condition_variable arrived_changed;
+  int arrived = 0;
+  struct Seen {
+    common::EventLoop* loop;
+    Keys keys;
+  };
+  std::vector<Seen> seen;
+  IntBatcher batcher(
+      [&](const Keys& keys) {
+        std::unique_lock<std::mutex> lock(mutex);
+        seen.push_back({common::EventLoop::current(), keys});
+        ++arrived;
+        arrived_changed.notify_all();
+        // Each loop's first batch holds its loop's thread until the other
+        // loop runs one too: both loops' callers are in the batcher at once.
+        arrived_changed.wait_for(lock, 2s, [&] { return arrived >= 2; });
+        return doubled(keys);
+      },
+      2);
+  struct PerLoop {
+    common::LoopRunner runner;
+    int base = 0;
+    common::EventLoop* loop = nullptr;
+    std::size_t batches = 0;
+    std::size_t keys = 0;
+  };
+  PerLoop one;
+  PerLoop two;
+  one.base = 1000;
+  two.base = 2000;
+  auto run = [&](PerLoop& each) {
+    on_loop(each.runner, [&](common::EventLoop& loop) {
+      each.loop = &loop;
+      Callers callers(batcher, range(each.base, kCallers));
+      callers.wait();
+      callers.expect_doubled();
+      // And once more, after the first batches are done.
+      Callers again(batcher, range(each.base + 100, kCallers));
+      again.wait();
+      again.expect_doubled();
+      each.batches = batcher.batches();
+      each.keys = batcher.keys();
+    });
+  };
+  std::thread other([&] { run(two); });
+  run(one);
+  other.join();
+
+  ASSERT_NE(one.loop, two.loop);
+  EXPECT_EQ(arrived, 4);
+  EXPECT_EQ(one.batches, 2u);
+  EXPECT_EQ(one.keys, 2u * kCallers);
+  EXPECT_EQ(two.batches, 2u);
+  EXPECT_EQ(two.keys, 2u * kCallers);
+  std::vector<Keys> of_one;
+  std::vector<Keys> of_two;
+  for (const auto& batch : seen) {
+    ASSERT_TRUE(batch.loop == one.loop || batch.loop == two.loop);
+    (batch.loop == one.loop ? of_one : of_two).push_back(batch.keys);
+  }
+  EXPECT_EQ(of_one, (std::vector<Keys>{range(1000, kCallers), range(1100, kCallers)}));
+  EXPECT_EQ(of_two, (std::vector<Keys>{range(2000, kCallers), range(2100, kCallers)}));
+}
+
+TEST(Batcher, ManyFibersWithFailingBatches_EachGetsItsOwnAnswerAndInFlightStaysBounded) {
+  constexpr int kMaxInFlight = 2;
+  constexpr int kFibers = 200;
+  constexpr int kCalls = 5;
+  common::LoopRunner runner;
+  int running = 0;
+  int most_running = 0;
+  std::size_t batch_number = 0;
+  std::set<int> failed_keys;  // the keys of the batches that threw
+  IntBatcher batcher(
+      [&](const Keys& keys) {
+        most_running = std::max(most_running, ++running);
+        // In flight until the loop's deferred tasks run: other fibers go on.
+        common::Wait later;
+        common::EventLoop::current()->defer([&later] { later.notify(); });
+        later.wait();
+        --running;
+        if (batch_number++ % 7 == 3) {
+          failed_keys.insert(keys.begin(), keys.end());
+          throw std::runtime_error("batch failed");
         }
-        std::this_thread::sleep_for(50us);
-        running.fetch_sub(1);
-        if (batch_number.fetch_add(1) % 7 == 3) throw std::runtime_error("batch failed");
         return doubled(keys);
       },
       kMaxInFlight, 8);
-  constexpr int kThreads = 32;
-  constexpr int kCalls = 200;
-  std::atomic<int> answered{0};
-  std::atomic<int> wrong{0};
-  std::vector<std::thread> threads;
-  for (int t = 0; t < kThreads; ++t) {
-    threads.emplace_back([&, t] {
-      for (int i = 0; i < kCalls; ++i) {
-        int key = t * kCalls + i;
-        try {
-          if (batcher.submit(key) != key * 2) wrong.fetch_add(1);
-        } catch (const std::runtime_error&) {
+  int answered = 0;
+  int wrong = 0;
+  int thrown = 0;
+  on_loop(runner, [&](common::EventLoop& loop) {
+    common::Wait all;
+    for (int f = 0; f < kFibers; ++f) {
+      loop.spawn([&, f] {
+        for (int i = 0; i < kCalls; ++i) {
+          int key = f * kCalls + i;
+          try {
+            if (batcher.submit(key) != key * 2 || failed_keys.count(key)) ++wrong;
+          } catch (const std::runtime_error&) {
+            ++thrown;
+            if (!failed_keys.count(key)) ++wrong;
+          }
+          ++answered;
         }
-        answered.fetch_add(1);
-      }
-    });
-  }
-  for (auto& thread : threads) thread.join();
-  EXPECT_EQ(answered.load(), kThreads * kCalls);
-  EXPECT_EQ(wrong.load(), 0);
-  EXPECT_LE(most_running.load(), kMaxInFlight);
-  EXPECT_EQ(batcher.keys(), static_cast<std::size_t>(kThreads * kCalls));
-  EXPECT_EQ(batcher.queued(), 0u);
+        if (answered == kFibers * kCalls) all.notify();
+      });
+    }
+    all.wait();
+    EXPECT_EQ(batcher.keys(), static_cast<std::size_t>(kFibers * kCalls));
+    EXPECT_EQ(batcher.batches(), batch_number);
+  });
+  EXPECT_EQ(answered, kFibers * kCalls);
+  EXPECT_EQ(wrong, 0);
+  EXPECT_EQ(thrown, static_cast<int>(failed_keys.size()));
+  EXPECT_GT(thrown, 0);
+  EXPECT_EQ(most_running, kMaxInFlight);
+  EXPECT_LT(batch_number, static_cast<std::size_t>(kFibers * kCalls) / 4);  // batched indeed
 }
 
 }  // namespace

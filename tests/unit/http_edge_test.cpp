@@ -1,6 +1,6 @@
 // The service's own HTTP/1.1 edge over raw sockets against the real app
 // (users::create_app, database unreachable): RFC 9110/9112 behaviour that
-// Pistache 0.0.5 gets wrong and common/src/edge/ makes right. Every refusal
+// Pistache 0.0.5's HTTP layer gets wrong and common/src/edge/ gets right. Every refusal
 // is the service's JSON error with the request id.
 #include <gtest/gtest.h>
 

@@ -3,7 +3,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "common/db_pool.hpp"
+#include "common/database.hpp"
 #include "common/logging.hpp"
 #include "common/metrics.hpp"
 

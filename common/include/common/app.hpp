@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -28,6 +29,9 @@ class App {
   // Registers the blueprint's routes; the App keeps it alive.
   App& mount(std::shared_ptr<Blueprint> blueprint, const std::string& prefix = "");
   void add_observer(std::shared_ptr<RequestObserver> observer);
+  // Runs `hook` on every event loop once it starts (e.g. to open a loop's
+  // database connections before the first request needs them).
+  void on_each_loop(std::function<void()> hook) { loop_hooks_.push_back(std::move(hook)); }
   // Keeps a dependency (the pool, ...) alive as long as the App.
   void keep_alive(std::shared_ptr<void> resource) { resources_.push_back(std::move(resource)); }
 
@@ -49,6 +53,7 @@ class App {
   std::vector<std::shared_ptr<void>> resources_;
   std::vector<Route> routes_;
   std::vector<std::shared_ptr<RequestObserver>> observers_;
+  std::vector<std::function<void()>> loop_hooks_;
   std::atomic<bool> draining_{false};
   std::unique_ptr<HttpServer> server_;
 };

@@ -1,31 +1,30 @@
-// Batcher: many concurrent callers' keys answered by one call of a batch
-// function (one SQL statement for many rows), because a database pays per
-// statement far more than per row.
+// Batcher: the callers of one loop iteration answered by one call of a
+// batch function (one SQL statement for many rows), because a database pays
+// per statement far more than per row.
 //
-// Leader/follower, no timer: a caller that finds fewer than `max_in_flight`
-// batches running (the database pool's size) becomes the leader, takes
-// everything queued (up to `max_batch`, its own key included) and runs the
-// batch function once on its own thread; the others (followers) just wait for
-// their result. A lone caller is thus a batch of one at once, and batches
-// only grow while every connection is busy, which is when waiting is free.
+// Per event loop, no timer and no thread: a caller queues its key and its
+// fiber suspends; at the end of the iteration (EventLoop::defer) the queued
+// keys become a batch, led by its first caller's fiber, which runs the batch
+// function (itself suspending on the database) and hands every other caller
+// its result. A lone caller is thus a batch of one in the same iteration; at
+// most `max_in_flight` batches of a loop run at once, so under load the keys
+// that arrive meanwhile wait and the next batch grows.
 //
 // If the batch function throws, every caller of that batch gets the
-// exception. No caller stays blocked: a batch always ends (the function's own
-// waits, such as the pool's bounded acquire, are bounded), and whenever one
-// ends or starts with keys left behind, the oldest queued caller is woken to
-// lead the next.
+// exception. Called outside a fiber (a tool, a test), a key is a batch of one
+// run at once.
 #pragma once
 
-#include <condition_variable>
 #include <cstddef>
 #include <deque>
 #include <exception>
 #include <functional>
-#include <mutex>
 #include <optional>
 #include <stdexcept>
 #include <utility>
 #include <vector>
+
+#include "common/event_loop.hpp"
 
 namespace common {
 
@@ -35,125 +34,127 @@ class Batcher {
   // Returns one result per key, in the keys' order.
   using BatchFunction = std::function<std::vector<Result>(const std::vector<Key>&)>;
 
-  Batcher(BatchFunction run_batch, int max_in_flight, std::size_t max_batch = 64)
+  explicit Batcher(BatchFunction run_batch, int max_in_flight = 2, std::size_t max_batch = 64)
       : run_batch_(std::move(run_batch)),
         max_in_flight_(max_in_flight < 1 ? 1 : max_in_flight),
         max_batch_(max_batch < 1 ? 1 : max_batch) {}
   Batcher(const Batcher&) = delete;
   Batcher& operator=(const Batcher&) = delete;
 
-  // Blocks until this key's batch has run; returns its result or rethrows the
-  // batch's exception.
+  // Suspends the calling fiber until this key's batch has run; returns its
+  // result or rethrows the batch's exception.
   Result submit(Key key) {
+    EventLoop* loop = EventLoop::current();
+    if (!loop || !Fiber::current()) return run_checked({std::move(key)}).front();
+    Queue& queue = loop->local<Queue>(owner_);
     Waiter self{std::move(key)};
-    std::unique_lock<std::mutex> lock(mutex_);
-    queue_.push_back(&self);
-    for (;;) {
-      self.wake.wait(lock, [&] { return self.done || (self.queued && running_ < max_in_flight_); });
-      if (self.done) break;
-      lead(self, lock);
-    }
+    queue.pending.push_back(&self);
+    schedule(*loop, queue);
+    self.turn.wait();
+    if (self.leads) lead(*loop, self);
     if (self.error) std::rethrow_exception(self.error);
     return std::move(*self.result);
   }
 
-  // Callers waiting for a leader (for tests and metrics).
-  std::size_t queued() const {
-    std::lock_guard<std::mutex> lock(mutex_);
-    return queue_.size();
-  }
-  // Batches run so far and the keys they held.
-  std::size_t batches() const {
-    std::lock_guard<std::mutex> lock(mutex_);
-    return batches_;
-  }
-  std::size_t keys() const {
-    std::lock_guard<std::mutex> lock(mutex_);
-    return keys_;
-  }
+  // Batches run so far on the calling loop and the keys they held (tests, metrics).
+  std::size_t batches() const { return stats().batches; }
+  std::size_t keys() const { return stats().keys; }
 
  private:
   struct Waiter {
     explicit Waiter(Key k) : key(std::move(k)) {}
     Key key;
-    bool queued = true;
-    bool done = false;
+    Wait turn;  // notified to lead, or with the result
+    bool leads = false;
+    std::vector<Waiter*> batch;  // the leader's
     std::optional<Result> result;
     std::exception_ptr error;
-    std::condition_variable wake;
+  };
+  struct Queue {
+    std::deque<Waiter*> pending;
+    int running = 0;
+    bool scheduled = false;
+    std::size_t batches = 0;
+    std::size_t keys = 0;
+    // The loop is stopping: whoever still waits to lead is told, not left.
+    ~Queue() {
+      auto error = std::make_exception_ptr(std::runtime_error("the event loop is stopping"));
+      for (Waiter* waiter : pending) {
+        waiter->error = error;
+        waiter->turn.notify();
+      }
+    }
   };
 
-  // Runs one batch holding `self` and the oldest queued others. Called and
-  // returns with `lock` held; the batch function runs without it.
-  void lead(Waiter& self, std::unique_lock<std::mutex>& lock) {
-    std::vector<Waiter*> batch;
-    batch.push_back(&self);
-    remove_from_queue(self);
-    while (batch.size() < max_batch_ && !queue_.empty()) {
-      batch.push_back(queue_.front());
-      queue_.pop_front();
-    }
-    for (Waiter* waiter : batch) waiter->queued = false;
-    ++running_;
-    ++batches_;
-    keys_ += batch.size();
-    wake_next_leader();  // keys over the cap: another connection may be free
+  const Queue& stats() const {
+    static const Queue none;
+    EventLoop* loop = EventLoop::current();
+    return loop && !loop->stopping() ? loop->local<Queue>(owner_) : none;
+  }
 
+  std::vector<Result> run_checked(const std::vector<Key>& keys) {
+    auto results = run_batch_(keys);
+    if (results.size() != keys.size()) {
+      throw std::logic_error("batch function returned a wrong number of results");
+    }
+    return results;
+  }
+
+  void schedule(EventLoop& loop, Queue& queue) {
+    if (queue.scheduled || queue.pending.empty()) return;
+    queue.scheduled = true;
+    loop.defer([this, &loop] { start_batches(loop); });
+  }
+
+  // End of the iteration: what is queued goes out, as far as the cap allows.
+  void start_batches(EventLoop& loop) {
+    if (loop.stopping()) return;
+    Queue& queue = loop.local<Queue>(owner_);
+    queue.scheduled = false;
+    while (!queue.pending.empty() && queue.running < max_in_flight_) {
+      Waiter* leader = queue.pending.front();
+      while (leader->batch.size() < max_batch_ && !queue.pending.empty()) {
+        leader->batch.push_back(queue.pending.front());
+        queue.pending.pop_front();
+      }
+      ++queue.running;
+      ++queue.batches;
+      queue.keys += leader->batch.size();
+      leader->leads = true;
+      leader->turn.notify();
+    }
+  }
+
+  void lead(EventLoop& loop, Waiter& self) {
+    std::vector<Key> keys;
+    keys.reserve(self.batch.size());
+    for (Waiter* waiter : self.batch) keys.push_back(waiter->key);
     std::vector<Result> results;
     std::exception_ptr error;
-    lock.unlock();
     try {
-      // Read without the lock: a waiter lives until it is done, and its key
-      // never changes.
-      std::vector<Key> keys;
-      keys.reserve(batch.size());
-      for (Waiter* waiter : batch) keys.push_back(waiter->key);
-      results = run_batch_(keys);
-      if (results.size() != keys.size()) {
-        throw std::logic_error("batch function returned a wrong number of results");
-      }
+      results = run_checked(keys);
     } catch (...) {
       error = std::current_exception();
     }
-    lock.lock();
-
-    --running_;
-    for (std::size_t i = 0; i < batch.size(); ++i) {
-      Waiter* waiter = batch[i];
+    for (std::size_t i = 0; i < self.batch.size(); ++i) {
+      Waiter* waiter = self.batch[i];
       if (error) {
         waiter->error = error;
       } else {
         waiter->result.emplace(std::move(results[i]));
       }
-      waiter->done = true;
-      // Notified under the lock: a follower may return (and destroy its
-      // Waiter) as soon as the lock is free.
-      if (waiter != &self) waiter->wake.notify_one();
+      if (waiter != &self) waiter->turn.notify();
     }
-    wake_next_leader();
+    if (loop.stopping()) return;
+    Queue& queue = loop.local<Queue>(owner_);
+    --queue.running;
+    schedule(loop, queue);
   }
 
-  void remove_from_queue(Waiter& waiter) {
-    for (auto it = queue_.begin(); it != queue_.end(); ++it) {
-      if (*it == &waiter) {
-        queue_.erase(it);
-        return;
-      }
-    }
-  }
-
-  void wake_next_leader() {
-    if (!queue_.empty() && running_ < max_in_flight_) queue_.front()->wake.notify_one();
-  }
-
+  const std::uint64_t owner_ = EventLoop::new_owner();
   BatchFunction run_batch_;
   const int max_in_flight_;
   const std::size_t max_batch_;
-  mutable std::mutex mutex_;
-  std::deque<Waiter*> queue_;
-  int running_ = 0;
-  std::size_t batches_ = 0;
-  std::size_t keys_ = 0;
 };
 
 }  // namespace common

@@ -11,6 +11,9 @@
 
 namespace common {
 
+// A handler reads top to bottom: it runs in a fiber on the event loop that
+// owns the connection, and where it waits (the database, a password hash)
+// only that fiber suspends (common/event_loop.hpp).
 using Handler = std::function<Response(const Request&)>;
 
 // Turns an error (status + message) into a response. JSON by default; page
@@ -25,7 +28,6 @@ struct Route {
   std::string path;    // Pistache syntax: "/users/:id"
   Handler handler;
   ErrorRenderer render_error;
-  bool blocking = false;  // runs on the worker pool, not on a reactor thread
 };
 
 class Routes {
@@ -41,16 +43,11 @@ class Routes {
 
   // Applies to the routes added after this call.
   Routes& on_error(ErrorRenderer renderer);
-  // The routes added after this call block (on the database): they run on
-  // the app's worker threads, so they never stall the HTTP event loops.
-  Routes& blocking();
-
   const std::vector<Route>& routes() const { return routes_; }
 
  private:
   std::string prefix_;
   ErrorRenderer render_error_ = json_error;
-  bool blocking_ = false;
   std::vector<Route> routes_;
 };
 

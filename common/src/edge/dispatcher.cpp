@@ -5,80 +5,32 @@
 
 #include <cctype>
 #include <chrono>
-#include <optional>
 
 #include "common/json_response.hpp"
 #include "common/log_context.hpp"
 #include "common/request_id.hpp"
-#include "edge/connection.hpp"
+#include "edge/connection_set.hpp"
+#include "edge/http_connection.hpp"
 #include "edge/percent_decode.hpp"
-#include "worker_pool.hpp"
+#include "edge/response_wire.hpp"
 
 namespace common::edge {
 namespace {
 
-using namespace Pistache;
+using Clock = std::chrono::steady_clock;
 
-std::string lower_media_type(const Http::Request& request) {
-  auto header = request.headers().tryGet<Http::Header::ContentType>();
+// Answers queued beyond this wait for the client to read (a pipelining
+// client that never reads costs bounded memory).
+constexpr std::size_t kMaxUnsent = 256 * 1024;
+// A streamed body's next chunk is made once no more than this is unsent.
+constexpr std::size_t kStreamLowWater = 64 * 1024;
+
+std::string media_type(const std::string* header) {
   if (!header) return {};
-  std::string text = header->mime().toString();
-  auto semicolon = text.find(';');
-  if (semicolon != std::string::npos) text.resize(semicolon);
-  while (!text.empty() && text.back() == ' ') text.pop_back();
+  std::string text = header->substr(0, header->find(';'));
+  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.pop_back();
   for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return text;
-}
-
-// The headers the auth routes need (the credential and the client's address).
-void read_client_headers(const Http::Request& raw, Request& request) {
-  if (auto authorization = raw.headers().tryGet<Http::Header::Authorization>()) {
-    request.authorization = authorization->value();
-  }
-  if (auto real_ip = raw.headers().tryGetRaw("X-Real-IP")) request.real_ip = real_ip->value();
-  request.peer_address = raw.address().host();
-}
-
-std::string request_id_of(const Http::Request& request) {
-  auto raw = request.headers().tryGetRaw("X-Request-ID");
-  if (raw && is_valid_request_id(raw->value())) return raw->value();
-  return new_request_id();
-}
-
-// A request handed to a worker thread: it owns its body, since Pistache
-// reuses the parser's buffer once the reactor moves on.
-struct Job {
-  std::string body;
-  Request request;
-  Exchange exchange;
-  std::chrono::steady_clock::time_point started;
-  bool bad_target = false;
-};
-
-// Reads what the handler needs; false when a path parameter does not decode
-// (a malformed escape, or a control character such as NUL once decoded).
-bool read_request(const Endpoint& endpoint, const Rest::Request& raw, Request& request) {
-  request.request_id = request_id_of(raw);
-  request.method = Http::methodString(raw.method());
-  request.path = raw.resource();
-  request.body = raw.body();
-  bool decoded = true;
-  try {
-    request.content_type = lower_media_type(raw);
-    read_client_headers(raw, request);
-    for (const auto& name : endpoint.params) {
-      if (!raw.hasParam(name)) continue;
-      auto value = percent_decode(raw.param(name).as<std::string>());
-      if (!value) {
-        decoded = false;
-        continue;
-      }
-      request.params.emplace_back(name.substr(1), std::move(*value));
-    }
-  } catch (const std::exception& error) {
-    spdlog::warn("could not read the request's parameters: {}", error.what());
-  }
-  return decoded;
 }
 
 Response render(const Endpoint& endpoint, const Request& request, int status,
@@ -91,6 +43,8 @@ Response render(const Endpoint& endpoint, const Request& request, int status,
   }
 }
 
+// Every exception becomes an answer: an HttpError its own, anything else a
+// generic 500 (the detail, which may hold SQL, goes to the log only).
 Response run_handler(const Endpoint& endpoint, const Request& request) {
   try {
     return endpoint.handler(request);
@@ -110,16 +64,14 @@ Response run_handler(const Endpoint& endpoint, const Request& request) {
   return render(endpoint, request, 500, "Internal server error.");
 }
 
-void report(const ServerState& state, const Endpoint& endpoint, const Job& job, int status,
-            std::size_t bytes) {
-  const Request& request = job.request;
+void report(const ServerState& state, const Endpoint& endpoint, const Request& request,
+            Clock::time_point started, int status, std::size_t bytes) {
   RequestRecord record;
   record.method = request.method;
   record.route = endpoint.label;
   record.path = request.path;
   record.status = status;
-  record.duration = std::chrono::duration_cast<std::chrono::microseconds>(
-      std::chrono::steady_clock::now() - job.started);
+  record.duration = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started);
   record.bytes = bytes;
   record.request_id = request.request_id;
   for (const auto& observer : state.observers) {
@@ -131,80 +83,101 @@ void report(const ServerState& state, const Endpoint& endpoint, const Job& job, 
   }
 }
 
-// Runs the handler, reports the request and sends the answer. A whole answer
-// is reported before it is written: once a client has read it, the access
-// log and /metrics already count it (answers are written straight to the
-// socket, so the client can ask /metrics before this thread runs again). A
-// streamed answer is reported when its last chunk is out, so its duration is
-// the whole transfer.
-void finish(ServerState& state, const Endpoint& endpoint, Job& job) {
-  const Request& request = job.request;
-  RequestIdScope log_scope(request.request_id);  // every log line below carries it
-  Response response = job.bad_target ? render(endpoint, request, 400, "Malformed request target.")
-                                     : run_handler(endpoint, request);
-  // Ask keep-alive clients to reconnect elsewhere while we stop.
-  bool draining = state.draining && state.draining->load();
-  std::size_t bytes = job.exchange.head || endpoint.head_only ? 0 : response.body.size();
-  int status = response.status;
-  bool streamed = static_cast<bool>(response.stream);
-  if (!streamed) report(state, endpoint, job, status, bytes);
-  try {
-    job.exchange.respond(response, request.request_id, draining);
-  } catch (const std::exception& error) {
-    spdlog::warn("could not send the response: {}", error.what());
-  }
-  if (streamed) report(state, endpoint, job, status, bytes);
+bool has_body(int status) {
+  return status >= 200 && status != 204 && status != 304;
 }
 
-void dispatch(const std::shared_ptr<ServerState>& state,
-              const std::shared_ptr<const Endpoint>& endpoint, const Rest::Request& raw) {
-  auto exchange = RoutingScope::take();
-  if (!exchange) {
-    spdlog::error("a request was routed outside a connection; dropped");
-    return;
+// Writes the head, then every piece the response makes, as chunks; false
+// when the connection was cut on the way (the client stalled or left, or the
+// producer threw): the client then sees an incomplete body, never a
+// complete-looking one.
+bool stream(HttpConnection& connection, const Response& response, const std::string& request_id,
+            bool close, bool http10) {
+  if (!connection.write(response_wire(response, request_id, false, close, http10))) return false;
+  std::string out;
+  std::string piece;
+  try {
+    for (bool more = true; more;) {
+      if (!connection.wait_for_room(kStreamLowWater)) {
+        spdlog::warn("streamed response cut: the client is gone or read nothing for too long");
+        return false;
+      }
+      piece.clear();
+      more = response.stream(piece);
+      out.clear();
+      append_chunk(out, piece, http10);
+      if (!more) append_last_chunk(out, http10);
+      if (!connection.write(out)) return false;
+    }
+    return true;
+  } catch (const std::exception& error) {
+    spdlog::error("streamed response cut: {}", error.what());
+  } catch (...) {
+    spdlog::error("streamed response cut by a non-standard exception");
   }
-  auto job = std::make_shared<Job>();
-  job->started = std::chrono::steady_clock::now();
-  job->exchange = std::move(*exchange);
-  job->bad_target = !read_request(*endpoint, raw, job->request);
-  job->request.query = job->exchange.query;
-  state->in_flight.fetch_add(1);
-  if (!endpoint->blocking || !state->workers) {
-    finish(*state, *endpoint, *job);
-    state->in_flight.fetch_sub(1);
-    return;
-  }
-  job->body = std::string(job->request.body);
-  job->request.body = job->body;
-  state->workers->post([state, endpoint, job] {
-    finish(*state, *endpoint, *job);
-    state->in_flight.fetch_sub(1);
-  });
+  connection.close();
+  return false;
 }
+
+struct InFlight {
+  explicit InFlight(ServerState& state) : state(state) { state.in_flight.fetch_add(1); }
+  ~InFlight() { state.in_flight.fetch_sub(1); }
+  ServerState& state;
+};
 
 }  // namespace
 
-std::vector<std::string> param_names(const std::string& path) {
-  std::vector<std::string> names;
-  std::size_t pos = 0;
-  while ((pos = path.find('/', pos)) != std::string::npos) {
-    ++pos;
-    if (pos < path.size() && path[pos] == ':') {
-      auto end = path.find('/', pos);
-      names.push_back(path.substr(pos, end == std::string::npos ? end : end - pos));
-    }
+bool dispatch(HttpConnection& connection, ServerState& state, FramedRequest& framed) {
+  auto started = Clock::now();
+  InFlight counted(state);
+  Request request;
+  request.method = framed.method;
+  auto mark = framed.target.find('?');
+  request.path = framed.target.substr(0, mark);
+  if (mark != std::string::npos) request.query = framed.target.substr(mark + 1);
+  request.body = framed.body;
+  request.content_type = media_type(framed.header("Content-Type"));
+  if (const auto* authorization = framed.header("Authorization")) {
+    request.authorization = *authorization;
   }
-  return names;
-}
+  if (const auto* real_ip = framed.header("X-Real-IP")) request.real_ip = *real_ip;
+  request.peer_address = connection.peer_address();
+  request.request_id =
+      is_valid_request_id(framed.client_request_id) ? framed.client_request_id : new_request_id();
 
-Rest::Route::Handler Dispatcher::bind(Endpoint endpoint) const {
-  auto shared = std::make_shared<const Endpoint>(std::move(endpoint));
-  // The ResponseWriter is not used: answers go out through the Exchange.
-  return [state = state_, endpoint = std::move(shared)](const Rest::Request& raw,
-                                                        Http::ResponseWriter) {
-    dispatch(state, endpoint, raw);
-    return Rest::Route::Result::Ok;
-  };
+  Match match = state.router.match(request.method, request.path);
+  const Endpoint& endpoint = *match.endpoint;
+  bool decoded = true;
+  for (const auto& [name, raw] : match.params) {
+    auto value = percent_decode(raw);
+    if (!value) {
+      decoded = false;
+      break;
+    }
+    request.params.emplace_back(name, std::move(*value));
+  }
+
+  RequestIdScope log_scope(request.request_id);  // every log line below carries it
+  Response response = decoded ? run_handler(endpoint, request)
+                              : render(endpoint, request, 400, "Malformed request target.");
+  bool head = framed.method == "HEAD";
+  // Ask keep-alive clients to reconnect elsewhere while we stop.
+  bool draining = state.draining && state.draining->load();
+  bool close = framed.close || draining;
+  std::size_t bytes = head || endpoint.head_only ? 0 : response.body.size();
+  if (response.stream && !head && has_body(response.status)) {
+    close = close || framed.http10;  // an HTTP/1.0 body ends with the connection
+    bool complete = stream(connection, response, request.request_id, close, framed.http10);
+    report(state, endpoint, request, started, response.status, bytes);
+    return complete && !close;
+  }
+  // Reported before it is written: once a client has read its answer, the
+  // access log and /metrics already count it.
+  report(state, endpoint, request, started, response.status, bytes);
+  if (!connection.write(response_wire(response, request.request_id, head, close, framed.http10))) {
+    return false;
+  }
+  return connection.wait_for_room(kMaxUnsent) && !close;
 }
 
 }  // namespace common::edge

@@ -1,42 +1,19 @@
-// Internal: a matched route's handler run for one request, on the reactor or
-// the worker pool, with its errors mapped to the route's error body, and the
-// answer sent through the request's Exchange (in order, see connection.hpp).
-// Pistache 0.0.5 edges handled here: exception text as the 500 body (every
-// handler is wrapped; the detail is logged, the client gets a generic body)
-// and path parameters handed over still percent-encoded.
+// Internal: one request answered, in the connection's fiber: the matched
+// route's handler run with its errors mapped to the route's error body, the
+// request reported to the observers (access log, metrics) before its answer
+// can reach the client, the answer written -- streamed in chunks when it is
+// too large to hold, each chunk written only once the client has taken most
+// of the one before.
 #pragma once
 
-#include <pistache/router.h>
-
-#include <memory>
-#include <string>
-#include <vector>
-
-#include "common/blueprint.hpp"
-#include "http_server.hpp"
+#include "edge/request_framer.hpp"
 
 namespace common::edge {
 
-// The route a request matched, as the dispatcher needs it.
-struct Endpoint {
-  std::string label;  // route template for logs and metrics
-  std::vector<std::string> params;
-  Handler handler;
-  ErrorRenderer render_error;
-  bool head_only = false;
-  bool blocking = false;
-};
+class HttpConnection;
+struct ServerState;
 
-// The ":name" segments of a route template.
-std::vector<std::string> param_names(const std::string& path);
-
-class Dispatcher {
- public:
-  explicit Dispatcher(std::shared_ptr<ServerState> state) : state_(std::move(state)) {}
-  Pistache::Rest::Route::Handler bind(Endpoint endpoint) const;
-
- private:
-  std::shared_ptr<ServerState> state_;
-};
+// False when the connection ends after this answer.
+bool dispatch(HttpConnection& connection, ServerState& state, FramedRequest& framed);
 
 }  // namespace common::edge

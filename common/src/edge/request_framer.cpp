@@ -12,28 +12,10 @@ namespace {
 
 constexpr std::size_t kMaxChunkLine = 1024;
 
+// RFC 9110 5.6.2.
 bool is_tchar(unsigned char c) {
-  if (std::isalnum(c)) return true;
-  switch (c) {
-    case '!':
-    case '#':
-    case '$':
-    case '%':
-    case '&':
-    case '\'':
-    case '*':
-    case '+':
-    case '-':
-    case '.':
-    case '^':
-    case '_':
-    case '`':
-    case '|':
-    case '~':
-      return true;
-    default:
-      return false;
-  }
+  return std::isalnum(c) ||
+         std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) != std::string_view::npos;
 }
 
 bool is_token(std::string_view text) {
@@ -82,6 +64,26 @@ std::optional<unsigned long long> parse_length_list(std::string_view text) {
     if (comma == std::string_view::npos) return value;
     text.remove_prefix(comma + 1);
   }
+}
+
+// RFC 9110 8.3.1: type "/" subtype, then parameters (name=value).
+bool is_media_type(std::string_view value) {
+  auto semicolon = value.find(';');
+  auto type = trim(value.substr(0, semicolon));
+  auto slash = type.find('/');
+  if (slash == std::string_view::npos || !is_token(type.substr(0, slash)) ||
+      !is_token(type.substr(slash + 1))) {
+    return false;
+  }
+  while (semicolon != std::string_view::npos) {
+    value.remove_prefix(semicolon + 1);
+    semicolon = value.find(';');
+    auto parameter = trim(value.substr(0, semicolon));
+    if (parameter.empty()) continue;  // "text/html;" is tolerated, as browsers send it
+    auto equals = parameter.find('=');
+    if (equals == std::string_view::npos || !is_token(parameter.substr(0, equals))) return false;
+  }
+  return true;
 }
 
 // Host: a reg-name, IPv4 or [IPv6] literal, with an optional port.
@@ -366,7 +368,7 @@ bool RequestFramer::parse_header(std::string_view line) {
     }
     has_length_ = true;
     length_ = *length;
-    return true;  // written again, once, for Pistache
+    return true;
   }
   if (name == "transfer-encoding") {
     if (transfer_encoding_ || lower(value) != "chunked") {
@@ -394,6 +396,11 @@ bool RequestFramer::parse_header(std::string_view line) {
     connection_close_ = connection_close_ || tokens.find("close") != std::string::npos;
     connection_keep_alive_ =
         connection_keep_alive_ || tokens.find("keep-alive") != std::string::npos;
+  } else if (name == "content-type") {
+    if (!is_media_type(value)) {
+      refuse(400, "Malformed Content-Type.");
+      return false;
+    }
   } else if (name == "x-request-id") {
     request_id_ = std::string(value);
   }
@@ -421,19 +428,14 @@ bool RequestFramer::finish_head() {
 
 RequestFramer::Event RequestFramer::finish_request() {
   ready_ = FramedRequest{};
-  ready_.method = method_;
-  ready_.target = target_;
-  ready_.client_request_id = request_id_;
-  bool http11 = version_ == "HTTP/1.1";
-  ready_.close = connection_close_ || (!http11 && !connection_keep_alive_);
-  std::string& wire = ready_.wire;
-  wire.reserve(128 + header_bytes_ + body_.size());
-  wire.append(method_).append(" ").append(target_).append(" ").append(version_).append("\r\n");
-  for (const auto& [name, value] : headers_)
-    wire.append(name).append(": ").append(value).append("\r\n");
-  if (has_length_ || chunked_)
-    wire.append("Content-Length: ").append(std::to_string(body_.size())).append("\r\n");
-  wire.append("\r\n").append(body_);
+  ready_.method = std::move(method_);
+  ready_.target = std::move(target_);
+  ready_.client_request_id = std::move(request_id_);
+  ready_.http10 = version_ != "HTTP/1.1";
+  ready_.close = connection_close_ || (ready_.http10 && !connection_keep_alive_);
+  ready_.headers = std::move(headers_);
+  ready_.body = std::move(body_);
+  ready_.chunked = chunked_;
   if (ready_.close) {
     state_ = State::stopped;  // RFC 9112 9.6: nothing after it is read
     buffer_.clear();
@@ -443,6 +445,19 @@ RequestFramer::Event RequestFramer::finish_request() {
   }
   reset_request();
   return Event::request;
+}
+
+const std::string* FramedRequest::header(std::string_view name) const {
+  for (const auto& [field, value] : headers) {
+    if (field.size() == name.size() &&
+        std::equal(field.begin(), field.end(), name.begin(), [](char a, char b) {
+          return std::tolower(static_cast<unsigned char>(a)) ==
+                 std::tolower(static_cast<unsigned char>(b));
+        })) {
+      return &value;
+    }
+  }
+  return nullptr;
 }
 
 }  // namespace common::edge

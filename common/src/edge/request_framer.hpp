@@ -1,11 +1,14 @@
-// Internal: HTTP/1.1 message framing (RFC 9112), done before Pistache sees a
-// byte. Pistache 0.0.5's parser is lenient where it must be strict (a header
-// line without a colon swallows the next one, no Host check, Content-Length
-// with Transfer-Encoding, duplicate lengths), drops pipelined requests, and
-// knows neither Expect nor absolute-form targets. This class splits the byte
-// stream into requests, checks each against the RFC and the configured
-// limits, and rewrites it into the one shape Pistache parses well:
-// origin-form target, one Content-Length, the body de-chunked.
+// Internal: the service's one HTTP/1.1 parser (RFC 9112), sans I/O. It
+// splits a connection's byte stream into requests, checks each against the
+// RFC and the configured limits (a header line without a colon, a missing or
+// repeated Host, Content-Length with Transfer-Encoding, conflicting lengths,
+// obsolete line folding are all refused), answers Expect, accepts
+// absolute-form targets, and hands over each request once: method,
+// origin-form target, header fields, the body de-chunked.
+//
+// Kept rather than replaced by Boost.Beast's request_parser: every strict
+// behaviour above is pinned by tests against this class, its refusals carry
+// nginx's status codes, and it adds no dependency.
 #pragma once
 
 #include <cstddef>
@@ -25,11 +28,19 @@ struct FramerLimits {
 
 // A complete, checked request.
 struct FramedRequest {
-  std::string wire;  // the request as Pistache's parser should see it
   std::string method;
-  std::string target;             // origin-form
-  bool close = false;             // no further request on this connection (asked, or HTTP/1.0)
+  std::string target;  // origin-form
+  bool http10 = false;
+  bool close = false;  // no further request on this connection (asked, or HTTP/1.0)
+  // Every field but the framing ones (Content-Length, Transfer-Encoding,
+  // Expect), names as sent, values trimmed.
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;               // de-chunked
   std::string client_request_id;  // its X-Request-ID as sent
+  bool chunked = false;           // the body came chunked
+
+  // The first field of that name (case-insensitive), or nullptr.
+  const std::string* header(std::string_view name) const;
 };
 
 // Why a request is refused; the connection is closed after the answer.
@@ -95,7 +106,7 @@ class RequestFramer {
   std::string method_;
   std::string target_;
   std::string version_;
-  std::vector<std::pair<std::string, std::string>> headers_;  // kept for Pistache
+  std::vector<std::pair<std::string, std::string>> headers_;
   std::size_t header_bytes_ = 0;
   int hosts_ = 0;
   bool has_length_ = false;

@@ -1,7 +1,9 @@
 #include "app_factory.hpp"
 
+#include <algorithm>
+
 #include "authenticator.hpp"
-#include "common/db_pool.hpp"
+#include "common/database.hpp"
 #include "common/health_blueprint.hpp"
 #include "common/logging.hpp"
 #include "common/metrics.hpp"
@@ -18,11 +20,12 @@ namespace users {
 
 std::unique_ptr<common::App> create_app(const common::Config& config) {
   auto app = std::make_unique<common::App>(config);
-  auto pool = std::make_shared<common::DbPool>(config.database_url, config.db_pool_size,
-                                               [](pqxx::connection& connection) {
-                                                 UserRepository::prepare(connection);
-                                                 RevokedTokens::prepare(connection);
-                                               });
+  auto statements = UserRepository::statements();
+  for (auto& statement : RevokedTokens::statements()) statements.push_back(std::move(statement));
+  // Each loop owns its connections: DB_POOL_SIZE shared among THREADS loops.
+  auto pool = std::make_shared<common::Database>(
+      config.database_url, std::move(statements),
+      std::max(1, config.db_pool_size / std::max(1, config.threads)));
   auto repository = std::make_shared<UserRepository>(*pool);
   auto revoked = std::make_shared<RevokedTokens>(*pool);
   auto tokens = std::make_shared<TokenCodec>(config.secret_key, config.token_expiration_seconds);
@@ -30,6 +33,7 @@ std::unique_ptr<common::App> create_app(const common::Config& config) {
   const Authenticator* admin_guard =
       config.require_admin_for_writes ? authenticator.get() : nullptr;
   app->keep_alive(pool);
+  app->on_each_loop([database = pool.get()] { database->open_on_this_loop(); });
   app->keep_alive(repository);
   app->keep_alive(revoked);
   app->keep_alive(tokens);
@@ -41,10 +45,12 @@ std::unique_ptr<common::App> create_app(const common::Config& config) {
       [pool](std::string& out) { common::append_pool_metrics(pool->stats(), out); });
 
   common::App* self = app.get();
-  auto readiness = [self, repository]() -> std::string {
+  auto readiness = [self, repository, pool]() -> std::string {
     if (self->draining()) return "Shutting down.";
     try {
       repository->ping();
+      // Every loop has its connections: none would answer 503 for want of one.
+      if (!pool->all_connected(std::chrono::seconds(1))) return "Database connections coming up.";
       return {};
     } catch (const std::exception&) {
       return "Database unavailable.";

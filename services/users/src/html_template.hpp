@@ -8,9 +8,14 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace users {
+
+// Appends `text` escaped for HTML text and attribute values, as mustache's
+// {{...}} escapes it (& < > " ').
+void append_html_escaped(std::string& out, std::string_view text);
 
 class HtmlTemplate {
  public:

@@ -8,7 +8,6 @@
 #include <pqxx/pqxx>
 
 #include "common/config.hpp"
-#include "common/db_pool.hpp"
 #include "migrations.hpp"
 #include "passwords.hpp"
 #include "user_repository.hpp"
@@ -21,12 +20,11 @@ void print_applied(const std::vector<std::string>& applied) {
 }
 
 int seed(const common::Config& config) {
-  common::DbPool pool(config.database_url, 1, users::UserRepository::prepare);
-  users::UserRepository repository(pool);
+  pqxx::connection connection(config.database_url);
   const users::NewUser seeds[] = {{"michael", "michael@realpython.com"},
                                   {"michaelherman", "michael@mherman.org"}};
   for (const auto& user : seeds) {
-    bool added = repository.add_if_missing(user);
+    bool added = users::UserRepository::add_if_missing(connection, user);
     std::cout << (added ? "added " : "already there: ") << user.email << "\n";
   }
   return 0;
@@ -56,8 +54,9 @@ int create_admin(const common::Config& config, const std::string& username,
     return 1;
   }
   users::PasswordHasher hasher(config.password_hash_cost);
-  common::DbPool pool(config.database_url, 1, users::UserRepository::prepare);
-  users::UserRepository(pool).save_admin(*validation.user, hasher.hash(*password));
+  auto hash = hasher.hash(*password);
+  pqxx::connection connection(config.database_url);
+  users::UserRepository::save_admin(connection, *validation.user, hash);
   std::cout << "admin " << validation.user->email << " saved\n";
   return 0;
 }

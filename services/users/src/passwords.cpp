@@ -3,14 +3,9 @@
 
 #include <sodium.h>
 
-#include <algorithm>
-#include <chrono>
-#include <condition_variable>
-#include <mutex>
 #include <stdexcept>
-#include <thread>
 
-#include "common/http.hpp"
+#include "common/event_loop.hpp"
 #include "validation.hpp"
 
 namespace users {
@@ -22,46 +17,17 @@ void init_sodium() {
 
 }  // namespace
 
-class PasswordHasher::Gate {
- public:
-  explicit Gate(int slots) : free_(slots) {}
-  // A login that cannot start hashing within this long is told to come back.
-  static constexpr auto kWait = std::chrono::seconds(10);
-
-  void enter() {
-    std::unique_lock<std::mutex> lock(mutex_);
-    if (!freed_.wait_for(lock, kWait, [this] { return free_ > 0; })) {
-      throw common::ServiceUnavailable("Too many logins at once. Please retry.");
-    }
-    --free_;
-  }
-  void leave() {
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      ++free_;
-    }
-    freed_.notify_one();
-  }
-
- private:
-  std::mutex mutex_;
-  std::condition_variable freed_;
-  int free_;
-};
-
+// Off the event loop, on the small pool whose size bounds how many hashes
+// run at once (each takes memlimit_, 64 MiB at "interactive", and a core for
+// a quarter of a second), however many clients log in together.
 template <typename Compute>
 auto PasswordHasher::gated(Compute&& compute) const {
-  gate_->enter();
-  struct Leave {
-    Gate& gate;
-    ~Leave() { gate.leave(); }
-  } leave{*gate_};
-  return compute();
+  decltype(compute()) result{};
+  common::run_off_loop([&] { result = compute(); });
+  return result;
 }
 
-PasswordHasher::PasswordHasher(const std::string& cost)
-    : gate_(std::make_shared<Gate>(
-          static_cast<int>(std::max(1u, std::thread::hardware_concurrency())))) {
+PasswordHasher::PasswordHasher(const std::string& cost) {
   init_sodium();
   if (cost == "min") {
     opslimit_ = crypto_pwhash_OPSLIMIT_MIN;

@@ -21,17 +21,11 @@ class PasswordHasher {
   void verify_dummy(std::string_view password) const;
 
  private:
-  class Gate;
-  // Runs `compute` once one of the hashing slots is free.
   template <typename Compute>
   auto gated(Compute&& compute) const;
 
   unsigned long long opslimit_;
   std::size_t memlimit_;
-  // Each hash takes memlimit_ (64 MiB at "interactive") and a core for a
-  // quarter of a second: at most one per core at a time, however many worker
-  // threads wait to log someone in.
-  std::shared_ptr<Gate> gate_;
   std::string dummy_hash_;
 };
 

@@ -10,28 +10,26 @@ constexpr std::size_t kMaxBatch = 64;  // token ids per statement, as for user i
 
 }  // namespace
 
-RevokedTokens::RevokedTokens(common::DbPool& pool)
-    : pool_(pool),
+RevokedTokens::RevokedTokens(common::Database& database)
+    : database_(database),
       checker_([this](const std::vector<std::string>& jtis) { return revoked_many(jtis); },
-               pool.stats().size, kMaxBatch) {}
+               database.connections_per_loop(), kMaxBatch) {}
 
-void RevokedTokens::prepare(pqxx::connection& connection) {
-  connection.prepare("revoked_tokens_insert",
-                     "INSERT INTO revoked_tokens (jti, expires_at) VALUES ($1, to_timestamp($2)) "
-                     "ON CONFLICT (jti) DO NOTHING");
-  connection.prepare("revoked_tokens_prune", "DELETE FROM revoked_tokens WHERE expires_at < now()");
-  connection.prepare("revoked_tokens_find", "SELECT 1 FROM revoked_tokens WHERE jti = $1");
-  connection.prepare("revoked_tokens_find_many",
-                     "SELECT jti FROM revoked_tokens WHERE jti = ANY($1::text[])");
+std::vector<common::PreparedStatement> RevokedTokens::statements() {
+  return {
+      {"revoked_tokens_insert",
+       "INSERT INTO revoked_tokens (jti, expires_at) VALUES ($1, to_timestamp($2::bigint)) "
+       "ON CONFLICT (jti) DO NOTHING"},
+      {"revoked_tokens_prune", "DELETE FROM revoked_tokens WHERE expires_at < now()"},
+      {"revoked_tokens_find", "SELECT 1 FROM revoked_tokens WHERE jti = $1"},
+      {"revoked_tokens_find_many", "SELECT jti FROM revoked_tokens WHERE jti = ANY($1::text[])"},
+  };
 }
 
 void RevokedTokens::revoke(const std::string& jti, long long expires_at) {
-  pool_.run([&](pqxx::connection& connection) {
-    pqxx::work work(connection);
-    work.exec_prepared("revoked_tokens_insert", jti, expires_at);
-    work.exec_prepared("revoked_tokens_prune");
-    work.commit();
-  });
+  // Both in one transaction.
+  database_.run(
+      {{"revoked_tokens_insert", {jti, std::to_string(expires_at)}}, {"revoked_tokens_prune", {}}});
 }
 
 bool RevokedTokens::is_revoked(const std::string& jti) {
@@ -39,21 +37,19 @@ bool RevokedTokens::is_revoked(const std::string& jti) {
 }
 
 std::vector<bool> RevokedTokens::revoked_many(const std::vector<std::string>& jtis) {
-  return pool_.run([&](pqxx::connection& connection) {
-    std::vector<bool> revoked(jtis.size(), false);
-    pqxx::nontransaction work(connection);
-    if (jtis.size() == 1) {  // the lone caller: the single-row statement
-      revoked[0] = !work.exec_prepared("revoked_tokens_find", jtis[0]).empty();
-      return revoked;
-    }
-    for (const auto& row : work.exec_prepared("revoked_tokens_find_many", text_array(jtis))) {
-      auto jti = row[0].as<std::string>();
-      for (std::size_t i = 0; i < jtis.size(); ++i) {
-        if (jtis[i] == jti) revoked[i] = true;
-      }
-    }
+  std::vector<bool> revoked(jtis.size(), false);
+  if (jtis.size() == 1) {  // the lone caller: the single-row statement
+    revoked[0] = !database_.run({"revoked_tokens_find", {jtis[0]}}).empty();
     return revoked;
-  });
+  }
+  auto rows = database_.run({"revoked_tokens_find_many", {text_array(jtis)}});
+  for (int row = 0; row < rows.size(); ++row) {
+    auto jti = rows.text(row, 0);
+    for (std::size_t i = 0; i < jtis.size(); ++i) {
+      if (jtis[i] == jti) revoked[i] = true;
+    }
+  }
+  return revoked;
 }
 
 }  // namespace users

@@ -6,26 +6,26 @@
 #include <vector>
 
 #include "common/batcher.hpp"
-#include "common/db_pool.hpp"
+#include "common/database.hpp"
 
 namespace users {
 
 class RevokedTokens {
  public:
-  explicit RevokedTokens(common::DbPool& pool);
+  explicit RevokedTokens(common::Database& database);
 
-  static void prepare(pqxx::connection& connection);
+  static std::vector<common::PreparedStatement> statements();
 
   // Records the token id; also drops the rows whose tokens have expired.
   void revoke(const std::string& jti, long long expires_at);
-  // Batched: the checks made while every pooled connection is busy share one
-  // statement (see common/batcher.hpp).
+  // Batched: the checks of one loop iteration share one statement (see
+  // common/batcher.hpp).
   bool is_revoked(const std::string& jti);
   // One statement for many token ids, in their order.
   std::vector<bool> revoked_many(const std::vector<std::string>& jtis);
 
  private:
-  common::DbPool& pool_;
+  common::Database& database_;
   common::Batcher<std::string, bool> checker_;
 };
 

@@ -13,17 +13,40 @@ void to_json(nlohmann::json& json, const User& user) {
                         {"created_at", user.created_at}};
 }
 
-void append_json(std::string& out, const User& user) {
+namespace {
+
+void append_user(std::string& out, long long id, std::string_view username, std::string_view email,
+                 bool active, std::string_view created_at) {
   // Keys in nlohmann's (sorted) order.
-  out += user.active ? "{\"active\":true,\"created_at\":" : "{\"active\":false,\"created_at\":";
-  common::append_json_string(out, user.created_at);
+  out += active ? "{\"active\":true,\"created_at\":" : "{\"active\":false,\"created_at\":";
+  common::append_json_string(out, created_at);
   out += ",\"email\":";
-  common::append_json_string(out, user.email);
+  common::append_json_string(out, email);
   out += ",\"id\":";
-  out += std::to_string(user.id);
+  out += std::to_string(id);
   out += ",\"username\":";
-  common::append_json_string(out, user.username);
+  common::append_json_string(out, username);
   out += '}';
+}
+
+}  // namespace
+
+void append_json(std::string& out, const User& user) {
+  append_user(out, user.id, user.username, user.email, user.active, user.created_at);
+}
+
+void append_json(std::string& out, const UserRows& rows, int i) {
+  append_user(out, rows.id(i), rows.username(i), rows.email(i), rows.active(i), rows.created_at(i));
+}
+
+User UserRows::user(int i) const {
+  User user;
+  user.id = id(i);
+  user.username = username(i);
+  user.email = email(i);
+  user.active = active(i);
+  user.created_at = created_at(i);
+  return user;
 }
 
 }  // namespace users

@@ -1,8 +1,12 @@
 // The User model and its JSON shape.
 #pragma once
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <string_view>
+
+#include "common/pg_rows.hpp"
 
 namespace users {
 
@@ -21,5 +25,36 @@ void to_json(nlohmann::json& json, const User& user);
 // nlohmann::json(user).dump() gives (a unit test holds them together), without
 // building a DOM: this is the hot path of GET /users and GET /users/{id}.
 void append_json(std::string& out, const User& user);
+
+// Users as the database returned them (id, username, email, active,
+// created_at, in that order of columns), read in place: a page is written
+// straight from its rows, and callers sharing a page share the rows.
+class UserRows {
+ public:
+  UserRows() = default;
+  UserRows(common::Rows rows, int begin, int end)
+      : rows_(std::move(rows)), begin_(begin), end_(end) {}
+
+  int size() const { return end_ - begin_; }
+  bool empty() const { return end_ == begin_; }
+  long long id(int i) const { return rows_.integer(begin_ + i, 0); }
+  std::string_view username(int i) const { return rows_.text(begin_ + i, 1); }
+  std::string_view email(int i) const { return rows_.text(begin_ + i, 2); }
+  bool active(int i) const { return rows_.boolean(begin_ + i, 3); }
+  std::string_view created_at(int i) const { return rows_.text(begin_ + i, 4); }
+  User user(int i) const;
+  // The first `count` of them.
+  UserRows head(int count) const {
+    return UserRows(rows_, begin_, begin_ + std::min(count, size()));
+  }
+
+ private:
+  common::Rows rows_;
+  int begin_ = 0;
+  int end_ = 0;
+};
+
+// The same JSON object as append_json(out, rows.user(i)), from the row.
+void append_json(std::string& out, const UserRows& rows, int i);
 
 }  // namespace users

@@ -18,127 +18,107 @@ constexpr std::size_t kMaxBatch = 64;
 // batch waits for all of its rows.
 constexpr std::size_t kMaxPageBatch = 16;
 
+const char* const kUniqueViolation = "23505";
+
 // created_at leaves the database already in ISO 8601 UTC.
 constexpr const char* kColumns =
     "id, username, email, active, "
     "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')";
 
-User to_user(const pqxx::row& row) {
+User to_user(const common::Rows& rows, int row) {
   User user;
-  user.id = row[0].as<long long>();
-  user.username = row[1].as<std::string>();
-  user.email = row[2].as<std::string>();
-  user.active = row[3].as<bool>();
-  user.created_at = row[4].as<std::string>();
+  user.id = rows.integer(row, 0);
+  user.username = rows.text(row, 1);
+  user.email = rows.text(row, 2);
+  user.active = rows.boolean(row, 3);
+  user.created_at = rows.text(row, 4);
   return user;
 }
 
-std::vector<User> to_users(const pqxx::result& result) {
-  std::vector<User> users;
-  users.reserve(result.size());
-  for (const auto& row : result) users.push_back(to_user(row));
-  return users;
-}
-
-Account to_account(const pqxx::row& row) {
+Account to_account(const common::Rows& rows, int row) {
   Account account;
-  account.user = to_user(row);
-  account.admin = row[5].as<bool>();
-  if (!row[6].is_null()) account.password_hash = row[6].as<std::string>();
+  account.user = to_user(rows, row);
+  account.admin = rows.boolean(row, 5);
+  if (!rows.is_null(row, 6)) account.password_hash = std::string(rows.text(row, 6));
   return account;
 }
 
-// The batched statements. Parameters are bigint so that any id a client
-// sends compares (with the primary key index: int4 vs int8 is one btree
-// family) instead of failing a cast.
-void prepare_batched(pqxx::connection& connection) {
-  const std::string columns = kColumns;
-  connection.prepare("users_by_ids",
-                     "SELECT " + columns + " FROM users WHERE id = ANY($1::bigint[])");
-  // Rows go in in the callers' order and DO NOTHING skips a row whose email
-  // exists, also when an earlier row of this very statement added it: the
-  // first caller of an email wins, as with separate posts. The result maps
-  // each added row back to its caller by the same lower() the index uses.
-  connection.prepare("users_insert_many",
-                     "WITH input AS ("
-                     " SELECT username, email, ordinality FROM unnest($1::text[], $2::text[])"
-                     " WITH ORDINALITY AS t(username, email, ordinality)),"
-                     " added AS ("
-                     " INSERT INTO users (username, email) SELECT username, email FROM input"
-                     " ORDER BY ordinality ON CONFLICT ((lower(email))) DO NOTHING"
-                     " RETURNING " +
-                         columns +
-                         ")"
-                         " SELECT added.*, first.ordinality FROM added JOIN"
-                         " (SELECT lower(email) AS email_key, min(ordinality) AS ordinality"
-                         " FROM input GROUP BY lower(email)) AS first"
-                         " ON first.email_key = lower(added.email)");
-  // Many pages in one statement: one index range scan per page (LATERAL),
-  // each row tagged with its page's position among the keys.
-  const std::string pages =
-      "SELECT page.*, input.ordinality FROM unnest($1::bigint[], $2::int[])"
-      " WITH ORDINALITY AS input(from_id, max_rows, ordinality) CROSS JOIN LATERAL (SELECT " +
-      columns + " FROM users WHERE id ";
-  connection.prepare("users_pages_after", pages +
-                                              "> input.from_id ORDER BY id LIMIT input.max_rows)"
-                                              " AS page ORDER BY input.ordinality, page.id");
-  connection.prepare("users_pages_newest_before",
-                     pages +
-                         "< input.from_id ORDER BY id DESC LIMIT input.max_rows)"
-                         " AS page ORDER BY input.ordinality, page.id DESC");
-  connection.prepare("users_page_after", "SELECT " + columns +
-                                             " FROM users WHERE id > $1::bigint ORDER BY id "
-                                             "LIMIT $2::int");
-  connection.prepare("users_newest_before", "SELECT " + columns +
-                                                " FROM users WHERE id < $1::bigint "
-                                                "ORDER BY id DESC LIMIT $2::int");
-}
-
-// The statements of the authentication routes.
-void prepare_auth(pqxx::connection& connection) {
-  const std::string columns = kColumns;
-  const std::string account = columns + ", admin, password";
-  connection.prepare("users_insert_with_password",
-                     "INSERT INTO users (username, email, password) VALUES ($1, $2, $3) "
-                     "RETURNING " +
-                         columns);
-  connection.prepare("users_account_by_id", "SELECT " + account + " FROM users WHERE id = $1");
-  connection.prepare("users_accounts_by_ids",
-                     "SELECT " + account + " FROM users WHERE id = ANY($1::bigint[])");
-  connection.prepare("users_account_by_email",
-                     "SELECT " + account + " FROM users WHERE lower(email) = lower($1)");
-  connection.prepare("users_save_admin",
-                     "INSERT INTO users (username, email, password, admin) "
-                     "VALUES ($1, $2, $3, true) ON CONFLICT ((lower(email))) "
-                     "DO UPDATE SET password = excluded.password, admin = true");
+// Many pages in one statement: one index range scan per page (LATERAL),
+// each row tagged with its page's position among the keys.
+std::string pages_statement(const std::string& columns, bool newest_first) {
+  return "SELECT page.*, input.ordinality FROM unnest($1::bigint[], $2::int[])"
+         " WITH ORDINALITY AS input(from_id, max_rows, ordinality) CROSS JOIN LATERAL (SELECT " +
+         columns + " FROM users WHERE id " +
+         (newest_first ? "< input.from_id ORDER BY id DESC" : "> input.from_id ORDER BY id") +
+         " LIMIT input.max_rows) AS page ORDER BY input.ordinality, page.id" +
+         (newest_first ? " DESC" : "");
 }
 
 }  // namespace
 
-UserRepository::UserRepository(common::DbPool& pool)
-    : pool_(pool),
+// Batches of one kind a loop runs at once: as many as it has connections
+// (each runs one at a time), so that under load the next batch grows while
+// the running ones finish.
+UserRepository::UserRepository(common::Database& database)
+    : database_(database),
       finder_([this](const std::vector<long long>& ids) { return find_many(ids); },
-              pool.stats().size, kMaxBatch),
+              database.connections_per_loop(), kMaxBatch),
       adder_([this](const std::vector<NewUser>& users) { return add_many(users); },
-             pool.stats().size, kMaxBatch),
+             database.connections_per_loop(), kMaxBatch),
       pager_([this](const std::vector<PageKey>& keys) { return pages_many(false, keys); },
-             pool.stats().size, kMaxPageBatch),
+             database.connections_per_loop(), kMaxPageBatch),
       newest_pager_([this](const std::vector<PageKey>& keys) { return pages_many(true, keys); },
-                    pool.stats().size, kMaxPageBatch),
+                    database.connections_per_loop(), kMaxPageBatch),
       account_finder_([this](const std::vector<long long>& ids) { return find_accounts_many(ids); },
-                      pool.stats().size, kMaxBatch) {}
+                      database.connections_per_loop(), kMaxBatch) {}
 
-void UserRepository::prepare(pqxx::connection& connection) {
+// Parameters are bigint so that any id a client sends compares (with the
+// primary key index: int4 vs int8 is one btree family) instead of failing a
+// cast.
+std::vector<common::PreparedStatement> UserRepository::statements() {
   const std::string columns = kColumns;
-  connection.prepare("users_insert",
-                     "INSERT INTO users (username, email) VALUES ($1, $2) RETURNING " + columns);
-  connection.prepare("users_insert_if_missing",
-                     "INSERT INTO users (username, email) VALUES ($1, $2) "
-                     "ON CONFLICT ((lower(email))) DO NOTHING RETURNING id");
-  connection.prepare("users_by_id", "SELECT " + columns + " FROM users WHERE id = $1");
-  connection.prepare("users_ping", "SELECT 1");
-  prepare_batched(connection);
-  prepare_auth(connection);
+  const std::string account = columns + ", admin, password";
+  return {
+      {"users_insert",
+       "INSERT INTO users (username, email) VALUES ($1::text, $2::text) RETURNING " + columns},
+      {"users_by_id", "SELECT " + columns + " FROM users WHERE id = $1::bigint"},
+      {"users_ping", "SELECT 1"},
+      {"users_by_ids", "SELECT " + columns + " FROM users WHERE id = ANY($1::bigint[])"},
+      // Rows go in in the callers' order and DO NOTHING skips a row whose
+      // email exists, also when an earlier row of this very statement added
+      // it: the first caller of an email wins, as with separate posts. The
+      // result maps each added row back to its caller by the same lower() the
+      // index uses.
+      {"users_insert_many",
+       "WITH input AS ("
+       " SELECT username, email, ordinality FROM unnest($1::text[], $2::text[])"
+       " WITH ORDINALITY AS t(username, email, ordinality)),"
+       " added AS ("
+       " INSERT INTO users (username, email) SELECT username, email FROM input"
+       " ORDER BY ordinality ON CONFLICT ((lower(email))) DO NOTHING"
+       " RETURNING " +
+           columns +
+           ")"
+           " SELECT added.*, first.ordinality FROM added JOIN"
+           " (SELECT lower(email) AS email_key, min(ordinality) AS ordinality"
+           " FROM input GROUP BY lower(email)) AS first"
+           " ON first.email_key = lower(added.email)"},
+      {"users_pages_after", pages_statement(columns, false)},
+      {"users_pages_newest_before", pages_statement(columns, true)},
+      {"users_page_after",
+       "SELECT " + columns + " FROM users WHERE id > $1::bigint ORDER BY id LIMIT $2::int"},
+      {"users_newest_before",
+       "SELECT " + columns + " FROM users WHERE id < $1::bigint ORDER BY id DESC LIMIT $2::int"},
+      // Authentication.
+      {"users_insert_with_password",
+       "INSERT INTO users (username, email, password) VALUES ($1::text, $2::text, $3::text) "
+       "RETURNING " +
+           columns},
+      {"users_account_by_id", "SELECT " + account + " FROM users WHERE id = $1::bigint"},
+      {"users_accounts_by_ids", "SELECT " + account + " FROM users WHERE id = ANY($1::bigint[])"},
+      {"users_account_by_email",
+       "SELECT " + account + " FROM users WHERE lower(email) = lower($1::text)"},
+  };
 }
 
 User UserRepository::add(const NewUser& user) {
@@ -148,43 +128,29 @@ User UserRepository::add(const NewUser& user) {
 }
 
 std::vector<std::optional<User>> UserRepository::add_many(const std::vector<NewUser>& users) {
-  return pool_.run([&](pqxx::connection& connection) {
-    std::vector<std::optional<User>> added(users.size());
-    if (users.size() == 1) {  // the lone caller: the single-row statement
-      try {
-        pqxx::work work(connection);
-        auto row = work.exec_prepared1("users_insert", users[0].username, users[0].email);
-        work.commit();
-        added[0] = to_user(row);
-      } catch (const pqxx::unique_violation&) {
-      }
-      return added;
-    }
-    std::vector<std::string> usernames;
-    std::vector<std::string> emails;
-    for (const auto& user : users) {
-      usernames.push_back(user.username);
-      emails.push_back(user.email);
-    }
-    pqxx::work work(connection);
-    auto result =
-        work.exec_prepared("users_insert_many", text_array(usernames), text_array(emails));
-    work.commit();  // before any caller hears of its user
-    for (const auto& row : result) {
-      auto position = row[5].as<std::size_t>() - 1;  // ordinality counts from 1
-      added.at(position) = to_user(row);
+  std::vector<std::optional<User>> added(users.size());
+  if (users.size() == 1) {  // the lone caller: the single-row statement
+    try {
+      auto rows = database_.run({"users_insert", {users[0].username, users[0].email}});
+      added[0] = to_user(rows, 0);
+    } catch (const common::SqlError& error) {
+      if (error.sqlstate() != kUniqueViolation) throw;
     }
     return added;
-  });
-}
-
-bool UserRepository::add_if_missing(const NewUser& user) {
-  return pool_.run([&](pqxx::connection& connection) {
-    pqxx::work work(connection);
-    auto result = work.exec_prepared("users_insert_if_missing", user.username, user.email);
-    work.commit();
-    return !result.empty();
-  });
+  }
+  std::vector<std::string> usernames;
+  std::vector<std::string> emails;
+  for (const auto& user : users) {
+    usernames.push_back(user.username);
+    emails.push_back(user.email);
+  }
+  // Answered only after its COMMIT: nobody hears of a user that could vanish.
+  auto rows = database_.run({"users_insert_many", {text_array(usernames), text_array(emails)}});
+  for (int row = 0; row < rows.size(); ++row) {
+    auto position = static_cast<std::size_t>(rows.integer(row, 5) - 1);  // ordinality from 1
+    added.at(position) = to_user(rows, row);
+  }
+  return added;
 }
 
 std::optional<User> UserRepository::find(long long id) {
@@ -193,39 +159,34 @@ std::optional<User> UserRepository::find(long long id) {
 }
 
 std::vector<std::optional<User>> UserRepository::find_many(const std::vector<long long>& ids) {
-  return pool_.run([&](pqxx::connection& connection) {
-    std::vector<std::optional<User>> found(ids.size());
-    pqxx::nontransaction work(connection);
-    if (ids.size() == 1) {  // the lone caller: the single-row statement
-      auto result = work.exec_prepared("users_by_id", ids[0]);
-      if (!result.empty()) found[0] = to_user(result[0]);
-      return found;
-    }
-    std::unordered_map<long long, User> by_id;
-    for (const auto& row : work.exec_prepared("users_by_ids", bigint_array(ids))) {
-      User user = to_user(row);
-      by_id.emplace(user.id, std::move(user));
-    }
-    for (std::size_t i = 0; i < ids.size(); ++i) {
-      auto it = by_id.find(ids[i]);
-      if (it != by_id.end()) found[i] = it->second;
-    }
+  std::vector<std::optional<User>> found(ids.size());
+  if (ids.size() == 1) {  // the lone caller: the single-row statement
+    auto rows = database_.run({"users_by_id", {std::to_string(ids[0])}});
+    if (!rows.empty()) found[0] = to_user(rows, 0);
     return found;
-  });
+  }
+  auto rows = database_.run({"users_by_ids", {bigint_array(ids)}});
+  std::unordered_map<long long, int> row_of;
+  for (int row = 0; row < rows.size(); ++row) row_of.emplace(rows.integer(row, 0), row);
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    auto it = row_of.find(ids[i]);
+    if (it != row_of.end()) found[i] = to_user(rows, it->second);
+  }
+  return found;
 }
 
-std::vector<User> UserRepository::page_after(long long after_id, int limit) {
+UserRows UserRepository::page_after(long long after_id, int limit) {
   return pager_.submit(PageKey{after_id, limit});
 }
 
-std::vector<User> UserRepository::newest_before(std::optional<long long> before_id, int limit) {
+UserRows UserRepository::newest_before(std::optional<long long> before_id, int limit) {
   // No `before`: below the largest id there can be.
   return newest_pager_.submit(
       PageKey{before_id.value_or(std::numeric_limits<long long>::max()), limit});
 }
 
-std::vector<std::vector<User>> UserRepository::pages_many(bool newest_first,
-                                                          const std::vector<PageKey>& keys) {
+std::vector<UserRows> UserRepository::pages_many(bool newest_first,
+                                                 const std::vector<PageKey>& keys) {
   // Callers of the same page (everyone opening GET / at once) share one.
   std::vector<PageKey> distinct;
   std::vector<std::size_t> page_of(keys.size());
@@ -234,60 +195,51 @@ std::vector<std::vector<User>> UserRepository::pages_many(bool newest_first,
     page_of[i] = static_cast<std::size_t>(found - distinct.begin());
     if (found == distinct.end()) distinct.push_back(keys[i]);
   }
-  auto pages = pool_.run([&](pqxx::connection& connection) {
-    std::vector<std::vector<User>> out(distinct.size());
-    pqxx::nontransaction work(connection);
-    if (distinct.size() == 1) {  // one page: the single-page statement
-      out[0] =
-          to_users(work.exec_prepared(newest_first ? "users_newest_before" : "users_page_after",
-                                      distinct[0].from, distinct[0].limit));
-      return out;
-    }
+  std::vector<UserRows> pages(distinct.size());
+  if (distinct.size() == 1) {  // one page: the single-page statement
+    auto rows =
+        database_.run({newest_first ? "users_newest_before" : "users_page_after",
+                       {std::to_string(distinct[0].from), std::to_string(distinct[0].limit)}});
+    pages[0] = UserRows(rows, 0, rows.size());
+  } else {
     std::vector<long long> from;
     std::vector<long long> limits;
     for (const auto& key : distinct) {
       from.push_back(key.from);
       limits.push_back(key.limit);
     }
-    auto result =
-        work.exec_prepared(newest_first ? "users_pages_newest_before" : "users_pages_after",
-                           bigint_array(from), bigint_array(limits));
-    for (const auto& row : result) {
-      out.at(row[5].as<std::size_t>() - 1).push_back(to_user(row));  // ordinality from 1
+    auto rows = database_.run({newest_first ? "users_pages_newest_before" : "users_pages_after",
+                               {bigint_array(from), bigint_array(limits)}});
+    // The rows come page by page (ordered by the page's position, from 1):
+    // each page is a range of them.
+    int begin = 0;
+    while (begin < rows.size()) {
+      auto page = rows.integer(begin, 5);
+      int end = begin + 1;
+      while (end < rows.size() && rows.integer(end, 5) == page) ++end;
+      pages.at(static_cast<std::size_t>(page - 1)) = UserRows(rows, begin, end);
+      begin = end;
     }
-    return out;
-  });
-  // Each page is moved to its last caller and copied for the others.
-  std::vector<std::size_t> last_caller(distinct.size());
-  for (std::size_t i = 0; i < keys.size(); ++i) last_caller[page_of[i]] = i;
-  std::vector<std::vector<User>> answers;
-  answers.reserve(keys.size());
-  for (std::size_t i = 0; i < keys.size(); ++i) {
-    auto& page = pages[page_of[i]];
-    answers.push_back(last_caller[page_of[i]] == i ? std::move(page) : page);
   }
+  std::vector<UserRows> answers;
+  answers.reserve(keys.size());
+  for (std::size_t i = 0; i < keys.size(); ++i) answers.push_back(pages[page_of[i]]);
   return answers;
 }
 
 void UserRepository::ping() {
-  pool_.run([](pqxx::connection& connection) {
-    pqxx::nontransaction work(connection);
-    work.exec_prepared("users_ping");
-  });
+  database_.run(common::Statement{"users_ping", {}});
 }
 
 User UserRepository::add_with_password(const NewUser& user, const std::string& password_hash) {
-  return pool_.run([&](pqxx::connection& connection) {
-    try {
-      pqxx::work work(connection);
-      auto row = work.exec_prepared1("users_insert_with_password", user.username, user.email,
-                                     password_hash);
-      work.commit();
-      return to_user(row);
-    } catch (const pqxx::unique_violation&) {
-      throw DuplicateEmail();
-    }
-  });
+  try {
+    auto rows =
+        database_.run({"users_insert_with_password", {user.username, user.email, password_hash}});
+    return to_user(rows, 0);
+  } catch (const common::SqlError& error) {
+    if (error.sqlstate() == kUniqueViolation) throw DuplicateEmail();
+    throw;
+  }
 }
 
 std::optional<Account> UserRepository::find_account(long long id) {
@@ -297,39 +249,47 @@ std::optional<Account> UserRepository::find_account(long long id) {
 
 std::vector<std::optional<Account>> UserRepository::find_accounts_many(
     const std::vector<long long>& ids) {
-  return pool_.run([&](pqxx::connection& connection) {
-    std::vector<std::optional<Account>> found(ids.size());
-    pqxx::nontransaction work(connection);
-    if (ids.size() == 1) {  // the lone caller: the single-row statement
-      auto result = work.exec_prepared("users_account_by_id", ids[0]);
-      if (!result.empty()) found[0] = to_account(result[0]);
-      return found;
-    }
-    for (const auto& row : work.exec_prepared("users_accounts_by_ids", bigint_array(ids))) {
-      Account account = to_account(row);
-      for (std::size_t i = 0; i < ids.size(); ++i) {
-        if (ids[i] == account.user.id) found[i] = account;
-      }
-    }
+  std::vector<std::optional<Account>> found(ids.size());
+  if (ids.size() == 1) {  // the lone caller: the single-row statement
+    auto rows = database_.run({"users_account_by_id", {std::to_string(ids[0])}});
+    if (!rows.empty()) found[0] = to_account(rows, 0);
     return found;
-  });
+  }
+  auto rows = database_.run({"users_accounts_by_ids", {bigint_array(ids)}});
+  for (int row = 0; row < rows.size(); ++row) {
+    Account account = to_account(rows, row);
+    for (std::size_t i = 0; i < ids.size(); ++i) {
+      if (ids[i] == account.user.id) found[i] = account;
+    }
+  }
+  return found;
 }
 
 std::optional<Account> UserRepository::find_account_by_email(const std::string& email) {
-  return pool_.run([&](pqxx::connection& connection) -> std::optional<Account> {
-    pqxx::nontransaction work(connection);
-    auto result = work.exec_prepared("users_account_by_email", email);
-    if (result.empty()) return std::nullopt;
-    return to_account(result[0]);
-  });
+  auto rows = database_.run({"users_account_by_email", {email}});
+  if (rows.empty()) return std::nullopt;
+  return to_account(rows, 0);
 }
 
-void UserRepository::save_admin(const NewUser& user, const std::string& password_hash) {
-  pool_.run([&](pqxx::connection& connection) {
-    pqxx::work work(connection);
-    work.exec_prepared("users_save_admin", user.username, user.email, password_hash);
-    work.commit();
-  });
+bool UserRepository::add_if_missing(pqxx::connection& connection, const NewUser& user) {
+  pqxx::work work(connection);
+  auto result = work.exec_params(
+      "INSERT INTO users (username, email) VALUES ($1, $2) "
+      "ON CONFLICT ((lower(email))) DO NOTHING RETURNING id",
+      user.username, user.email);
+  work.commit();
+  return !result.empty();
+}
+
+void UserRepository::save_admin(pqxx::connection& connection, const NewUser& user,
+                                const std::string& password_hash) {
+  pqxx::work work(connection);
+  work.exec_params(
+      "INSERT INTO users (username, email, password, admin) "
+      "VALUES ($1, $2, $3, true) ON CONFLICT ((lower(email))) "
+      "DO UPDATE SET password = excluded.password, admin = true",
+      user.username, user.email, password_hash);
+  work.commit();
 }
 
 }  // namespace users

@@ -1,13 +1,16 @@
 // UserRepository: every SQL statement about users, as prepared statements.
-// The rest of the service sees Users and NewUsers, never SQL or libpqxx.
+// The rest of the service sees Users and NewUsers, never SQL. The server's
+// calls run on the event loops (common/database.hpp: the calling fiber
+// waits, the loop does not); the manage CLI's are plain libpqxx.
 #pragma once
 
 #include <optional>
+#include <pqxx/pqxx>
 #include <stdexcept>
 #include <vector>
 
 #include "common/batcher.hpp"
-#include "common/db_pool.hpp"
+#include "common/database.hpp"
 #include "user.hpp"
 #include "validation.hpp"
 
@@ -34,27 +37,25 @@ struct PageKey {
   bool operator==(const PageKey& other) const { return from == other.from && limit == other.limit; }
 };
 
-// find(), add() and the pages are batched: concurrent callers share one
-// statement (one transaction for adds) while every pooled connection is busy;
-// a lone caller runs the single-row (single-page) statement at once (see
+// find(), add(), the pages and the account reads are batched: the callers
+// of one loop iteration share one statement (one transaction for adds); a
+// lone caller runs the single-row (single-page) statement (see
 // common/batcher.hpp). Callers asking for the same page share one answer.
 class UserRepository {
  public:
-  explicit UserRepository(common::DbPool& pool);
+  explicit UserRepository(common::Database& database);
 
-  // Prepares the statements on a new connection (the pool's on_connect hook).
-  static void prepare(pqxx::connection& connection);
+  // The statements every connection of the server prepares.
+  static std::vector<common::PreparedStatement> statements();
 
   // Acknowledged only once committed. Throws DuplicateEmail, also when an
   // earlier caller in the same batch took the email (as two posts would).
   User add(const NewUser& user);
-  // Adds the user unless the email exists; true if added.
-  bool add_if_missing(const NewUser& user);
   std::optional<User> find(long long id);
   // Up to `limit` users with id > after_id, in id (insertion) order.
-  std::vector<User> page_after(long long after_id, int limit);
+  UserRows page_after(long long after_id, int limit);
   // Up to `limit` users with id < before_id (all when nullopt), newest first.
-  std::vector<User> newest_before(std::optional<long long> before_id, int limit);
+  UserRows newest_before(std::optional<long long> before_id, int limit);
   void ping();  // select 1; throws when the database is down
 
   // One statement for many: each key's row (nullopt: no such user / the
@@ -63,22 +64,26 @@ class UserRepository {
   std::vector<std::optional<User>> add_many(const std::vector<NewUser>& users);
   // Each key's page: ids after key.from in id order, or (newest_first) ids
   // before key.from, newest first.
-  std::vector<std::vector<User>> pages_many(bool newest_first, const std::vector<PageKey>& keys);
+  std::vector<UserRows> pages_many(bool newest_first, const std::vector<PageKey>& keys);
 
   // Authentication (the password is the Argon2id hash, never clear text).
   User add_with_password(const NewUser& user, const std::string& password_hash);  // DuplicateEmail
   std::optional<Account> find_account(long long id);  // batched like find()
   std::vector<std::optional<Account>> find_accounts_many(const std::vector<long long>& ids);
   std::optional<Account> find_account_by_email(const std::string& email);  // case-insensitive
+  // The manage CLI's, on a plain libpqxx connection.
+  // Adds the user unless the email exists; true if added.
+  static bool add_if_missing(pqxx::connection& connection, const NewUser& user);
   // Makes the user an admin with this password, adding them if the email is new.
-  void save_admin(const NewUser& user, const std::string& password_hash);
+  static void save_admin(pqxx::connection& connection, const NewUser& user,
+                         const std::string& password_hash);
 
  private:
-  common::DbPool& pool_;
+  common::Database& database_;
   common::Batcher<long long, std::optional<User>> finder_;
   common::Batcher<NewUser, std::optional<User>> adder_;
-  common::Batcher<PageKey, std::vector<User>> pager_;
-  common::Batcher<PageKey, std::vector<User>> newest_pager_;
+  common::Batcher<PageKey, UserRows> pager_;
+  common::Batcher<PageKey, UserRows> newest_pager_;
   common::Batcher<long long, std::optional<Account>> account_finder_;
 };
 

@@ -35,8 +35,7 @@ AuthBlueprint::AuthBlueprint(const common::Config& config, UserRepository& users
       trusted_proxies_(config.trusted_proxies) {}
 
 void AuthBlueprint::register_routes(common::Routes& routes) {
-  routes.blocking()
-      .post("/auth/register", [this](const auto& request) { return register_user(request); })
+  routes.post("/auth/register", [this](const auto& request) { return register_user(request); })
       .post("/auth/login", [this](const auto& request) { return login(request); })
       .get("/auth/status", [this](const auto& request) { return status(request); })
       .get("/auth/logout", [this](const auto& request) { return logout(request); });

@@ -21,7 +21,6 @@ void IndexBlueprint::register_routes(common::Routes& routes) {
   routes.on_error([this](const auto& request, int status, const std::string& message) {
     return render_error(request, status, message);
   });
-  routes.blocking();
   routes.get("/", [this](const auto& request) { return show(request); })
       .post("/", [this](const auto& request) { return add(request); });
 }
@@ -38,9 +37,9 @@ IndexBlueprint::Listing IndexBlueprint::listing(std::optional<long long> before)
   Listing out;
   // One row more than shown says whether older users exist.
   out.users = repository_.newest_before(before, kIndexPageSize + 1);
-  if (out.users.size() > static_cast<std::size_t>(kIndexPageSize)) {
-    out.users.resize(kIndexPageSize);
-    out.older_before = out.users.back().id;
+  if (out.users.size() > kIndexPageSize) {
+    out.users = out.users.head(kIndexPageSize);
+    out.older_before = out.users.id(kIndexPageSize - 1);
   }
   return out;
 }
@@ -84,15 +83,18 @@ common::Response IndexBlueprint::page(int status, const Form& form, const Listin
   view.set("email", form.email);
   if (!form.error.empty()) view.set("error", form.error);
   if (listing) {
-    data list{data::type::list};
-    for (const auto& user : listing->users) {
-      data item;
-      item.set("username", user.username);
-      item.set("email", user.email);
-      item.set("created_on", user.created_at.substr(0, 10));
-      list.push_back(item);
+    // The list is written straight from the rows; mustache renders the frame.
+    const UserRows& users = listing->users;
+    std::string items;
+    items.reserve(static_cast<std::size_t>(users.size()) * 120);
+    for (int i = 0; i < users.size(); ++i) {
+      items += "      <li class=\"user\"><strong class=\"username\">";
+      append_html_escaped(items, users.username(i));
+      items += "</strong> - <em class=\"created-on\">";
+      append_html_escaped(items, users.created_at(i).substr(0, 10));
+      items += "</em></li>\n";
     }
-    view.set("users", list);
+    view.set("user_items", items);
     view.set("has_users", !listing->users.empty());
     view.set("listed", true);
     if (listing->older_before) {

@@ -26,7 +26,7 @@ class IndexBlueprint : public common::Blueprint {
   common::Response add(const common::Request& request);
   // The newest users with id < before (all when nullopt), one page of them.
   struct Listing {
-    std::vector<User> users;
+    UserRows users;
     std::optional<long long> older_before;  // set when older users exist
   };
   Listing listing(std::optional<long long> before);

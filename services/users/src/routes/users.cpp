@@ -6,8 +6,7 @@
 namespace users {
 
 void UsersBlueprint::register_routes(common::Routes& routes) {
-  routes.blocking()
-      .post("/users", [this](const auto& request) { return add_user(request); })
+  routes.post("/users", [this](const auto& request) { return add_user(request); })
       .get("/users", [this](const auto& request) { return list_users(request); })
       .get("/users/:id", [this](const auto& request) { return get_user(request); });
 }
@@ -40,14 +39,14 @@ common::Response UsersBlueprint::get_user(const common::Request& request) {
 
 namespace {
 
-// {"users":[...]}, the data of both the full list and a page.
-std::string users_data(const std::vector<User>& users) {
+// {"users":[...]}, written straight from the page's rows.
+std::string users_data(const UserRows& users) {
   std::string data;
-  data.reserve(32 + users.size() * 160);
+  data.reserve(32 + static_cast<std::size_t>(users.size()) * 160);
   data += "{\"users\":[";
-  for (std::size_t i = 0; i < users.size(); ++i) {
+  for (int i = 0; i < users.size(); ++i) {
     if (i) data += ',';
-    append_json(data, users[i]);
+    append_json(data, users, i);
   }
   data += "]}";
   return data;
@@ -67,8 +66,8 @@ common::Response UsersBlueprint::list_page(std::string_view query) {
   auto users = repository_.page_after(page->after, page->limit);
   auto response = common::success_raw_data(200, users_data(users));
   // A full page may be the last; the next one is then empty and has no Link.
-  if (static_cast<int>(users.size()) == page->limit) {
-    response.headers.emplace_back("Link", next_page_link(page->limit, users.back().id));
+  if (users.size() == page->limit) {
+    response.headers.emplace_back("Link", next_page_link(page->limit, users.id(users.size() - 1)));
   }
   return response;
 }
@@ -81,7 +80,7 @@ common::Response UsersBlueprint::list_page(std::string_view query) {
 // database connection, and users added meanwhile appear at the end.
 common::Response UsersBlueprint::list_all_users() {
   struct Cursor {
-    std::vector<User> chunk;
+    UserRows chunk;
     bool opened = false;
     bool any = false;
   };
@@ -95,17 +94,17 @@ common::Response UsersBlueprint::list_all_users() {
       piece += "{\"data\":{\"users\":[";  // success_raw_data's shape, byte for byte
       at.opened = true;
     }
-    piece.reserve(piece.size() + at.chunk.size() * 160);
-    for (const auto& user : at.chunk) {
+    piece.reserve(piece.size() + static_cast<std::size_t>(at.chunk.size()) * 160);
+    for (int i = 0; i < at.chunk.size(); ++i) {
       if (at.any) piece += ',';
       at.any = true;
-      append_json(piece, user);
+      append_json(piece, at.chunk, i);
     }
-    if (static_cast<int>(at.chunk.size()) < kChunk) {
+    if (at.chunk.size() < kChunk) {
       piece += "]},\"status\":\"success\"}";
       return false;
     }
-    at.chunk = repository_.page_after(at.chunk.back().id, kChunk);
+    at.chunk = repository_.page_after(at.chunk.id(at.chunk.size() - 1), kChunk);
     return true;
   };
   return response;

@@ -1,0 +1,57 @@
+// The rows one SQL statement returned, in PostgreSQL's text format, read in
+// place (no copy of the result). Cheap to copy: the result is shared.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+struct pg_result;  // libpq's PGresult
+
+namespace common {
+
+class Rows {
+ public:
+  Rows() = default;
+  // Takes ownership of a libpq result (PQclear when the last copy goes).
+  explicit Rows(pg_result* result);
+
+  int size() const;  // rows; 0 for a statement that returns none
+  int columns() const;
+  bool empty() const { return size() == 0; }
+
+  bool is_null(int row, int column) const;
+  // "" for NULL.
+  std::string_view text(int row, int column) const;
+  long long integer(int row, int column) const;  // throws std::runtime_error if not one
+  bool boolean(int row, int column) const;       // 't' / 'f'
+  // Rows affected by an INSERT/UPDATE/DELETE.
+  long long affected() const;
+
+ private:
+  std::shared_ptr<pg_result> result_;
+};
+
+// One statement of a batch: a prepared statement's name and its parameters
+// in text form (nullopt is SQL NULL).
+struct Statement {
+  std::string name;
+  std::vector<std::optional<std::string>> params;
+};
+
+// A statement PostgreSQL refused (a constraint, bad input): its SQLSTATE,
+// e.g. "23505" for a unique violation. The message is for logs only.
+class SqlError : public std::runtime_error {
+ public:
+  SqlError(std::string sqlstate, const std::string& message)
+      : std::runtime_error(message), sqlstate_(std::move(sqlstate)) {}
+  const std::string& sqlstate() const { return sqlstate_; }
+
+ private:
+  std::string sqlstate_;
+};
+
+}  // namespace common

@@ -1,0 +1,103 @@
+// The connections of one loop: accepting, sweeping, closing.
+#include "edge/connection_set.hpp"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <spdlog/spdlog.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "edge/http_connection.hpp"
+
+namespace common::edge {
+namespace {
+
+constexpr auto kSweepPeriod = std::chrono::milliseconds(250);
+constexpr int kAcceptsPerEvent = 64;
+
+std::string address_of(const sockaddr_storage& address) {
+  char text[INET6_ADDRSTRLEN] = {};
+  if (address.ss_family == AF_INET) {
+    const auto& v4 = reinterpret_cast<const sockaddr_in&>(address);
+    ::inet_ntop(AF_INET, &v4.sin_addr, text, sizeof text);
+  } else if (address.ss_family == AF_INET6) {
+    const auto& v6 = reinterpret_cast<const sockaddr_in6&>(address);
+    ::inet_ntop(AF_INET6, &v6.sin6_addr, text, sizeof text);
+  }
+  return text;
+}
+
+// One descriptor held in reserve: when the process runs out (EMFILE), it is
+// given up for a moment to accept and close the waiting connection, so the
+// client hears at once instead of waiting in the backlog and the loop does
+// not spin on a listening socket it cannot serve.
+int reserve_fd = -1;
+
+void shed_one(int listen_fd) {
+  static std::atomic<long long> last_warning{0};
+  if (reserve_fd >= 0) {
+    ::close(reserve_fd);
+    int fd = ::accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC);
+    if (fd >= 0) ::close(fd);
+    reserve_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  }
+  auto now = std::chrono::steady_clock::now().time_since_epoch().count();
+  auto last = last_warning.load();
+  if (now - last > std::chrono::nanoseconds(std::chrono::seconds(5)).count() &&
+      last_warning.compare_exchange_strong(last, now)) {
+    spdlog::warn("out of file descriptors: new connections are refused");
+  }
+}
+
+}  // namespace
+
+void ConnectionSet::accept_from(int listen_fd) {
+  for (int i = 0; i < kAcceptsPerEvent; ++i) {
+    sockaddr_storage address{};
+    socklen_t length = sizeof address;
+    int fd = ::accept4(listen_fd, reinterpret_cast<sockaddr*>(&address), &length,
+                       SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (errno == EINTR || errno == ECONNABORTED) continue;
+      if (errno == EMFILE || errno == ENFILE) shed_one(listen_fd);
+      return;  // EAGAIN: another loop took it, or none left
+    }
+    int one = 1;
+    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    auto connection =
+        std::make_shared<HttpConnection>(loop_, *this, state_, fd, address_of(address));
+    connections_[fd] = connection;
+    connection->start();
+  }
+}
+
+void ConnectionSet::sweep() {
+  auto now = HttpConnection::Clock::now();
+  std::vector<std::shared_ptr<HttpConnection>> all;
+  all.reserve(connections_.size());
+  for (auto& [fd, connection] : connections_) all.push_back(connection);
+  for (auto& connection : all) connection->sweep(now);
+  loop_.after(kSweepPeriod, [this] { sweep(); });
+}
+
+void ConnectionSet::close_all() {
+  std::vector<std::shared_ptr<HttpConnection>> all;
+  for (auto& [fd, connection] : connections_) all.push_back(connection);
+  for (auto& connection : all) connection->close();
+}
+
+void ConnectionSet::close_idle() {
+  std::vector<std::shared_ptr<HttpConnection>> all;
+  for (auto& [fd, connection] : connections_) all.push_back(connection);
+  for (auto& connection : all) connection->sweep(HttpConnection::Clock::now());
+}
+
+void reserve_descriptor() {
+  if (reserve_fd < 0) reserve_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+}
+
+}  // namespace common::edge

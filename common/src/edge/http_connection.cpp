@@ -1,0 +1,306 @@
+// One client connection on its loop.
+#include "edge/http_connection.hpp"
+
+#include <spdlog/spdlog.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "common/json_response.hpp"
+#include "common/log_context.hpp"
+#include "common/request_id.hpp"
+#include "edge/connection_set.hpp"
+#include "edge/dispatcher.hpp"
+#include "edge/response_wire.hpp"
+
+namespace common::edge {
+namespace {
+
+// Requests read ahead of their answers (pipelining): beyond, the connection
+// is not read until the fiber catches up, so a flood costs bounded memory.
+constexpr std::size_t kMaxQueued = 32;
+// Reads per readiness event: a client that sends without pause does not
+// keep the loop from its other connections.
+constexpr int kReadsPerEvent = 4;
+
+}  // namespace
+
+HttpConnection::HttpConnection(EventLoop& loop, ConnectionSet& set, ServerState& state, int fd,
+                               std::string peer_address)
+    : loop_(loop),
+      set_(set),
+      state_(state),
+      fd_(fd),
+      peer_address_(std::move(peer_address)),
+      framer_(state.limits) {
+  auto now = Clock::now();
+  request_started_ = last_activity_ = last_write_progress_ = now;
+}
+
+HttpConnection::~HttpConnection() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+void HttpConnection::start() {
+  loop_.watch(fd_, true, false, [this](std::uint32_t events) {
+    auto self = shared_from_this();  // close() may drop the set's reference
+    on_event(events);
+  });
+}
+
+void HttpConnection::on_event(std::uint32_t events) {
+  if (events & EventLoop::kWritable) on_writable();
+  if (closed()) return;
+  if (events & (EventLoop::kReadable | EventLoop::kError)) on_readable();
+}
+
+void HttpConnection::on_readable() {
+  char buffer[65536];
+  for (int i = 0; i < kReadsPerEvent; ++i) {
+    ssize_t got = ::recv(fd_, buffer, sizeof buffer, 0);
+    if (got > 0) {
+      last_activity_ = Clock::now();
+      // After a request that ends the connection, and while lingering, what
+      // the client still sends is read and dropped (RFC 9112 9.6).
+      if (!last_seen_ && !lingering_) {
+        if (!framer_.mid_request()) request_started_ = last_activity_;
+        framer_.feed(std::string_view(buffer, static_cast<std::size_t>(got)));
+      }
+      if (static_cast<std::size_t>(got) < sizeof buffer) break;
+      continue;
+    }
+    if (got == 0) {
+      peer_done_ = true;
+      break;
+    }
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+    close();  // reset by the peer
+    return;
+  }
+  if (!last_seen_ && !lingering_) queue_events();
+  if (peer_done_) {
+    if (lingering_ || (!serving_ && items_.empty())) {
+      close();
+      return;
+    }
+    // Half-closed: what was asked is still answered, then the connection ends.
+    last_seen_ = true;
+    reading_ = false;
+    update_interest();
+  }
+  pump();
+}
+
+void HttpConnection::queue_events() {
+  for (auto event = framer_.next(); event != RequestFramer::Event::need_more;
+       event = framer_.next()) {
+    Item item;
+    if (event == RequestFramer::Event::continue_100) {
+      item.kind = Item::Kind::interim;
+      items_.push_back(std::move(item));
+      continue;
+    }
+    if (event == RequestFramer::Event::refused) {
+      item.kind = Item::Kind::refusal;
+      item.refusal = framer_.refusal();
+      // The client's id when its headers got that far, so nginx's log and ours agree.
+      const auto& id = framer_.client_request_id();
+      item.request_id = is_valid_request_id(id) ? id : new_request_id();
+      items_.push_back(std::move(item));
+      last_seen_ = true;
+      break;
+    }
+    item.request = framer_.take_request();
+    bool close = item.request.close;
+    items_.push_back(std::move(item));
+    if (close) {
+      last_seen_ = true;
+      break;
+    }
+  }
+  if (!last_seen_ && items_.size() >= kMaxQueued) {
+    reading_ = false;
+    update_interest();
+  }
+}
+
+void HttpConnection::pump() {
+  if (serving_ || items_.empty() || closed()) return;
+  serving_ = true;
+  auto self = shared_from_this();
+  loop_.spawn([self] { self->serve(); });
+}
+
+void HttpConnection::serve() {
+  while (!closed() && !items_.empty()) {
+    Item item = std::move(items_.front());
+    items_.pop_front();
+    if (!reading_ && !last_seen_ && !peer_done_ && items_.size() < kMaxQueued / 2) {
+      reading_ = true;
+      update_interest();
+    }
+    switch (item.kind) {
+      case Item::Kind::interim:
+        write(continue_wire());
+        break;
+      case Item::Kind::refusal:
+        answer_refusal(item);
+        break;
+      case Item::Kind::request:
+        if (!dispatch(*this, state_, item.request)) {
+          last_seen_ = true;
+          items_.clear();  // RFC 9112 9.6: nothing after a closing answer is answered
+        }
+        break;
+    }
+  }
+  serving_ = false;
+  if (!closed() && last_seen_ && items_.empty()) finish_after_last();
+}
+
+void HttpConnection::answer_refusal(const Item& item) {
+  RequestIdScope scope(item.request_id);
+  Response response = fail(item.refusal.status, item.refusal.message);
+  spdlog::warn("refused a request from {}: {} {}", peer_address_, response.status, response.body);
+  write(response_wire(response, item.request_id, false, true));
+  last_seen_ = true;
+  items_.clear();
+}
+
+// The last answer is queued: once it is out, our side is shut and the
+// client's remaining bytes are read and dropped until it closes (or the
+// linger timeout), so that a client still sending never gets a reset that
+// would destroy the answer before it read it.
+void HttpConnection::finish_after_last() {
+  if (out_pos_ < out_.size()) return;  // on_writable comes back here
+  if (lingering_) return;
+  lingering_ = true;
+  ::shutdown(fd_, SHUT_WR);
+  if (peer_done_) {
+    close();
+    return;
+  }
+  last_activity_ = Clock::now();
+  reading_ = true;
+  update_interest();
+}
+
+bool HttpConnection::write(std::string_view bytes) {
+  if (closed()) return false;
+  if (out_pos_ == out_.size()) {
+    out_.clear();
+    out_pos_ = 0;
+    while (!bytes.empty()) {
+      ssize_t sent = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+      if (sent > 0) {
+        bytes.remove_prefix(static_cast<std::size_t>(sent));
+        continue;
+      }
+      if (sent < 0 && errno == EINTR) continue;
+      if (sent < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+      close();  // reset
+      return false;
+    }
+    if (bytes.empty()) return true;
+    last_write_progress_ = Clock::now();  // the stall clock starts now
+  }
+  out_.append(bytes);
+  update_interest();
+  return true;
+}
+
+bool HttpConnection::wait_for_room(std::size_t limit) {
+  while (!closed() && out_.size() - out_pos_ > limit) {
+    waiting_ = Fiber::current();
+    Fiber::suspend();
+    waiting_ = nullptr;
+  }
+  return !closed();
+}
+
+void HttpConnection::flush() {
+  while (out_pos_ < out_.size()) {
+    ssize_t sent =
+        ::send(fd_, out_.data() + out_pos_, out_.size() - out_pos_, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (sent > 0) {
+      out_pos_ += static_cast<std::size_t>(sent);
+      last_write_progress_ = Clock::now();
+      continue;
+    }
+    if (sent < 0 && errno == EINTR) continue;
+    if (sent < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+    close();
+    return;
+  }
+  if (out_pos_ == out_.size()) {
+    out_.clear();
+    out_pos_ = 0;
+  } else if (out_pos_ > (1u << 20)) {
+    out_.erase(0, out_pos_);
+    out_pos_ = 0;
+  }
+}
+
+void HttpConnection::on_writable() {
+  flush();
+  if (closed()) return;
+  update_interest();
+  if (waiting_) loop_.wake(waiting_);
+  if (out_pos_ == out_.size() && !serving_ && last_seen_ && items_.empty()) finish_after_last();
+}
+
+void HttpConnection::update_interest() {
+  if (closed()) return;
+  bool write = out_pos_ < out_.size();
+  bool read = reading_ || lingering_;
+  if (write == watching_write_ && read == reading_watched_) return;
+  watching_write_ = write;
+  reading_watched_ = read;
+  loop_.rewatch(fd_, read, write);
+}
+
+void HttpConnection::sweep(Clock::time_point now) {
+  if (closed()) return;
+  if (lingering_) {
+    if (now - last_activity_ > state_.linger_timeout) close();
+    return;
+  }
+  if (out_pos_ < out_.size() && now - last_write_progress_ > state_.stall_timeout) {
+    spdlog::warn("connection from {} cut: the client read nothing for {} s", peer_address_,
+                 std::chrono::duration_cast<std::chrono::seconds>(state_.stall_timeout).count());
+    close();
+    return;
+  }
+  if (serving_ || !items_.empty() || last_seen_) return;
+  if (framer_.mid_request()) {
+    auto limit = framer_.in_body() ? state_.body_timeout : state_.header_timeout;
+    if (now - request_started_ > limit) {
+      Item item;
+      item.kind = Item::Kind::refusal;
+      item.refusal = {408, "Request timeout."};
+      const auto& id = framer_.client_request_id();
+      item.request_id = is_valid_request_id(id) ? id : new_request_id();
+      items_.push_back(std::move(item));
+      last_seen_ = true;
+      pump();
+    }
+    return;
+  }
+  bool draining = state_.draining && state_.draining->load();
+  if (draining || now - last_activity_ > state_.keepalive_timeout) close();
+}
+
+void HttpConnection::close() {
+  if (fd_ < 0) return;
+  int fd = fd_;
+  loop_.unwatch(fd);
+  ::close(fd);
+  fd_ = -1;
+  items_.clear();
+  if (waiting_) loop_.wake(waiting_);
+  set_.remove(fd);  // may drop the last reference but the caller's
+}
+
+}  // namespace common::edge
