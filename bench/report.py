@@ -83,7 +83,8 @@ def wrk_fields(row):
     w = row["wrk"]
     return {"rps": rate(row), "p50_ms": w["p50_ms"], "p99_ms": w["p99_ms"], "errors": errors(w),
             "requests": w["requests"], "connections": row["connections"],
-            "ctx_switches": row.get("ctx_switches"), "ctx_per_req": ctx_per_request(row)}
+            "ctx_switches": row.get("ctx_switches"), "ctx_voluntary": row.get("ctx_voluntary"),
+            "ctx_per_req": ctx_per_request(row)}
 
 
 def load_meta(rows):
@@ -230,7 +231,10 @@ def compute_goals(table, growth, sweep):
         where, r = measured
         goals.append(goal(ctx_text, r["ctx_per_req"], f"< {CTX_GOAL_PER_REQUEST:.2f}",
                           r["ctx_per_req"] < CTX_GOAL_PER_REQUEST, "",
-                          f"{where}: {r['ctx_switches']} switches / {r['requests']} requests"))
+                          f"{where}: {r['ctx_switches']} switches"
+                          + (f" ({r['ctx_voluntary']} voluntary)"
+                             if r.get("ctx_voluntary") is not None else "")
+                          + f" / {r['requests']} requests"))
     else:
         goals.append(goal(ctx_text, None, f"< {CTX_GOAL_PER_REQUEST:.2f}", None, "",
                           "no context switch count" if candidates else

@@ -83,11 +83,14 @@ sed -i 's|access_log .*users;|access_log off;|' "$WORK/nginx/nginx.conf"  # as t
 scripts/nginx.sh start "$WORK/nginx"
 rss_kib() { local kib; kib=$(awk '/VmRSS/{print $2}' "/proc/$SERVICE_PID/status" 2>/dev/null || true); echo "${kib:-0}"; }
 service_alive() { kill -0 "$SERVICE_PID" 2>/dev/null; }
-# ctx_switches: voluntary + nonvoluntary context switches so far, summed over
-# the service's threads; empty when the service is gone.
+# ctx_switches: "ALL VOLUNTARY", the context switches so far summed over the
+# service's threads (voluntary: it waited; the rest: the kernel preempted it);
+# empty when the service is gone.
 ctx_switches() {
   cat "/proc/$SERVICE_PID"/task/*/status 2>/dev/null |
-    awk '/^(non)?voluntary_ctxt_switches:/{n += $2; seen = 1} END{if (seen) printf "%.0f\n", n}' || true
+    awk '/^(non)?voluntary_ctxt_switches:/{n += $2; seen = 1}
+         /^voluntary_ctxt_switches:/{v += $2}
+         END{if (seen) printf "%.0f %.0f\n", n, v}' || true
 }
 thread_count() { awk '/^Threads:/{print $2}' "/proc/$SERVICE_PID/status" 2>/dev/null || true; }
 RSS_IDLE=$(rss_kib)
@@ -124,18 +127,19 @@ wrk_json() {
   before=$(ctx_switches)
   out=$(BENCH_USERS=$SEEDED wrk -t"$threads" -c"$connections" -d"${duration}s" -s "$WORK/script.lua" "$url" 2>/dev/null | tail -n 1 || true)
   after=$(ctx_switches)
-  if [ -n "$before" ] && [ -n "$after" ] && [ "$after" -ge "$before" ]; then
-    echo $((after - before)) > "$WORK/ctx.delta"
+  if [ -n "$before" ] && [ -n "$after" ] && [ "${after% *}" -ge "${before% *}" ]; then
+    echo "$((${after% *} - ${before% *})) $((${after#* } - ${before#* }))" > "$WORK/ctx.delta"
   fi
   [[ "$out" == "{"* ]] || out='{"requests":0,"duration_us":1,"p50_ms":0,"p99_ms":0,"socket_errors":1,"non_2xx":0}'
   echo "$out"
 }
 
-# ctx_field: ',"ctx_switches":N' for the last wrk_json, or nothing when unknown.
+# ctx_field: ',"ctx_switches":N,"ctx_voluntary":V' for the last wrk_json, or
+# nothing when unknown.
 ctx_field() {
-  local delta=""
-  [ -f "$WORK/ctx.delta" ] && read -r delta < "$WORK/ctx.delta"
-  if [ -n "$delta" ]; then echo ",\"ctx_switches\":$delta"; fi
+  local delta="" voluntary=""
+  [ -f "$WORK/ctx.delta" ] && read -r delta voluntary < "$WORK/ctx.delta"
+  if [ -n "$delta" ]; then echo ",\"ctx_switches\":$delta,\"ctx_voluntary\":${voluntary:-null}"; fi
 }
 
 # na_reason PATH: empty when PATH is a keyset page (200 with Link rel=next on a

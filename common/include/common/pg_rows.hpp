@@ -33,6 +33,8 @@ class Rows {
 
  private:
   std::shared_ptr<pg_result> result_;
+  int rows_ = 0;  // read once: every cell access checks its indexes
+  int columns_ = 0;
 };
 
 // One statement of a batch: a prepared statement's name and its parameters

@@ -30,14 +30,15 @@ void check(const Rows& rows, int row, int column) {
 
 }  // namespace
 
-Rows::Rows(pg_result* result) : result_(result, PQclear) {}
+Rows::Rows(pg_result* result)
+    : result_(result, PQclear), rows_(PQntuples(result)), columns_(PQnfields(result)) {}
 
 int Rows::size() const {
-  return result_ ? PQntuples(result_.get()) : 0;
+  return rows_;
 }
 
 int Rows::columns() const {
-  return result_ ? PQnfields(result_.get()) : 0;
+  return columns_;
 }
 
 bool Rows::is_null(int row, int column) const {
