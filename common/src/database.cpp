@@ -122,7 +122,7 @@ struct Database::Shared {
       if (peer.loop == from || !peer.alive->load()) continue;
       auto alive = peer.alive;
       auto retry = peer.retry;
-      peer.loop->post([alive, retry] {
+      EventLoop::post_if_running(peer.loop, [alive, retry] {
         if (alive->load()) retry();
       });
     }
@@ -256,7 +256,7 @@ struct LoopDb {
       // Runs on the connecting thread: the loop takes it over.
       if (!still_alive->load()) return;
       auto handed = std::make_shared<std::unique_ptr<pg::Pipeline>>(std::move(pipeline));
-      owner->post([still_alive, self, index, handed, error] {
+      EventLoop::post_if_running(owner, [still_alive, self, index, handed, error] {
         if (!still_alive->load()) return;
         self->adopt(index, std::move(*handed), error);
       });

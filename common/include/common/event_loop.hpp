@@ -48,6 +48,9 @@ class EventLoop {
   virtual void defer(Task task) = 0;
   // Any thread: runs `task` on this loop as soon as it can.
   virtual void post(Task task) = 0;
+  // Any thread: post() if `loop` still runs; false (and nothing done) once it
+  // has stopped -- for a thread that may outlive the loop that gave it work.
+  static bool post_if_running(EventLoop* loop, Task task);
   // Runs `task` once after `delay` (coarse: a few milliseconds late at most).
   virtual TimerId after(std::chrono::milliseconds delay, Task task) = 0;
   virtual void cancel(TimerId timer) = 0;

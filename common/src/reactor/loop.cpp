@@ -11,6 +11,7 @@
 #include <cstring>
 #include <future>
 #include <stdexcept>
+#include <unordered_set>
 
 namespace common::reactor {
 namespace {
@@ -31,6 +32,10 @@ void run_guarded(const EventLoop::Task& task, const char* what) {
 
 thread_local Loop* this_thread_loop = nullptr;
 
+// The loops that run, for post_if_running.
+std::mutex running_mutex;
+std::unordered_set<const EventLoop*> running_loops;
+
 constexpr int kPollsWithoutWaiting = 4;
 
 Pistache::Flags<NotifyOn> interest(bool readable, bool writable) {
@@ -46,6 +51,10 @@ Loop::Loop(int index, std::shared_ptr<std::atomic<int>> clones)
     : index_(index), clones_(std::move(clones)) {}
 
 Loop::~Loop() {
+  {
+    std::lock_guard<std::mutex> lock(running_mutex);
+    running_loops.erase(this);
+  }
   clear_locals();
   if (inner_fd_ >= 0) ::close(inner_fd_);
   inner_fd_ = -1;
@@ -71,6 +80,8 @@ void Loop::registerPoller(Pistache::Polling::Epoll& poller) {
   control(EPOLL_CTL_ADD, wake_fd_, EPOLLIN);
   control(EPOLL_CTL_ADD, timer_fd_, EPOLLIN);
   poller.addFd(inner_fd_, interest(true, false), Pistache::Polling::Tag(inner_fd_));
+  std::lock_guard<std::mutex> lock(running_mutex);
+  running_loops.insert(this);
 }
 
 void Loop::control(int operation, int fd, std::uint32_t events) {
@@ -303,6 +314,13 @@ namespace common {
 
 EventLoop* EventLoop::current() {
   return reactor::this_thread_loop;
+}
+
+bool EventLoop::post_if_running(EventLoop* loop, Task task) {
+  std::lock_guard<std::mutex> lock(reactor::running_mutex);
+  if (!reactor::running_loops.count(loop)) return false;
+  loop->post(std::move(task));
+  return true;
 }
 
 std::uint64_t EventLoop::new_owner() {

@@ -93,7 +93,9 @@ void run_off_loop(const std::function<void()>& work) {
     } catch (...) {
       error = std::current_exception();
     }
-    loop.post([&outcome, &loop, fiber, error] {
+    // The loop may have stopped meanwhile (a shutdown past its deadline):
+    // then the fiber is never resumed, and nothing touches the loop.
+    EventLoop::post_if_running(&loop, [&outcome, &loop, fiber, error] {
       outcome.error = error;
       outcome.done = true;
       loop.wake(fiber);
