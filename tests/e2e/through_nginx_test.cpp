@@ -294,4 +294,17 @@ TEST_F(ThroughNginx, Head_SameContentLengthAsGet) {
   EXPECT_EQ(bytes.substr(bytes.find("\r\n\r\n") + 4), "");  // no body
 }
 
+// nginx forwards an HTTP/1.0 request that had no Host with an empty Host,
+// which RFC 9112 3.2 allows: the service answers it.
+TEST_F(ThroughNginx, Http10WithoutHost_Answered200) {
+  support::HttpConnection connection("127.0.0.1", stack->nginx_port());
+  connection.send_raw("GET /ping HTTP/1.0\r\n\r\n");
+  std::string bytes;
+  char chunk[4096];
+  for (ssize_t n; (n = ::recv(connection.fd(), chunk, sizeof chunk, 0)) > 0;)
+    bytes.append(chunk, n);
+  EXPECT_EQ(bytes.rfind("HTTP/1.1 200", 0), 0u) << bytes;
+  EXPECT_NE(bytes.find(R"({"message":"pong!","status":"success"})"), std::string::npos) << bytes;
+}
+
 }  // namespace

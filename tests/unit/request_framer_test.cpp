@@ -227,3 +227,12 @@ TEST(RequestFramer, Request_CarriesFieldsVersionAndBody) {
   EXPECT_EQ(request.client_request_id, "abc");
   EXPECT_EQ(request.body, "{}");
 }
+
+TEST(RequestFramer, EmptyHost_IsAccepted) {
+  // RFC 9112 3.2: a Host with an empty value is valid (nginx sends one for an
+  // HTTP/1.0 request that had none); a missing Host is not, in HTTP/1.1.
+  EXPECT_EQ(run("GET /ping HTTP/1.1\r\nHost:\r\n\r\n").requests.size(), 1u);
+  EXPECT_EQ(run("GET /ping HTTP/1.1\r\nHost: \r\n\r\n").requests.size(), 1u);
+  EXPECT_EQ(run("GET /ping HTTP/1.0\r\nHost: \r\n\r\n").requests.size(), 1u);
+  EXPECT_EQ(refusal("GET /ping HTTP/1.1\r\n\r\n"), 400);
+}

@@ -86,9 +86,10 @@ bool is_media_type(std::string_view value) {
   return true;
 }
 
-// Host: a reg-name, IPv4 or [IPv6] literal, with an optional port.
+// Host: a reg-name, IPv4 or [IPv6] literal, with an optional port. Empty is
+// valid (RFC 9112 3.2: a target without an authority; nginx forwards an
+// HTTP/1.0 request that had no Host this way).
 bool is_valid_host(std::string_view host) {
-  if (host.empty()) return false;
   return std::all_of(host.begin(), host.end(), [](char c) {
     return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == ':' ||
            c == '[' || c == ']' || c == '_';
