@@ -34,6 +34,10 @@ void App::start() {
                config_.threads, to_string(config_.app_env));
 }
 
+int App::open_connections() const {
+  return server_ ? server_->open_connections() : 0;
+}
+
 int App::port() const {
   return server_ ? server_->port() : 0;
 }

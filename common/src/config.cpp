@@ -249,6 +249,13 @@ Config Config::from_lookup(const Lookup& lookup) {
     config.max_header_fields =
         static_cast<std::size_t>(parse_int("MAX_HEADER_FIELDS", *value, 1, 10000));
   }
+  if (auto value = non_empty(lookup, "KEEPALIVE_TIMEOUT")) {
+    config.keepalive_timeout_seconds =
+        static_cast<int>(parse_int("KEEPALIVE_TIMEOUT", *value, 1, 3600));
+  }
+  if (auto value = non_empty(lookup, "MAX_CONNECTIONS")) {
+    config.max_connections = static_cast<int>(parse_int("MAX_CONNECTIONS", *value, 1, 1000000));
+  }
 
   read_auth(lookup, config);
   return config;

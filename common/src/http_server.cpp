@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <stdexcept>
@@ -34,6 +35,7 @@ HttpServer::HttpServer(const Config& config, const std::vector<Route>& routes,
   state_.limits.max_header_bytes = config.max_header_bytes;
   state_.limits.max_header_fields = config.max_header_fields;
   state_.limits.max_body_bytes = config.max_body_bytes;
+  state_.keepalive_timeout = std::chrono::seconds(config.keepalive_timeout_seconds);
 }
 
 HttpServer::~HttpServer() {
@@ -68,6 +70,13 @@ void HttpServer::start(const std::vector<std::function<void()>>& loop_hooks) {
   port_ = ntohs(bound.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6&>(bound).sin6_port
                                             : reinterpret_cast<sockaddr_in&>(bound).sin_port);
   edge::reserve_descriptor();
+  // What the descriptors allow, less a reserve for the database, the loops'
+  // own descriptors, logs and the spare one above.
+  long descriptors = edge::raise_descriptor_limit();
+  state_.max_connections =
+      config_.max_connections > 0
+          ? config_.max_connections
+          : static_cast<int>(std::max(16L, std::min(descriptors - 64, 1L << 20)));
 
   reactors_ = std::make_unique<reactor::Reactors>(config_.threads);
   for (auto* loop : reactors_->loops()) {
@@ -99,6 +108,10 @@ void HttpServer::stop_accepting() {
   (void)index;
   ::close(listen_fd_);
   listen_fd_ = -1;
+}
+
+int HttpServer::open_connections() const {
+  return state_.open_connections.load();
 }
 
 bool HttpServer::wait_idle(std::chrono::milliseconds deadline) const {

@@ -32,6 +32,7 @@ class HttpServer {
   // Serves on the loops; each runs `loop_hooks` first.
   void start(const std::vector<std::function<void()>>& loop_hooks = {});
   int port() const { return port_; }
+  int open_connections() const;
   // Stops accepting; keep-alive connections that are idle are closed.
   void stop_accepting();
   // Waits until no request is being handled or the deadline passes; true if drained.

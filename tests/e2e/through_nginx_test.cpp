@@ -279,14 +279,20 @@ TEST_F(ThroughNginx, ExpectContinue_AndChunkedBody) {
   EXPECT_EQ(chunked.status, 201) << chunked.body;
 }
 
+// Every byte nginx sends until it closes the connection.
+std::string read_until_closed(support::HttpConnection& connection) {
+  std::string bytes;
+  char chunk[4096];
+  for (ssize_t n; (n = ::recv(connection.fd(), chunk, sizeof chunk, 0)) > 0;)
+    bytes.append(chunk, static_cast<std::size_t>(n));
+  return bytes;
+}
+
 TEST_F(ThroughNginx, Head_SameContentLengthAsGet) {
   auto get = call("GET", "/ping");
   support::HttpConnection connection("127.0.0.1", stack->nginx_port());
   connection.send_raw("HEAD /ping HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
-  std::string bytes;
-  char chunk[4096];
-  for (ssize_t n; (n = ::recv(connection.fd(), chunk, sizeof chunk, 0)) > 0;)
-    bytes.append(chunk, n);
+  std::string bytes = read_until_closed(connection);
   EXPECT_EQ(bytes.rfind("HTTP/1.1 200", 0), 0u) << bytes;
   EXPECT_NE(bytes.find("Content-Length: " + get.header("Content-Length") + "\r\n"),
             std::string::npos)
@@ -299,10 +305,7 @@ TEST_F(ThroughNginx, Head_SameContentLengthAsGet) {
 TEST_F(ThroughNginx, Http10WithoutHost_Answered200) {
   support::HttpConnection connection("127.0.0.1", stack->nginx_port());
   connection.send_raw("GET /ping HTTP/1.0\r\n\r\n");
-  std::string bytes;
-  char chunk[4096];
-  for (ssize_t n; (n = ::recv(connection.fd(), chunk, sizeof chunk, 0)) > 0;)
-    bytes.append(chunk, n);
+  std::string bytes = read_until_closed(connection);
   EXPECT_EQ(bytes.rfind("HTTP/1.1 200", 0), 0u) << bytes;
   EXPECT_NE(bytes.find(R"({"message":"pong!","status":"success"})"), std::string::npos) << bytes;
 }

@@ -70,19 +70,24 @@ inline Result run(const std::string& command) {
 // object goes away still running, and by the kernel when the test dies.
 class Child {
  public:
-  Child(const std::string& path, const std::vector<std::string>& env) {
+  // `args` follow the program's name in its argv.
+  Child(const std::string& path, const std::vector<std::string>& env,
+        const std::vector<std::string>& args = {}) {
     std::vector<std::string> strings = env;
     std::vector<char*> envp;
     for (auto& entry : strings) envp.push_back(entry.data());
     envp.push_back(nullptr);
     std::string program = path;
-    char* argv[] = {program.data(), nullptr};
+    std::vector<std::string> arg_strings = args;
+    std::vector<char*> argv{program.data()};
+    for (auto& arg : arg_strings) argv.push_back(arg.data());
+    argv.push_back(nullptr);
     pid_t parent = ::getpid();
     pid_ = ::fork();
     if (pid_ == 0) {
       ::prctl(PR_SET_PDEATHSIG, SIGKILL);
       if (::getppid() != parent) ::_exit(126);
-      ::execve(program.c_str(), argv, envp.data());
+      ::execve(program.c_str(), argv.data(), envp.data());
       ::_exit(127);
     }
   }

@@ -269,6 +269,20 @@ TEST(Config, HttpLimitsZeroOrGarbage_AreRefused) {
   }
 }
 
+TEST(Config, ConnectionLimits_DefaultsReadAndRefused) {
+  auto defaults = load(dev());
+  EXPECT_EQ(defaults.keepalive_timeout_seconds, 65);  // nginx's keepalive_timeout
+  EXPECT_EQ(defaults.max_connections, 0);             // 0: from the descriptor limit
+  auto config = load(dev({{"KEEPALIVE_TIMEOUT", "5"}, {"MAX_CONNECTIONS", "300"}}));
+  EXPECT_EQ(config.keepalive_timeout_seconds, 5);
+  EXPECT_EQ(config.max_connections, 300);
+  for (const char* name : {"KEEPALIVE_TIMEOUT", "MAX_CONNECTIONS"}) {
+    for (const char* value : {"0", "-1", "65s", "99999999999999999999999"}) {
+      expect_refused(dev({{name, value}}), name);
+    }
+  }
+}
+
 // --- SECRET_KEY ----------------------------------------------------------------------------
 
 TEST(Config, SecretKey_DefaultsToSecretOutsideProduction) {

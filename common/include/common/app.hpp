@@ -38,6 +38,8 @@ class App {
   // Binds and serves on background threads; PORT=0 picks a free port.
   void start();
   int port() const;
+  // Client connections open now (0 before start()).
+  int open_connections() const;
   // True once shutdown began: readiness answers 503 from then on.
   bool draining() const { return draining_.load(); }
   // Stops accepting work, waits for in-flight requests (up to `deadline`),

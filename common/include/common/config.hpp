@@ -33,6 +33,8 @@ struct Config {
   std::size_t max_request_line_bytes = 8192;  // 414 beyond
   std::size_t max_header_bytes = 32768;       // 431 beyond (the whole header section)
   std::size_t max_header_fields = 100;        // 431 beyond
+  int keepalive_timeout_seconds = 65;         // an idle keep-alive connection is closed after
+  int max_connections = 0;                    // open client connections; 0: from the fd limit
   std::string secret_key;                     // at least 32 bytes in production
   int token_expiration_seconds = 3600;
   bool require_admin_for_writes = false;

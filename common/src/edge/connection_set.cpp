@@ -6,10 +6,13 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
+#include <chrono>
 
 #include "edge/http_connection.hpp"
 
@@ -37,20 +40,23 @@ std::string address_of(const sockaddr_storage& address) {
 // not spin on a listening socket it cannot serve.
 int reserve_fd = -1;
 
-void shed_one(int listen_fd) {
+// One warning per interval, however many connections are refused.
+bool time_to_warn() {
   static std::atomic<long long> last_warning{0};
+  auto now = std::chrono::steady_clock::now().time_since_epoch().count();
+  auto last = last_warning.load();
+  return now - last > std::chrono::nanoseconds(std::chrono::seconds(5)).count() &&
+         last_warning.compare_exchange_strong(last, now);
+}
+
+void shed_one(int listen_fd) {
   if (reserve_fd >= 0) {
     ::close(reserve_fd);
     int fd = ::accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC);
     if (fd >= 0) ::close(fd);
     reserve_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
   }
-  auto now = std::chrono::steady_clock::now().time_since_epoch().count();
-  auto last = last_warning.load();
-  if (now - last > std::chrono::nanoseconds(std::chrono::seconds(5)).count() &&
-      last_warning.compare_exchange_strong(last, now)) {
-    spdlog::warn("out of file descriptors: new connections are refused");
-  }
+  if (time_to_warn()) spdlog::warn("out of file descriptors: new connections are refused");
 }
 
 }  // namespace
@@ -66,6 +72,17 @@ void ConnectionSet::accept_from(int listen_fd) {
       if (errno == EMFILE || errno == ENFILE) shed_one(listen_fd);
       return;  // EAGAIN: another loop took it, or none left
     }
+    if (state_.open_connections.load() >= state_.max_connections) {
+      // Over MAX_CONNECTIONS: closed at once, so the client hears now
+      // rather than timing out in the backlog.
+      ::close(fd);
+      if (time_to_warn()) {
+        spdlog::warn("{} connections open (MAX_CONNECTIONS): new ones are refused",
+                     state_.max_connections);
+      }
+      continue;
+    }
+    state_.open_connections.fetch_add(1);
     int one = 1;
     ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     auto connection =
@@ -94,6 +111,17 @@ void ConnectionSet::close_idle() {
   std::vector<std::shared_ptr<HttpConnection>> all;
   for (auto& [fd, connection] : connections_) all.push_back(connection);
   for (auto& connection : all) connection->sweep(HttpConnection::Clock::now());
+}
+
+long raise_descriptor_limit() {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return 1024;
+  if (limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &limit);
+    ::getrlimit(RLIMIT_NOFILE, &limit);
+  }
+  return limit.rlim_cur == RLIM_INFINITY ? 1L << 20 : static_cast<long>(limit.rlim_cur);
 }
 
 void reserve_descriptor() {

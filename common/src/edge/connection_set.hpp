@@ -24,11 +24,13 @@ struct ServerState {
   Router router;
   std::vector<std::shared_ptr<RequestObserver>> observers;
   std::atomic<int> in_flight{0};
+  std::atomic<int> open_connections{0};
+  int max_connections = 1024;
   const std::atomic<bool>* draining = nullptr;
   FramerLimits limits;
   std::chrono::milliseconds header_timeout{std::chrono::seconds(10)};
   std::chrono::milliseconds body_timeout{std::chrono::seconds(30)};
-  std::chrono::milliseconds keepalive_timeout{std::chrono::seconds(75)};
+  std::chrono::milliseconds keepalive_timeout{std::chrono::seconds(65)};
   std::chrono::milliseconds stall_timeout{std::chrono::seconds(30)};
   std::chrono::milliseconds linger_timeout{std::chrono::seconds(2)};
 };
@@ -39,7 +41,9 @@ class ConnectionSet {
  public:
   ConnectionSet(EventLoop& loop, ServerState& state) : loop_(loop), state_(state) {}
   void accept_from(int listen_fd);
-  void remove(int fd) { connections_.erase(fd); }
+  void remove(int fd) {
+    if (connections_.erase(fd)) state_.open_connections.fetch_sub(1);
+  }
   // Checks every connection's deadlines, then again in 250 ms.
   void sweep();
   void close_all();
@@ -55,5 +59,9 @@ class ConnectionSet {
 // A descriptor held in reserve for running out of them (EMFILE); opened
 // once, by the first server.
 void reserve_descriptor();
+
+// Raises the soft limit of open descriptors to the hard one (as nginx's
+// worker_rlimit_nofile would) and returns the soft limit now in force.
+long raise_descriptor_limit();
 
 }  // namespace common::edge

@@ -19,7 +19,7 @@ namespace {
 
 // Requests read ahead of their answers (pipelining): beyond, the connection
 // is not read until the fiber catches up, so a flood costs bounded memory.
-constexpr std::size_t kMaxQueued = 32;
+constexpr std::size_t kMaxQueued = 16;
 // Reads per readiness event: a client that sends without pause does not
 // keep the loop from its other connections.
 constexpr int kReadsPerEvent = 4;

@@ -43,6 +43,11 @@ std::unique_ptr<common::App> create_app(const common::Config& config) {
   app->add_observer(metrics);
   metrics->add_collector(
       [pool](std::string& out) { common::append_pool_metrics(pool->stats(), out); });
+  metrics->add_collector([self = app.get()](std::string& out) {
+    out += "# HELP open_connections Client connections open now.\n";
+    out += "# TYPE open_connections gauge\n";
+    out += "open_connections " + std::to_string(self->open_connections()) + "\n";
+  });
 
   common::App* self = app.get();
   auto readiness = [self, repository, pool]() -> std::string {
