@@ -220,13 +220,12 @@ struct LoopDb {
       ++shared->in_use;
       auto* slot_sent = &slot->sent;
       auto* counters = shared.get();
-      slot->pipeline->send(std::move(pending->statements),
-                           [pending, slot_sent, counters](pg::Outcome result) {
-                             if (!slot_sent->empty()) slot_sent->pop_front();
-                             --counters->in_use;
-                             *pending->outcome = std::move(result);
-                             pending->done->notify();
-                           });
+      slot->pipeline->send(pending->statements, [pending, slot_sent, counters](pg::Outcome result) {
+        if (!slot_sent->empty()) slot_sent->pop_front();
+        --counters->in_use;
+        *pending->outcome = std::move(result);
+        pending->done->notify();
+      });
       if (slot->pipeline) slot->pipeline->read_buffered();
       settle(static_cast<std::size_t>(slot - slots.data()));
     }
@@ -252,7 +251,7 @@ struct LoopDb {
     EventLoop* owner = loop;
     auto still_alive = alive;
     shared->submit({[owner, still_alive, index, self = this](std::unique_ptr<pg::Pipeline> pipeline,
-                                                             std::string error) {
+                                                             const std::string& error) {
       // Runs on the connecting thread: the loop takes it over.
       if (!still_alive->load()) return;
       auto handed = std::make_shared<std::unique_ptr<pg::Pipeline>>(std::move(pipeline));

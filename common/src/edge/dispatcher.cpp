@@ -21,9 +21,9 @@ using Clock = std::chrono::steady_clock;
 
 // Answers queued beyond this wait for the client to read (a pipelining
 // client that never reads costs bounded memory).
-constexpr std::size_t kMaxUnsent = 256 * 1024;
+constexpr std::size_t kMaxUnsent = std::size_t{256} * 1024;
 // A streamed body's next chunk is made once no more than this is unsent.
-constexpr std::size_t kStreamLowWater = 64 * 1024;
+constexpr std::size_t kStreamLowWater = std::size_t{64} * 1024;
 
 std::string media_type(const std::string* header) {
   if (!header) return {};

@@ -81,7 +81,7 @@ std::size_t Pipeline::in_flight() const {
   return batches_.size();
 }
 
-void Pipeline::send(std::vector<Statement> statements, Done done) {
+void Pipeline::send(const std::vector<Statement>& statements, Done done) {
   if (broken_) {
     Outcome outcome;
     outcome.status = Outcome::Status::broken;

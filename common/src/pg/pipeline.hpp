@@ -62,7 +62,7 @@ class Pipeline {
   // Queues the batch and sends what the socket takes. `done` runs exactly
   // once, from on_readable(), on_writable(), send() itself (when the
   // connection is already broken) or fail_all(); it may call send() again.
-  void send(std::vector<Statement> statements, Done done);
+  void send(const std::vector<Statement>& statements, Done done);
   // Unsent bytes are buffered: the caller watches the socket for writable.
   bool wants_write() const;
   // Completes the batches whose results libpq already holds (a flush may

@@ -20,9 +20,9 @@ namespace common::reactor {
 namespace {
 
 #ifdef USERS_ASAN
-constexpr std::size_t kStackSize = 1024 * 1024;  // ASan's redzones make frames larger
+constexpr std::size_t kStackSize = std::size_t{1024} * 1024;  // ASan's redzones make frames larger
 #else
-constexpr std::size_t kStackSize = 256 * 1024;  // touched only as deep as used
+constexpr std::size_t kStackSize = std::size_t{256} * 1024;  // touched only as deep as used
 #endif
 constexpr std::size_t kKeptStacks = 256;
 
