@@ -1,4 +1,4 @@
-// A mustache template that many worker threads can render at once. kainjow's
+// A mustache template that every event loop can render at once. kainjow's
 // render() is not const (one parsed template must not render on two threads),
 // and one template behind a mutex made GET / render on one core at a time:
 // each concurrent render takes its own parsed copy from a small pool instead.

@@ -1,6 +1,7 @@
 // Password hashing: Argon2id through libsodium's crypto_pwhash_str, whose
 // output carries its own salt and cost, so a stored hash stays verifiable when
-// the configured cost changes. Deliberately slow: call it on a worker thread.
+// the configured cost changes. Deliberately slow: the work runs off the event
+// loop (common::run_off_loop) while the calling fiber waits.
 #pragma once
 
 #include <memory>

@@ -1,6 +1,6 @@
 // The auth API: POST /auth/register, POST /auth/login, GET /auth/status,
-// GET /auth/logout. Every route runs on the worker pool: hashing is slow by
-// design and the rest talks to the database.
+// GET /auth/logout. Hashing is slow by design: it runs off the event loop
+// (PasswordHasher) while the request's fiber waits.
 #pragma once
 
 #include "../authenticator.hpp"
