@@ -3,6 +3,7 @@
 // Pistache 0.0.5's HTTP layer gets wrong and common/src/edge/ gets right. Every refusal
 // is the service's JSON error with the request id.
 #include <gtest/gtest.h>
+#include <sys/socket.h>
 
 #include <chrono>
 #include <string>
@@ -102,6 +103,34 @@ TEST_F(HttpEdge, Pipelined_MixedRoutes_AllAnsweredInOrder) {
     EXPECT_EQ(response.status, requests[i].second);
   }
   EXPECT_FALSE(connection.is_closed_by_peer(100ms));
+}
+
+// Far more pipelined requests than the service reads ahead (16): the rest
+// wait in the parser's buffer and the socket, and every one is answered in
+// order -- also when the client has shut its side after sending them.
+TEST_F(HttpEdge, Pipelined_ManyMoreThanTheReadAhead_AllAnsweredInOrder) {
+  for (bool half_close : {false, true}) {
+    SCOPED_TRACE(half_close ? "half-closed" : "open");
+    constexpr int kRequests = 300;
+    std::string bytes;
+    for (int i = 0; i < kRequests; ++i) {
+      bytes +=
+          "GET /ping HTTP/1.1\r\nHost: x\r\nX-Request-ID: many-" + std::to_string(i) + "\r\n\r\n";
+    }
+    HttpConnection connection("127.0.0.1", port(), 10s);
+    connection.send_raw(bytes);
+    if (half_close) ::shutdown(connection.fd(), SHUT_WR);
+    for (int i = 0; i < kRequests; ++i) {
+      auto response = connection.read_response();
+      ASSERT_EQ(response.header("X-Request-ID"), "many-" + std::to_string(i));
+      ASSERT_EQ(response.status, 200);
+    }
+    if (half_close) {
+      EXPECT_TRUE(connection.is_closed_by_peer(2s));
+    } else {
+      EXPECT_FALSE(connection.is_closed_by_peer(100ms));
+    }
+  }
 }
 
 TEST_F(HttpEdge, Pipelined_POSTBodiesKeptApart) {

@@ -93,9 +93,12 @@ void HttpConnection::on_readable() {
   pump();
 }
 
+// Takes what the parser has, up to kMaxQueued items: requests beyond stay in
+// its buffer (and the socket unread) until the fiber has answered some.
 void HttpConnection::queue_events() {
-  for (auto event = framer_.next(); event != RequestFramer::Event::need_more;
-       event = framer_.next()) {
+  while (items_.size() < kMaxQueued) {
+    auto event = framer_.next();
+    if (event == RequestFramer::Event::need_more) break;
     Item item;
     if (event == RequestFramer::Event::continue_100) {
       item.kind = Item::Kind::interim;
@@ -137,9 +140,12 @@ void HttpConnection::serve() {
   while (!closed() && !items_.empty()) {
     Item item = std::move(items_.front());
     items_.pop_front();
-    if (!reading_ && !last_seen_ && !peer_done_ && items_.size() < kMaxQueued / 2) {
-      reading_ = true;
-      update_interest();
+    if (items_.size() < kMaxQueued / 2) {
+      queue_events();  // what the parser still holds comes first (also once half-closed)
+      if (!reading_ && !last_seen_ && !peer_done_ && items_.size() < kMaxQueued / 2) {
+        reading_ = true;
+        update_interest();
+      }
     }
     switch (item.kind) {
       case Item::Kind::interim:
