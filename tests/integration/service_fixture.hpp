@@ -44,7 +44,11 @@ inline common::Config testing_config(const std::string& url,
     if (name == "HOST") return "127.0.0.1";
     if (name == "PORT") return "0";
     if (name == "THREADS") return "2";
-    if (name == "LOG_LEVEL") return std::getenv("TEST_LOG_LEVEL") ? std::getenv("TEST_LOG_LEVEL") : "error";
+    if (name == "LOG_LEVEL") {
+      // TEST_LOG_LEVEL=info shows the app's log lines when a test needs a look.
+      const char* level = std::getenv("TEST_LOG_LEVEL");
+      return level ? level : "error";
+    }
     return std::nullopt;
   });
 }

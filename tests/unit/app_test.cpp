@@ -2,7 +2,6 @@
 // errors map to responses, what a handler sees of the request, the body
 // limit, and route collection (Routes) on its own.
 #include "common/app.hpp"
-#include "common/event_loop.hpp"
 
 #include <gtest/gtest.h>
 
@@ -12,6 +11,7 @@
 #include <string>
 #include <thread>
 
+#include "common/event_loop.hpp"
 #include "common/json_response.hpp"
 #include "common/logging.hpp"
 #include "support/http_client.hpp"

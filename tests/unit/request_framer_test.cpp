@@ -212,9 +212,9 @@ TEST(RequestFramer, ClientRequestId_KeptForRefusals) {
 }  // namespace
 
 TEST(RequestFramer, Request_CarriesFieldsVersionAndBody) {
-  auto out = run(
-      "POST /u?x=1 HTTP/1.0\r\nHost: x\r\ncontent-TYPE:  application/json ; charset=utf-8\r\n"
-      "X-Request-ID: abc\r\nContent-Length: 2\r\n\r\n{}");
+  auto out =
+      run("POST /u?x=1 HTTP/1.0\r\nHost: x\r\ncontent-TYPE:  application/json ; charset=utf-8\r\n"
+          "X-Request-ID: abc\r\nContent-Length: 2\r\n\r\n{}");
   ASSERT_EQ(out.requests.size(), 1u);
   const auto& request = out.requests[0];
   EXPECT_EQ(request.method, "POST");
