@@ -66,14 +66,14 @@ Response run_handler(const Endpoint& endpoint, const Request& request) {
 
 void report(const ServerState& state, const Endpoint& endpoint, const Request& request,
             Clock::time_point started, int status, std::size_t bytes) {
-  RequestRecord record;
-  record.method = request.method;
-  record.route = endpoint.label;
-  record.path = request.path;
-  record.status = status;
-  record.duration = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started);
-  record.bytes = bytes;
-  record.request_id = request.request_id;
+  RequestRecord record{
+      request.method,
+      endpoint.label,
+      request.path,
+      status,
+      std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started),
+      bytes,
+      request.request_id};
   for (const auto& observer : state.observers) {
     try {
       observer->on_request(record);

@@ -106,13 +106,7 @@ void HttpConnection::queue_events() {
       continue;
     }
     if (event == RequestFramer::Event::refused) {
-      item.kind = Item::Kind::refusal;
-      item.refusal = framer_.refusal();
-      // The client's id when its headers got that far, so nginx's log and ours agree.
-      const auto& id = framer_.client_request_id();
-      item.request_id = is_valid_request_id(id) ? id : new_request_id();
-      items_.push_back(std::move(item));
-      last_seen_ = true;
+      refuse(framer_.refusal());
       break;
     }
     item.request = framer_.take_request();
@@ -127,6 +121,17 @@ void HttpConnection::queue_events() {
     reading_ = false;
     update_interest();
   }
+}
+
+void HttpConnection::refuse(const Refusal& refusal) {
+  Item item;
+  item.kind = Item::Kind::refusal;
+  item.refusal = refusal;
+  // The client's id when its headers got that far, so nginx's log and ours agree.
+  const auto& id = framer_.client_request_id();
+  item.request_id = is_valid_request_id(id) ? id : new_request_id();
+  items_.push_back(std::move(item));
+  last_seen_ = true;
 }
 
 void HttpConnection::pump() {
@@ -193,22 +198,30 @@ void HttpConnection::finish_after_last() {
   update_interest();
 }
 
-bool HttpConnection::write(std::string_view bytes) {
-  if (closed()) return false;
-  if (out_pos_ == out_.size()) {
-    out_.clear();
-    out_pos_ = 0;
-    while (!bytes.empty()) {
-      ssize_t sent = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
-      if (sent > 0) {
-        bytes.remove_prefix(static_cast<std::size_t>(sent));
-        continue;
-      }
-      if (sent < 0 && errno == EINTR) continue;
-      if (sent < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
-      close();  // reset
+// Sends what the socket takes now; false (and the connection closed) when
+// the peer is gone.
+bool HttpConnection::send_now(std::string_view& bytes) {
+  while (!bytes.empty()) {
+    ssize_t sent = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (sent > 0) {
+      bytes.remove_prefix(static_cast<std::size_t>(sent));
+      last_write_progress_ = Clock::now();
+    } else if (sent < 0 && errno == EAGAIN) {
+      return true;
+    } else if (sent == 0 || errno != EINTR) {
+      close();
       return false;
     }
+  }
+  return true;
+}
+
+bool HttpConnection::write(std::string_view bytes) {
+  if (closed()) return false;
+  if (out_pos_ == out_.size()) {  // nothing queued: straight to the socket
+    out_.clear();
+    out_pos_ = 0;
+    if (!send_now(bytes)) return false;
     if (bytes.empty()) return true;
     last_write_progress_ = Clock::now();  // the stall clock starts now
   }
@@ -227,20 +240,11 @@ bool HttpConnection::wait_for_room(std::size_t limit) {
 }
 
 void HttpConnection::flush() {
-  while (out_pos_ < out_.size()) {
-    ssize_t sent =
-        ::send(fd_, out_.data() + out_pos_, out_.size() - out_pos_, MSG_NOSIGNAL | MSG_DONTWAIT);
-    if (sent > 0) {
-      out_pos_ += static_cast<std::size_t>(sent);
-      last_write_progress_ = Clock::now();
-      continue;
-    }
-    if (sent < 0 && errno == EINTR) continue;
-    if (sent < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
-    close();
-    return;
-  }
-  if (out_pos_ == out_.size()) {
+  std::string_view pending(out_);
+  pending.remove_prefix(out_pos_);
+  if (!send_now(pending)) return;
+  out_pos_ = out_.size() - pending.size();
+  if (pending.empty()) {
     out_.clear();
     out_pos_ = 0;
   } else if (out_pos_ > (1u << 20)) {
@@ -283,13 +287,7 @@ void HttpConnection::sweep(Clock::time_point now) {
   if (framer_.mid_request()) {
     auto limit = framer_.in_body() ? state_.body_timeout : state_.header_timeout;
     if (now - request_started_ > limit) {
-      Item item;
-      item.kind = Item::Kind::refusal;
-      item.refusal = {408, "Request timeout."};
-      const auto& id = framer_.client_request_id();
-      item.request_id = is_valid_request_id(id) ? id : new_request_id();
-      items_.push_back(std::move(item));
-      last_seen_ = true;
+      refuse({408, "Request timeout."});
       pump();
     }
     return;

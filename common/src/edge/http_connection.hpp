@@ -59,6 +59,8 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
   void pump();
   void serve();
   void answer_refusal(const Item& item);
+  void refuse(const Refusal& refusal);  // queues the answer that ends the connection
+  bool send_now(std::string_view& bytes);
   void finish_after_last();
   void update_interest();
   void flush();

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 #include <optional>
 
 #include "edge/percent_decode.hpp"
@@ -240,16 +241,12 @@ RequestFramer::Event RequestFramer::next() {
         if (got == Line::too_long) return refuse(400, "Malformed chunked body.");
         if (got == Line::incomplete) return Event::need_more;
         auto size_text = trim(line.substr(0, line.find(';')));  // chunk extensions are ignored
-        if (size_text.empty() || size_text.size() > 15)
-          return refuse(400, "Malformed chunked body.");
         unsigned long long size = 0;
-        for (char c : size_text) {
-          if (!std::isxdigit(static_cast<unsigned char>(c)))
-            return refuse(400, "Malformed chunked body.");
-          size = size * 16 +
-                 static_cast<unsigned long long>(std::isdigit(static_cast<unsigned char>(c))
-                                                     ? c - '0'
-                                                     : std::tolower(c) - 'a' + 10);
+        auto [end, error] =
+            std::from_chars(size_text.data(), size_text.data() + size_text.size(), size, 16);
+        if (size_text.empty() || size_text.size() > 15 || error != std::errc() ||
+            end != size_text.data() + size_text.size()) {
+          return refuse(400, "Malformed chunked body.");
         }
         if (size == 0) {
           state_ = State::trailers;
