@@ -25,6 +25,7 @@ class PasswordHasher {
   explicit PasswordHasher(const std::string& cost, int concurrency = 1,
                           std::chrono::milliseconds queue_timeout = std::chrono::seconds(2));
 
+  int concurrency() const { return gate_->slots(); }
   // The memory one hash of `cost` takes.
   static std::size_t memory_per_hash(const std::string& cost);
 

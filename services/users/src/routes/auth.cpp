@@ -1,5 +1,7 @@
 #include "auth.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include "../auth_payloads.hpp"
 #include "common/json_response.hpp"
 
@@ -25,7 +27,12 @@ AuthBlueprint::AuthBlueprint(const common::Config& config, UserRepository& users
       hasher_(config.password_hash_cost, default_hash_concurrency(config),
               std::chrono::milliseconds(config.password_hash_queue_timeout_ms)),
       limiter_(limiter),
-      trusted_proxies_(config.trusted_proxies) {}
+      trusted_proxies_(config.trusted_proxies) {
+  spdlog::info("password hashes: at most {} at once ({} cost, {} MiB each), queued up to {} ms",
+               hasher_.concurrency(), config.password_hash_cost,
+               PasswordHasher::memory_per_hash(config.password_hash_cost) >> 20,
+               config.password_hash_queue_timeout_ms);
+}
 
 void AuthBlueprint::register_routes(common::Routes& routes) {
   routes.post("/auth/register", [this](const auto& request) { return register_user(request); })
