@@ -32,8 +32,21 @@ std::optional<long long> number(const std::string& text) {
   }
 }
 
-// `dir`, then each parent up to `base` (both included).
+// The process's cgroup directory under `base`, then each parent up to `base`.
+// The path in /proc/self/cgroup may start above what the mount shows (a v1
+// container sees its own cgroup as the root): the longest tail of the path
+// that exists under `base` is taken, `base` itself when none does.
 std::vector<std::string> dirs_up(const std::string& base, std::string path) {
+  std::string found;
+  for (std::string tail = path; !tail.empty() && tail != "/";) {
+    if (::access((base + tail).c_str(), F_OK) == 0) {
+      found = tail;
+      break;
+    }
+    auto next = tail.find('/', 1);
+    tail = next == std::string::npos ? "" : tail.substr(next);
+  }
+  path = found;
   std::vector<std::string> dirs;
   while (!path.empty() && path != "/") {
     dirs.push_back(base + path);

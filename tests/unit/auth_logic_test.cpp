@@ -227,6 +227,16 @@ TEST_F(CgroupFiles, V1_PathNotThere_TheRootCounts) {
   EXPECT_FALSE(limits.cpus);
 }
 
+// A cgroup made inside such a container: its tail is what exists under the mount.
+TEST_F(CgroupFiles, V1_NestedInAContainer_TheTailThatExistsCounts) {
+  write("self_cgroup", "4:memory:/process_api/b4eb/hash-test\n");
+  write("fs/memory/hash-test/memory.limit_in_bytes", "268435456\n");
+  write("fs/memory/memory.limit_in_bytes", "1073741824\n");
+  auto limits = read();
+  ASSERT_TRUE(limits.memory_bytes);
+  EXPECT_EQ(*limits.memory_bytes, 256 * kMiB);
+}
+
 TEST_F(CgroupFiles, NoFiles_NoLimits) {
   auto limits = read();
   EXPECT_FALSE(limits.memory_bytes);
