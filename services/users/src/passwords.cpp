@@ -30,8 +30,8 @@ auto PasswordHasher::gated(Compute&& compute) const {
   decltype(compute()) result{};
   if (!common::Fiber::current()) return compute();
   if (!gate_->enter(queue_timeout_)) {
-    throw common::HttpError(503, "Too many password checks at once. Please try again shortly.",
-                            {{"Retry-After", "1"}});
+    // Saturated, like a database with every connection busy: 503 with Retry-After.
+    throw common::ServiceUnavailable("Too many password checks at once. Please try again shortly.");
   }
   struct Leave {
     common::FiberGate& gate;
