@@ -119,6 +119,9 @@ void read_auth(const Config::Lookup& lookup, Config& config) {
   if (auto require = non_empty(lookup, "REQUIRE_ADMIN_FOR_WRITES")) {
     config.require_admin_for_writes = parse_bool("REQUIRE_ADMIN_FOR_WRITES", *require);
   }
+  if (auto require = non_empty(lookup, "REQUIRE_AUTH_FOR_READS")) {
+    config.require_auth_for_reads = parse_bool("REQUIRE_AUTH_FOR_READS", *require);
+  }
   if (auto proxies = lookup("TRUSTED_PROXIES")) {  // set but empty: trust no proxy
     config.trusted_proxies = split_list(*proxies);
     try {
@@ -141,6 +144,14 @@ void read_auth(const Config::Lookup& lookup, Config& config) {
   if (auto failures = non_empty(lookup, "LOGIN_MAX_FAILURES")) {
     config.login_max_failures =
         static_cast<int>(parse_int("LOGIN_MAX_FAILURES", *failures, 1, 1000000));
+  }
+  if (auto concurrency = non_empty(lookup, "PASSWORD_HASH_CONCURRENCY")) {
+    config.password_hash_concurrency =
+        static_cast<int>(parse_int("PASSWORD_HASH_CONCURRENCY", *concurrency, 1, 1024));
+  }
+  if (auto wait = non_empty(lookup, "PASSWORD_HASH_QUEUE_TIMEOUT_MS")) {
+    config.password_hash_queue_timeout_ms =
+        static_cast<int>(parse_int("PASSWORD_HASH_QUEUE_TIMEOUT_MS", *wait, 1, 60000));
   }
 }
 
@@ -186,6 +197,8 @@ std::string redact_url(const std::string& url) {
 
 Config Config::from_lookup(const Lookup& lookup) {
   Config config;
+  // Unset means production: development's defaults (a known signing key,
+  // debug logs) must be asked for, never fallen into.
   if (auto env = non_empty(lookup, "APP_ENV")) config.app_env = parse_env(*env);
 
   config.database_url = config.app_env == AppEnv::testing

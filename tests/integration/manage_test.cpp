@@ -103,6 +103,25 @@ TEST_F(Manage, RecreateDb_EmptiesUsersAndKeepsSchema) {
   EXPECT_EQ(count("SELECT min(id) FROM users"), 1);
 }
 
+TEST_F(Manage, RecreateDbInProduction_RefusedWithoutForce) {
+  ASSERT_EQ(manage("recreate_db").exit_code, 0);
+  ASSERT_EQ(manage("seed_db").exit_code, 0);
+  const std::string production = "env -i APP_ENV=production SECRET_KEY=" + std::string(32, 'k') +
+                                 " DATABASE_URL='" + binaries::database_url() + "' ";
+  // Unset APP_ENV is production too.
+  const std::string unset = "env -i SECRET_KEY=" + std::string(32, 'k') + " DATABASE_URL='" +
+                            binaries::database_url() + "' ";
+  for (const auto& env : {production, unset}) {
+    auto refused = run(env + MANAGE_PATH " recreate_db");
+    EXPECT_EQ(refused.exit_code, 1) << refused.output;
+    EXPECT_TRUE(contains(refused.output, "--force")) << refused.output;
+    EXPECT_EQ(count("SELECT count(*) FROM users"), 2);
+  }
+  auto forced = run(production + MANAGE_PATH " recreate_db --force");
+  EXPECT_EQ(forced.exit_code, 0) << forced.output;
+  EXPECT_EQ(count("SELECT count(*) FROM users"), 0);
+}
+
 TEST_F(Manage, MissingDatabaseTestUrl_Exits2WithOneLineError) {
   auto result = run("env -i APP_ENV=testing " MANAGE_PATH " migrate");
   EXPECT_EQ(result.exit_code, 2) << result.output;

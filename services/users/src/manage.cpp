@@ -68,6 +68,8 @@ int main(int argc, char** argv) {
   cli.require_subcommand(1);
   auto* migrate = cli.add_subcommand("migrate", "apply pending migrations");
   auto* recreate = cli.add_subcommand("recreate_db", "drop all tables and re-apply migrations");
+  bool force = false;
+  recreate->add_flag("--force", force, "drop them even when APP_ENV=production");
   auto* seed_db = cli.add_subcommand("seed_db", "add the two seed users (idempotent)");
   auto* create_admin_cmd = cli.add_subcommand(
       "create_admin",
@@ -81,6 +83,13 @@ int main(int argc, char** argv) {
 
   auto config = common::Config::from_env_or_exit("manage");
   std::cout << "database " << common::redact_url(config.database_url) << "\n";
+  // Dropping every table is a development command; production (also the
+  // default when APP_ENV is unset) needs it said twice.
+  if (recreate->parsed() && config.app_env == common::AppEnv::production && !force) {
+    std::cerr << "manage: recreate_db drops every table; with APP_ENV=production it needs "
+                 "--force\n";
+    return 1;
+  }
   try {
     if (seed_db->parsed()) return seed(config);
     if (create_admin_cmd->parsed()) return create_admin(config, admin_username, admin_email);

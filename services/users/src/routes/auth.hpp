@@ -15,7 +15,8 @@ namespace users {
 class AuthBlueprint : public common::Blueprint {
  public:
   AuthBlueprint(const common::Config& config, UserRepository& users, RevokedTokens& revoked,
-                const TokenCodec& tokens, const Authenticator& authenticator);
+                const TokenCodec& tokens, const Authenticator& authenticator,
+                LoginLimiter& limiter);
   void register_routes(common::Routes& routes) override;
 
  private:
@@ -29,7 +30,7 @@ class AuthBlueprint : public common::Blueprint {
   const TokenCodec& tokens_;
   const Authenticator& authenticator_;
   PasswordHasher hasher_;
-  LoginLimiter limiter_;
+  LoginLimiter& limiter_;
   common::AddressSet trusted_proxies_;
 };
 

@@ -27,6 +27,7 @@ common::Response UsersBlueprint::add_user(const common::Request& request) {
 }
 
 common::Response UsersBlueprint::get_user(const common::Request& request) {
+  if (read_guard_) read_guard_->authenticate(request);
   auto id = parse_user_id(request.param("id"));
   if (!id) throw common::HttpError(400, "Param id error");
   auto user = repository_.find(*id);
@@ -55,6 +56,7 @@ std::string users_data(const UserRows& users) {
 }  // namespace
 
 common::Response UsersBlueprint::list_users(const common::Request& request) {
+  if (read_guard_) read_guard_->authenticate(request);
   if (request.query.empty()) return list_all_users();
   return list_page(request.query);
 }
