@@ -43,6 +43,10 @@ struct Config {
   // Argon2id cost: min (tests), interactive (default), moderate, sensitive.
   std::string password_hash_cost = "interactive";
   int login_max_failures = 10;  // failed logins per address and per email a minute
+  // SECURITY_HEADERS: the service adds X-Content-Type-Options, X-Frame-Options,
+  // Referrer-Policy and a Content-Security-Policy to every response (a
+  // handler's own value wins). Off behind the project's nginx, which adds them.
+  bool security_headers = true;
 
   // Looks variables up through `lookup` so tests need not touch the real
   // environment; from_env() uses getenv.
