@@ -250,6 +250,18 @@ TEST_F(Manage, MigrateWithAppRole_GrantsDataRightsOnly) {
   EXPECT_EQ(table_count("intruder"), 0);
 }
 
+TEST_F(Manage, MigrateWithAppRoleConcurrently_BothSucceed) {
+  create_app_role();
+  drop_schema();
+  auto a = std::async(std::launch::async, [] { return manage_granting("users_app", "migrate"); });
+  auto b = std::async(std::launch::async, [] { return manage_granting("users_app", "migrate"); });
+  auto first = a.get();
+  auto second = b.get();
+  EXPECT_EQ(first.exit_code, 0) << first.output;
+  EXPECT_EQ(second.exit_code, 0) << second.output;
+  EXPECT_EQ(error_as_app("SELECT count(*) FROM users"), "");
+}
+
 TEST_F(Manage, RecreateDbWithAppRole_GrantsAgainOnTheNewSchema) {
   create_app_role();
   auto recreated = manage_granting("users_app", "recreate_db");

@@ -46,6 +46,8 @@ std::vector<std::string> migrate(pqxx::connection& connection) {
 
 void grant_app_role(pqxx::connection& connection, const std::string& role) {
   pqxx::work work(connection);
+  // Concurrent GRANTs on one object fail ("tuple concurrently updated").
+  work.exec("SELECT pg_advisory_xact_lock(" + std::to_string(kMigrationLock) + ")");
   auto exists = work.exec_params("SELECT 1 FROM pg_roles WHERE rolname = $1", role);
   if (exists.empty()) {
     throw std::runtime_error("DATABASE_APP_ROLE names role " + work.quote(role) +
