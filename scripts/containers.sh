@@ -63,7 +63,16 @@ EOF
 start_api() {
   api_answers && return 0
   rm -f "$PODMAN_SOCK"
-  setsid podman system service --time=0 "unix://$PODMAN_SOCK" >/dev/null 2>&1 < /dev/null &
+  # The service outlives this run: it must not inherit the caller's other
+  # descriptors, such as a `flock /tmp/podman.lock make release` lock, which
+  # it would otherwise hold (and so block every later run) until it stops.
+  (
+    for fd in /proc/$BASHPID/fd/*; do
+      fd=${fd##*/}
+      [ "$fd" -gt 2 ] && eval "exec $fd>&-"
+    done
+    exec setsid podman system service --time=0 "unix://$PODMAN_SOCK" >/dev/null 2>&1 < /dev/null
+  ) &
   echo $! > "$PODMAN_PID"
   for _ in $(seq 1 50); do api_answers && return 0; sleep 0.2; done
   echo "containers: podman API did not come up on $PODMAN_SOCK" >&2; exit 1

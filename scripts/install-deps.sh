@@ -15,7 +15,7 @@ PACKAGES=(
   libcli11-dev libkainjow-mustache-dev libsodium-dev libjwt-dev libvalijson-dev
   libgtest-dev googletest libboost-context-dev
   # run and test: a real PostgreSQL and a real nginx
-  postgresql postgresql-contrib nginx-light curl procps iproute2 bats
+  postgresql postgresql-contrib nginx-light curl openssl procps iproute2 bats
   # make test-scale: a TCP forwarder to cut one replica from the database
   socat
   # static checks of the deployment files
@@ -29,13 +29,14 @@ PACKAGES=(
 )
 
 # make release: podman (with runc) behind docker-compose when no Docker engine
-# answers, debootstrap for Debian's base images.
+# answers, debootstrap for Debian's base images, openssl for the run's
+# throwaway CA.
 if [ "${1:-}" = release ]; then
   if command -v docker >/dev/null && docker info >/dev/null 2>&1; then
-    PACKAGES=(curl)
+    PACKAGES=(curl openssl)
     docker compose version >/dev/null 2>&1 || PACKAGES+=(docker-compose)
   else
-    PACKAGES=(podman runc golang-github-containernetworking-plugin-dnsname docker-compose debootstrap curl)
+    PACKAGES=(podman runc golang-github-containernetworking-plugin-dnsname docker-compose debootstrap curl openssl)
   fi
 fi
 

@@ -270,6 +270,10 @@ Config Config::from_lookup(const Lookup& lookup) {
     config.max_connections = static_cast<int>(parse_int("MAX_CONNECTIONS", *value, 1, 1000000));
   }
 
+  if (auto value = non_empty(lookup, "SECURITY_HEADERS")) {
+    config.security_headers = parse_bool("SECURITY_HEADERS", *value);
+  }
+
   read_auth(lookup, config);
   return config;
 }

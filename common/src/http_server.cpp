@@ -22,6 +22,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "edge/response_wire.hpp"
 #include "reactor/loop.hpp"
 
 namespace common {
@@ -36,6 +37,7 @@ HttpServer::HttpServer(const Config& config, const std::vector<Route>& routes,
   state_.limits.max_header_fields = config.max_header_fields;
   state_.limits.max_body_bytes = config.max_body_bytes;
   state_.keepalive_timeout = std::chrono::seconds(config.keepalive_timeout_seconds);
+  if (config.security_headers) state_.default_headers = edge::security_headers();
 }
 
 HttpServer::~HttpServer() {

@@ -1,7 +1,11 @@
 // The contract end to end: client -> nginx (prod template) -> users-service
 // binary -> PostgreSQL.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <strings.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <fstream>
@@ -308,6 +312,105 @@ TEST_F(ThroughNginx, Http10WithoutHost_Answered200) {
   std::string bytes = read_until_closed(connection);
   EXPECT_EQ(bytes.rfind("HTTP/1.1 200", 0), 0u) << bytes;
   EXPECT_NE(bytes.find(R"({"message":"pong!","status":"success"})"), std::string::npos) << bytes;
+}
+
+// --- the edge: security headers, /metrics, the auth rate limit ---------------------
+
+int count_fields(const support::HttpResponse& response, const std::string& name) {
+  int count = 0;
+  for (const auto& [field, value] : response.headers) {
+    count += strcasecmp(field.c_str(), name.c_str()) == 0 ? 1 : 0;
+  }
+  return count;
+}
+
+// The service here keeps SECURITY_HEADERS on (its default): nginx hides its
+// copies and adds its own, so every answer carries each header once, the
+// service's answers, the static files and nginx's own errors alike.
+TEST_F(ThroughNginx, Edge_SecurityHeadersExactlyOnceOnEveryAnswer) {
+  auto direct = support::http_request(stack->service_port(), "GET", "/ping");
+  ASSERT_EQ(direct.header("X-Frame-Options"), "DENY") << "the service sends none itself";
+  for (const char* path : {"/ping", "/static/style.css", "/", "/users/999", "/metrics"}) {
+    auto response = call("GET", path);
+    for (const char* header : {"Content-Security-Policy", "X-Frame-Options",
+                               "X-Content-Type-Options", "Referrer-Policy"}) {
+      EXPECT_EQ(count_fields(response, header), 1) << path << " " << header;
+    }
+    EXPECT_EQ(response.header("X-Frame-Options"), "DENY") << path;
+    EXPECT_NE(response.header("Content-Security-Policy").find("default-src 'none'"),
+              std::string::npos)
+        << path;
+    EXPECT_EQ(count_fields(response, "Strict-Transport-Security"), 0) << "plain HTTP: " << path;
+  }
+  auto css = call("GET", "/static/style.css");
+  EXPECT_EQ(css.status, 200);
+  EXPECT_EQ(css.header("Cache-Control"), "public, max-age=3600");
+}
+
+TEST_F(ThroughNginx, Edge_MetricsOnlyFromInside) {
+  expect_json(call("GET", "/metrics"), 404, "message", "Resource not found.");
+  EXPECT_EQ(call("GET", "/%6detrics").status, 404);
+  EXPECT_EQ(support::http_request(stack->service_port(), "GET", "/metrics").status, 200);
+}
+
+// One request from `source` (another loopback address: nginx counts it as
+// another client) on its own connection; the raw answer.
+std::string exchange_from(const char* source, int port, const std::string& request) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) throw std::runtime_error("socket failed");
+  sockaddr_in local{};
+  local.sin_family = AF_INET;
+  ::inet_pton(AF_INET, source, &local.sin_addr);
+  sockaddr_in remote{};
+  remote.sin_family = AF_INET;
+  remote.sin_port = htons(static_cast<uint16_t>(port));
+  ::inet_pton(AF_INET, "127.0.0.1", &remote.sin_addr);
+  std::string answer;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&local), sizeof local) == 0 &&
+      ::connect(fd, reinterpret_cast<sockaddr*>(&remote), sizeof remote) == 0 &&
+      ::send(fd, request.data(), request.size(), MSG_NOSIGNAL) ==
+          static_cast<ssize_t>(request.size())) {
+    char buffer[4096];
+    for (ssize_t got; (got = ::recv(fd, buffer, sizeof buffer, 0)) > 0;) {
+      answer.append(buffer, static_cast<std::size_t>(got));
+    }
+  }
+  ::close(fd);
+  return answer;
+}
+
+TEST_F(ThroughNginx, Edge_AuthFloodFromOneAddress_Json429ForItAlone) {
+  const std::string login =
+      "POST /auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+      "Content-Length: 2\r\nConnection: close\r\n\r\n{}";
+  int limited = 0;
+  std::string last;
+  for (int i = 0; i < 30; ++i) {
+    last = exchange_from("127.0.0.2", stack->nginx_port(), login);
+    ASSERT_FALSE(last.empty()) << "no answer to request " << i;
+    if (last.rfind("HTTP/1.1 429", 0) == 0) ++limited;
+  }
+  EXPECT_GE(limited, 10);
+  EXPECT_EQ(last.rfind("HTTP/1.1 429", 0), 0u) << last;
+  EXPECT_NE(last.find(R"({"status":"fail","message":"Too many requests."})"), std::string::npos)
+      << last;
+  EXPECT_NE(last.find("Content-Type: application/json"), std::string::npos) << last;
+  EXPECT_NE(last.find("Retry-After: 1"), std::string::npos) << last;
+  // The same address may still read, and other addresses may still post.
+  auto ping = exchange_from("127.0.0.2", stack->nginx_port(),
+                            "GET /ping HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  EXPECT_EQ(ping.rfind("HTTP/1.1 200", 0), 0u) << ping;
+  auto other = call("POST", "/auth/register", "{}", {{"Content-Type", "application/json"}});
+  expect_json(other, 400, "message", "Invalid payload.");
+}
+
+TEST_F(ThroughNginx, Edge_TokenAnswersAreNotCached) {
+  auto registered =
+      call("POST", "/auth/register",
+           R"({"username":"nostore","email":"nostore@e2e.io","password":"e2e password"})",
+           {{"Content-Type", "application/json"}});
+  EXPECT_EQ(registered.status, 201) << registered.body;
+  EXPECT_EQ(registered.header("Cache-Control"), "no-store");
 }
 
 }  // namespace

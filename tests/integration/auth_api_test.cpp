@@ -190,6 +190,20 @@ TEST_F(Auth, Register_InvalidPayloads_Return400) {
 
 // --- login failures ---------------------------------------------------------------------
 
+// A token is a credential: no cache may keep the answers that carry one; the
+// answers that carry none need not say so.
+TEST_F(Auth, TokenAnswers_AreNoStore) {
+  std::string email = fresh_email("nostore");
+  auto registered = register_user(email);
+  ASSERT_EQ(registered.status, 201) << registered.body;
+  EXPECT_EQ(registered.header("Cache-Control"), "no-store");
+  auto logged_in = login(email, kPassword);
+  ASSERT_EQ(logged_in.status, 200) << logged_in.body;
+  EXPECT_EQ(logged_in.header("Cache-Control"), "no-store");
+  auto status = with_token("/auth/status", logged_in.json()["auth_token"].get<std::string>());
+  EXPECT_EQ(status.header("Cache-Control"), "");
+}
+
 TEST_F(Auth, Login_WrongPasswordAndUnknownEmail_SameAnswer) {
   std::string email = fresh_email("who");
   ASSERT_EQ(register_user(email).status, 201);

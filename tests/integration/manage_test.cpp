@@ -7,6 +7,7 @@
 
 #include "binaries_fixture.hpp"
 #include "support/free_port.hpp"
+#include "support/http_client.hpp"
 
 namespace {
 
@@ -205,6 +206,130 @@ TEST_F(Manage, CreateAdmin_RefusesAWeakOrMissingPasswordAndAPasswordArgument) {
 TEST_F(Manage, UnknownCommand_ExitsNonZero) {
   auto result = manage("frobnicate");
   EXPECT_NE(result.exit_code, 0) << result.output;
+}
+
+// --- least privilege: the service's own role ---------------------------------------
+
+// The URL of the test database as `role` (the throwaway cluster trusts local
+// connections, so no password).
+std::string url_as(const std::string& role) {
+  std::string url = binaries::database_url();
+  return url.replace(url.find("postgres@"), std::string("postgres").size(), role);
+}
+
+void create_app_role() {
+  execute(
+      "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'users_app') THEN "
+      "CREATE ROLE users_app LOGIN; END IF; END $$");
+}
+
+Result manage_granting(const std::string& role, const std::string& args) {
+  return run("env -i APP_ENV=testing DATABASE_APP_ROLE=" + role + " DATABASE_TEST_URL='" +
+             binaries::database_url() + "' " + MANAGE_PATH + " " + args);
+}
+
+// Runs `sql` as users_app; the error's text, or "" when it succeeded.
+std::string error_as_app(const std::string& sql) {
+  try {
+    pqxx::connection connection(url_as("users_app"));
+    pqxx::work work(connection);
+    work.exec(sql);
+    work.commit();
+    return "";
+  } catch (const std::exception& error) {
+    return error.what();
+  }
+}
+
+TEST_F(Manage, MigrateWithAppRole_GrantsDataRightsOnly) {
+  create_app_role();
+  drop_schema();
+  auto migrated = manage_granting("users_app", "migrate");
+  ASSERT_EQ(migrated.exit_code, 0) << migrated.output;
+  EXPECT_TRUE(contains(migrated.output, "granted users_app")) << migrated.output;
+
+  // Reads and writes every table, sequences included.
+  EXPECT_EQ(error_as_app("INSERT INTO users (username, email) VALUES ('app', 'app@example.com')"),
+            "");
+  EXPECT_EQ(error_as_app("UPDATE users SET active = true WHERE email = 'app@example.com'"), "");
+  EXPECT_EQ(error_as_app("SELECT count(*) FROM users"), "");
+  EXPECT_EQ(error_as_app("DELETE FROM users WHERE email = 'app@example.com'"), "");
+  EXPECT_EQ(error_as_app("SELECT count(*) FROM schema_migrations"), "");
+
+  // Changes no schema.
+  for (const char* ddl :
+       {"DROP TABLE users", "CREATE TABLE intruder (id int)", "ALTER TABLE users ADD COLUMN x int",
+        "TRUNCATE users", "CREATE SCHEMA intruder", "DELETE FROM schema_migrations",
+        "CREATE INDEX intruder ON users (username)"}) {
+    auto error = error_as_app(ddl);
+    EXPECT_TRUE(contains(error, "permission denied") || contains(error, "must be owner"))
+        << ddl << ": " << (error.empty() ? "succeeded" : error);
+  }
+  EXPECT_EQ(table_count("users"), 1);
+  EXPECT_EQ(table_count("intruder"), 0);
+}
+
+TEST_F(Manage, MigrateWithAppRoleConcurrently_BothSucceed) {
+  create_app_role();
+  drop_schema();
+  auto a = std::async(std::launch::async, [] { return manage_granting("users_app", "migrate"); });
+  auto b = std::async(std::launch::async, [] { return manage_granting("users_app", "migrate"); });
+  auto first = a.get();
+  auto second = b.get();
+  EXPECT_EQ(first.exit_code, 0) << first.output;
+  EXPECT_EQ(second.exit_code, 0) << second.output;
+  EXPECT_EQ(error_as_app("SELECT count(*) FROM users"), "");
+}
+
+TEST_F(Manage, RecreateDbWithAppRole_GrantsAgainOnTheNewSchema) {
+  create_app_role();
+  auto recreated = manage_granting("users_app", "recreate_db");
+  ASSERT_EQ(recreated.exit_code, 0) << recreated.output;
+  EXPECT_EQ(error_as_app("SELECT count(*) FROM users"), "");
+  EXPECT_TRUE(contains(error_as_app("DROP TABLE users"), "must be owner"));
+}
+
+TEST_F(Manage, MigrateWithAnUnknownAppRole_FailsWithClearMessage) {
+  auto result = manage_granting("no_such_role", "migrate");
+  EXPECT_EQ(result.exit_code, 1) << result.output;
+  EXPECT_TRUE(contains(result.output, "DATABASE_APP_ROLE")) << result.output;
+  EXPECT_TRUE(contains(result.output, "no_such_role")) << result.output;
+}
+
+// The real service, connected as the app role, serves the whole write path.
+TEST_F(Manage, ServiceAsTheAppRole_RegistersLogsInAndListsUsers) {
+  create_app_role();
+  drop_schema();
+  ASSERT_EQ(manage_granting("users_app", "migrate").exit_code, 0);
+  int port = support::free_port();
+  binaries::Child service(
+      USERS_SERVICE_PATH,
+      {"APP_ENV=testing", "DATABASE_TEST_URL=" + url_as("users_app"), "HOST=127.0.0.1",
+       "PORT=" + std::to_string(port), "THREADS=1", "LOG_LEVEL=warn"});
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  int ready = 0;
+  while (ready != 200 && std::chrono::steady_clock::now() < deadline) {
+    try {
+      ready = support::http_request(port, "GET", "/health/ready").status;
+    } catch (const std::exception&) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  }
+  ASSERT_EQ(ready, 200) << "users-service as users_app was not ready within 10 s";
+  const support::Headers json = {{"Content-Type", "application/json"}};
+  auto registered = support::http_request(
+      port, "POST", "/auth/register",
+      R"({"username":"least","email":"least@example.com","password":"correct horse battery"})",
+      json);
+  ASSERT_EQ(registered.status, 201) << registered.body;
+  EXPECT_EQ(registered.header("Cache-Control"), "no-store");
+  auto token = registered.json()["auth_token"].get<std::string>();
+  auto logout = support::http_request(port, "GET", "/auth/logout", "",
+                                      {{"Authorization", "Bearer " + token}});
+  EXPECT_EQ(logout.status, 200) << logout.body;  // writes the revoked-token table
+  auto listed = support::http_request(port, "GET", "/users");
+  EXPECT_EQ(listed.status, 200);
+  EXPECT_TRUE(contains(listed.body, "least@example.com")) << listed.body;
 }
 
 TEST(UsersServiceStartup, ProductionWithoutSecretKey_Exits2WithOneLineError) {

@@ -427,4 +427,14 @@ TEST(RedactUrl, PasswordQueryParameter_IsHidden) {
   EXPECT_EQ(redacted.find("hunter2"), std::string::npos) << redacted;
 }
 
+// --- SECURITY_HEADERS ------------------------------------------------------------
+
+TEST(Config, SecurityHeaders_OnByDefaultAndTurnedOffByFalseOr0) {
+  EXPECT_TRUE(load(dev()).security_headers);
+  EXPECT_TRUE(load(dev({{"SECURITY_HEADERS", "true"}})).security_headers);
+  EXPECT_FALSE(load(dev({{"SECURITY_HEADERS", "false"}})).security_headers);
+  EXPECT_FALSE(load(dev({{"SECURITY_HEADERS", "0"}})).security_headers);
+  expect_refused(dev({{"SECURITY_HEADERS", "off"}}), "SECURITY_HEADERS");
+}
+
 }  // namespace

@@ -49,6 +49,10 @@ struct Config {
   int password_hash_concurrency = 0;
   // How long a hash may wait for its turn before the request gets a 503.
   int password_hash_queue_timeout_ms = 2000;
+  // SECURITY_HEADERS: the service adds X-Content-Type-Options, X-Frame-Options,
+  // Referrer-Policy and a Content-Security-Policy to every response (a
+  // handler's own value wins). Off behind the project's nginx, which adds them.
+  bool security_headers = true;
 
   // Looks variables up through `lookup` so tests need not touch the real
   // environment; from_env() uses getenv.

@@ -91,9 +91,12 @@ bool has_body(int status) {
 // when the connection was cut on the way (the client stalled or left, or the
 // producer threw): the client then sees an incomplete body, never a
 // complete-looking one.
-bool stream(HttpConnection& connection, const Response& response, const std::string& request_id,
-            bool close, bool http10) {
-  if (!connection.write(response_wire(response, request_id, false, close, http10))) return false;
+bool stream(HttpConnection& connection, const ServerState& state, const Response& response,
+            const std::string& request_id, bool close, bool http10) {
+  if (!connection.write(
+          response_wire(response, request_id, false, close, http10, state.default_headers))) {
+    return false;
+  }
   std::string out;
   std::string piece;
   try {
@@ -167,14 +170,15 @@ bool dispatch(HttpConnection& connection, ServerState& state, FramedRequest& fra
   std::size_t bytes = head || endpoint.head_only ? 0 : response.body.size();
   if (response.stream && !head && has_body(response.status)) {
     close = close || framed.http10;  // an HTTP/1.0 body ends with the connection
-    bool complete = stream(connection, response, request.request_id, close, framed.http10);
+    bool complete = stream(connection, state, response, request.request_id, close, framed.http10);
     report(state, endpoint, request, started, response.status, bytes);
     return complete && !close;
   }
   // Reported before it is written: once a client has read its answer, the
   // access log and /metrics already count it.
   report(state, endpoint, request, started, response.status, bytes);
-  if (!connection.write(response_wire(response, request.request_id, head, close, framed.http10))) {
+  if (!connection.write(response_wire(response, request.request_id, head, close, framed.http10,
+                                      state.default_headers))) {
     return false;
   }
   return connection.wait_for_room(kMaxUnsent) && !close;

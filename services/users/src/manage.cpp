@@ -96,6 +96,11 @@ int main(int argc, char** argv) {
     pqxx::connection connection(config.database_url);
     if (migrate->parsed()) print_applied(users::migrate(connection));
     if (recreate->parsed()) print_applied(users::recreate(connection));
+    // The service's own role (least privilege): data rights only.
+    if (const char* role = std::getenv("DATABASE_APP_ROLE"); role && *role) {
+      users::grant_app_role(connection, role);
+      std::cout << "granted " << role << " read and write on the tables\n";
+    }
     return 0;
   } catch (const std::exception& error) {
     std::string what = error.what();

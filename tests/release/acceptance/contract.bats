@@ -164,3 +164,88 @@ expect_fail() {  # status message
   [ "$status_code" = 200 ]
   grep -qi '^content-type: text/html' <<<"$headers"
 }
+
+# --- the edge: HTTPS, headers, what the public cannot reach, rate limits -----
+# BASE_URL is https://nginx, verified against the run's throwaway CA
+# (CURL_CA_BUNDLE, mounted by tests/release/compose.release.yml): every test
+# above already spoke verified HTTPS.
+
+@test "the certificate is verified against the run's CA, and only against it" {
+  [[ "$BASE_URL" == https://* ]]
+  [ -s "$CURL_CA_BUNDLE" ]
+  run curl -sS -o /dev/null --cacert /etc/ssl/certs/ca-certificates.crt "$BASE_URL/ping"
+  [ "$status" -ne 0 ]  # the system's CAs do not know the throwaway one
+  request GET /ping
+  [ "$status_code" = 200 ]
+}
+
+@test "plain HTTP on port 80 redirects to HTTPS" {
+  local host=${BASE_URL#https://}
+  status_code=$(curl -sS -o /dev/null -D "$BATS_TEST_TMPDIR/headers" -w '%{http_code}' \
+    "http://$host/users?x=1")
+  [ "$status_code" = 301 ]
+  grep -qi "^location: https://$host/users?x=1" "$BATS_TEST_TMPDIR/headers"
+}
+
+@test "TLS 1.2 and 1.3 are accepted, TLS 1.1 is refused by nginx" {
+  curl -sS -o /dev/null --tlsv1.2 --tls-max 1.2 "$BASE_URL/ping"
+  curl -sS -o /dev/null --tlsv1.3 "$BASE_URL/ping"
+  # SECLEVEL=0: this client would speak TLS 1.1, so the refusal is the server's
+  # (curl 35, "alert protocol version").
+  run curl -sS -o /dev/null --tlsv1.1 --tls-max 1.1 --ciphers 'DEFAULT@SECLEVEL=0' "$BASE_URL/ping"
+  [ "$status" = 35 ]
+  [[ "$output" == *"protocol version"* ]]
+}
+
+# Each header exactly once, on the service's answers, nginx's own errors and
+# the static files alike.
+expect_edge_headers() {
+  [ "$(grep -ci '^strict-transport-security: max-age=' <<<"$headers")" = 1 ]
+  [ "$(grep -ci '^content-security-policy: ' <<<"$headers")" = 1 ]
+  [ "$(grep -ci '^x-frame-options: DENY' <<<"$headers")" = 1 ]
+  [ "$(grep -ci '^x-content-type-options: nosniff' <<<"$headers")" = 1 ]
+  [ "$(grep -ci '^referrer-policy: no-referrer' <<<"$headers")" = 1 ]
+}
+
+@test "HSTS and the security headers on every answer, /static/ included" {
+  request GET /ping
+  expect_edge_headers
+  request GET /static/style.css
+  [ "$status_code" = 200 ]
+  expect_edge_headers
+  request GET /no/such/route
+  expect_edge_headers
+  head -c 2000000 /dev/zero | tr '\0' a > "$BATS_TEST_TMPDIR/big"
+  request POST /users -H 'Content-Type: application/json' --data-binary "@$BATS_TEST_TMPDIR/big"
+  [ "$status_code" = 413 ]
+  expect_edge_headers
+}
+
+@test "token answers are never cached" {
+  request POST /auth/register -H 'Content-Type: application/json' \
+    --data "{\"username\":\"nostore-$RUN_ID\",\"email\":\"nostore-$RUN_ID@example.com\",\"password\":\"correct horse battery\"}"
+  [ "$status_code" = 201 ]
+  grep -qi '^cache-control: no-store' <<<"$headers"
+}
+
+@test "/metrics is not reachable through the edge" {
+  request GET /metrics
+  expect_fail 404 "Resource not found."
+  request GET /%6detrics
+  [ "$status_code" = 404 ]
+}
+
+# Last: it uses up this client's allowance for a while.
+@test "a flood of logins from one address gets JSON 429s from nginx" {
+  # 30 POSTs on one kept-alive connection (one curl, 30 transfers), then one more.
+  local flood=() codes
+  for i in $(seq 1 30); do flood+=("$BASE_URL/auth/login" -o /dev/null); done
+  codes=$(curl -sS -X POST -H 'Content-Type: application/json' --data '{}' -w '%{http_code} ' "${flood[@]}")
+  [[ "$codes" == "400 "* ]]  # the first ones reach the service
+  [[ "$codes" == *"429 "* ]]
+  request POST /auth/login -H 'Content-Type: application/json' --data '{}'
+  expect_fail 429 "Too many requests."
+  grep -qi '^retry-after: 1' <<<"$headers"
+  request GET /ping  # other requests are not limited
+  [ "$status_code" = 200 ]
+}

@@ -10,9 +10,13 @@ namespace {
 
 const char* const kInvalidPayload = "Invalid payload.";
 
+// A token is a credential: no cache on the way (a proxy, the browser's
+// history) may keep it (RFC 6749 5.1).
 common::Response token_response(int status, const std::string& message, const std::string& token) {
-  return common::json_response(
+  auto response = common::json_response(
       status, {{"status", "success"}, {"message", message}, {"auth_token", token}});
+  response.headers.emplace_back("Cache-Control", "no-store");
+  return response;
 }
 
 }  // namespace
