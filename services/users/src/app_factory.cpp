@@ -8,6 +8,7 @@
 #include "common/logging.hpp"
 #include "common/metrics.hpp"
 #include "revoked_tokens.hpp"
+#include "routes/account.hpp"
 #include "routes/api_docs.hpp"
 #include "routes/auth.hpp"
 #include "routes/index.hpp"
@@ -66,8 +67,14 @@ std::unique_ptr<common::App> create_app(const common::Config& config) {
   app->mount(std::make_shared<common::HealthBlueprint>(readiness));
   app->mount(std::make_shared<UsersBlueprint>(*repository, admin_guard));
   app->mount(std::make_shared<IndexBlueprint>(*repository, admin_guard));
-  app->mount(
-      std::make_shared<AuthBlueprint>(config, *repository, *revoked, *tokens, *authenticator));
+  auto auth =
+      std::make_shared<AuthBlueprint>(config, *repository, *revoked, *tokens, *authenticator);
+  app->mount(auth);
+  auto account = std::make_shared<AccountBlueprint>(
+      config, *repository, *tokens, *authenticator,
+      [auth](const std::string& email) { auth->forget_login_failures(email); });
+  app->mount(account);
+  metrics->add_collector([account](std::string& out) { account->append_metrics(out); });
   app->mount(std::make_shared<StaticBlueprint>());
   app->mount(std::make_shared<common::MetricsBlueprint>(metrics));
   app->mount(std::make_shared<ApiDocsBlueprint>());

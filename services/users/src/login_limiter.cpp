@@ -23,6 +23,11 @@ void LoginLimiter::record_failure(const std::string& key, Clock::time_point now)
   while (static_cast<int>(times.size()) > max_failures_) times.pop_front();
 }
 
+void LoginLimiter::forget(const std::string& key) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  failures_.erase(key);
+}
+
 void LoginLimiter::prune(Clock::time_point now) {
   if (now - last_prune_ < window_) return;
   last_prune_ = now;

@@ -23,6 +23,7 @@ class LoginLimiter {
   // Seconds to wait when `key` has used up its failures; nullopt to go ahead.
   std::optional<int> retry_after(const std::string& key, Clock::time_point now = Clock::now());
   void record_failure(const std::string& key, Clock::time_point now = Clock::now());
+  void forget(const std::string& key);  // e.g. the email of a deleted user
 
  private:
   void prune(Clock::time_point now);  // forgets keys with no recent failure

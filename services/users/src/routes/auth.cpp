@@ -52,7 +52,9 @@ common::Response AuthBlueprint::register_user(const common::Request& request) {
   } catch (const DuplicateEmail&) {
     throw common::HttpError(400, "Sorry. That user already exists.");
   }
-  return token_response(201, "Successfully registered.", tokens_.issue(user.id).token);
+  // A new row starts at token_version 0.
+  return token_response(201, "Successfully registered.",
+                        tokens_.issue(user.id, 0, std::time(nullptr)).token);
 }
 
 // An unknown email costs the same hash verification as a wrong password, and
@@ -81,7 +83,16 @@ common::Response AuthBlueprint::login(const common::Request& request) {
     for (const auto& key : keys) limiter_.record_failure(key);
     throw common::HttpError(401, "Invalid credentials.");
   }
-  return token_response(200, "Successfully logged in.", tokens_.issue(account->user.id).token);
+  // Only after the right password: a disabled account says so to its owner,
+  // and to nobody else.
+  if (!account->user.active) throw common::HttpError(401, "Account disabled.");
+  return token_response(
+      200, "Successfully logged in.",
+      tokens_.issue(account->user.id, account->token_version, std::time(nullptr)).token);
+}
+
+void AuthBlueprint::forget_login_failures(const std::string& email) {
+  limiter_.forget("email:" + lower(email));
 }
 
 common::Response AuthBlueprint::status(const common::Request& request) {

@@ -17,6 +17,8 @@ class AuthBlueprint : public common::Blueprint {
   AuthBlueprint(const common::Config& config, UserRepository& users, RevokedTokens& revoked,
                 const TokenCodec& tokens, const Authenticator& authenticator);
   void register_routes(common::Routes& routes) override;
+  // A deleted user's failed logins are forgotten with them.
+  void forget_login_failures(const std::string& email);
 
  private:
   common::Response register_user(const common::Request& request);
