@@ -77,6 +77,60 @@ TEST_F(ThroughNginx, Contract_WholeFlow) {
   EXPECT_EQ(call("GET", "/static/style.css").status, 200);
 }
 
+// An account's life through nginx: GET's ETag and 304, PATCH with If-Match
+// (412 when stale), a password change, DELETE. Methods, conditional headers
+// and bodiless answers pass the proxy unchanged. No login here: the next test
+// provokes the login limit.
+TEST_F(ThroughNginx, Account_ConditionalGetPatchPasswordDelete) {
+  const support::Headers json_type = {{"Content-Type", "application/json"}};
+  auto registered =
+      call("POST", "/auth/register",
+           R"({"username":"life","email":"life@e2e.io","password":"e2e password"})", json_type);
+  ASSERT_EQ(registered.status, 201) << registered.body;
+  std::string token = registered.json()["auth_token"];
+  support::Headers bearer = {{"Authorization", "Bearer " + token}};
+  long long id = call("GET", "/auth/status", "", bearer).json()["data"]["id"];
+  std::string path = "/users/" + std::to_string(id);
+
+  auto first = call("GET", path);
+  ASSERT_EQ(first.status, 200) << first.body;
+  std::string etag = first.header("ETag");
+  ASSERT_EQ(etag.rfind("\"", 0), 0u) << etag;  // strong
+  auto cached = call("GET", path, "", {{"If-None-Match", etag}});
+  EXPECT_EQ(cached.status, 304);
+  EXPECT_EQ(cached.body, "");
+  EXPECT_EQ(cached.header("ETag"), etag);
+
+  auto patch_headers = bearer;
+  patch_headers.emplace_back("Content-Type", "application/merge-patch+json");
+  patch_headers.emplace_back("If-Match", etag);
+  auto patched = call("PATCH", path, R"({"username":"lifelong"})", patch_headers);
+  ASSERT_EQ(patched.status, 200) << patched.body;
+  EXPECT_EQ(patched.json()["data"]["username"], "lifelong");
+  EXPECT_NE(patched.header("ETag"), etag);
+  expect_json(call("PATCH", path, R"({"username":"again"})", patch_headers), 412, "message",
+              "The user has changed since you read it.");
+  EXPECT_EQ(call("GET", path, "", {{"If-None-Match", etag}}).status, 200);
+
+  auto password_headers = bearer;
+  password_headers.emplace_back("Content-Type", "application/json");
+  auto changed = call("POST", "/auth/password",
+                      R"({"current_password":"e2e password","new_password":"another e2e one"})",
+                      password_headers);
+  expect_json(changed, 200, "message", "Password changed.");
+  support::Headers renewed = {
+      {"Authorization", "Bearer " + changed.json()["auth_token"].get<std::string>()}};
+  expect_json(call("GET", "/auth/status", "", bearer), 401, "message",
+              "Invalid token. Please log in again.");
+
+  auto removed = call("DELETE", path, "", renewed);
+  EXPECT_EQ(removed.status, 204) << removed.body;
+  EXPECT_EQ(removed.body, "");
+  expect_json(call("GET", path), 404, "message", "User does not exist");
+  expect_json(call("DELETE", path, "", renewed), 401, "message",
+              "Invalid token. Please log in again.");
+}
+
 // Register, status, logout, login, and the brute-force limit, all through
 // nginx with the production hash cost. nginx replaces a client's X-Real-IP
 // with the real peer, so forging it does not dodge the limit. The limit is

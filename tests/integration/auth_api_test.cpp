@@ -504,8 +504,9 @@ TEST_F(Auth, Status_BadTokens_Return401Invalid) {
   std::string token = token_for(fresh_email("bad"));
   std::string tampered = token;
   tampered[tampered.size() - 2] = tampered[tampered.size() - 2] == 'A' ? 'B' : 'A';
-  std::string other_key =
-      users::TokenCodec("a-different-key-of-32-bytes-or-more!", 3600).issue(1).token;
+  std::string other_key = users::TokenCodec("a-different-key-of-32-bytes-or-more!", 3600)
+                              .issue(1, 0, std::time(nullptr))
+                              .token;
   std::string payload = token.substr(token.find('.'), token.rfind('.') - token.find('.'));
   std::string alg_none = "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0" + payload + ".";
   for (const std::string& bad : {std::string("garbage"), tampered, other_key, alg_none}) {
@@ -519,7 +520,7 @@ TEST_F(Auth, Status_ExpiredToken_Returns401SignatureExpired) {
   ASSERT_EQ(register_user(email).status, 201);
   long long id = fixture::execute("SELECT id FROM users")[0][0].as<long long>();
   // Signed with the app's key ("secret" in testing), two hours ago.
-  auto expired = users::TokenCodec("secret", 3600).issue(id, std::time(nullptr) - 7200).token;
+  auto expired = users::TokenCodec("secret", 3600).issue(id, 0, std::time(nullptr) - 7200).token;
   expect_fail(with_token("/auth/status", expired), 401, "Signature expired. Please log in again.");
 }
 

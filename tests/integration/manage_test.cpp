@@ -2,8 +2,10 @@
 // seed_db and recreate_db on a real PostgreSQL, and configuration or
 // connection failures as a clear message and a non-zero exit code.
 #include <algorithm>
+#include <fstream>
 #include <future>
 #include <set>
+#include <sstream>
 
 #include "binaries_fixture.hpp"
 #include "support/free_port.hpp"
@@ -201,6 +203,112 @@ TEST_F(Manage, CreateAdmin_RefusesAWeakOrMissingPasswordAndAPasswordArgument) {
   auto argument = manage("create_admin --username boss --email boss@example.com --password x");
   EXPECT_NE(argument.exit_code, 0) << argument.output;
   EXPECT_EQ(count("SELECT count(*) FROM users"), 0);
+}
+
+// A password reset revokes the tokens of the user (token_version bumped),
+// and makes the admin active.
+TEST_F(Manage, CreateAdmin_OnAnExistingUser_BumpsTokenVersionAndActivates) {
+  ASSERT_EQ(manage("recreate_db").exit_code, 0);
+  ASSERT_EQ(manage("seed_db").exit_code, 0);
+  execute("UPDATE users SET token_version = 4 WHERE email = 'michael@realpython.com'");
+  ASSERT_EQ(manage_with_input("reset password",
+                              "create_admin --username michael --email "
+                              "michael@realpython.com")
+                .exit_code,
+            0);
+  EXPECT_EQ(count("SELECT token_version FROM users WHERE email = 'michael@realpython.com'"), 5);
+  EXPECT_EQ(count("SELECT count(*) FROM users WHERE active AND email = 'michael@realpython.com'"),
+            1);
+  // The other seed user is untouched.
+  EXPECT_EQ(count("SELECT token_version FROM users WHERE email = 'michael@mherman.org'"), 0);
+}
+
+TEST_F(Manage, Deactivate_DeactivatesAndRevokesTokens_AbsentExits1) {
+  ASSERT_EQ(manage("recreate_db").exit_code, 0);
+  ASSERT_EQ(manage_with_input("a good password",
+                              "create_admin --username boss --email "
+                              "boss@example.com")
+                .exit_code,
+            0);
+  long long version = count("SELECT token_version FROM users WHERE email = 'boss@example.com'");
+  auto result = manage("deactivate --email BOSS@example.com");
+  ASSERT_EQ(result.exit_code, 0) << result.output;
+  EXPECT_TRUE(contains(result.output, "boss@example.com (id 1) deactivated")) << result.output;
+  EXPECT_EQ(count("SELECT count(*) FROM users WHERE NOT active"), 1);
+  EXPECT_EQ(count("SELECT token_version FROM users"), version + 1);
+  auto absent = manage("deactivate --email nobody@example.com");
+  EXPECT_EQ(absent.exit_code, 1) << absent.output;
+  EXPECT_TRUE(contains(absent.output, "manage: no user has the email nobody@example.com"))
+      << absent.output;
+}
+
+TEST_F(Manage, Delete_RemovesTheUser_AbsentExits1) {
+  ASSERT_EQ(manage("recreate_db").exit_code, 0);
+  ASSERT_EQ(manage("seed_db").exit_code, 0);
+  auto result = manage("delete --email michael@mherman.org");
+  ASSERT_EQ(result.exit_code, 0) << result.output;
+  EXPECT_TRUE(contains(result.output, "michael@mherman.org (id 2) deleted")) << result.output;
+  EXPECT_EQ(count("SELECT count(*) FROM users"), 1);
+  auto again = manage("delete --email michael@mherman.org");
+  EXPECT_EQ(again.exit_code, 1) << again.output;
+  EXPECT_TRUE(contains(again.output, "no user has the email michael@mherman.org")) << again.output;
+  EXPECT_EQ(count("SELECT count(*) FROM users"), 1);
+  EXPECT_NE(manage("delete").exit_code, 0);  // --email is required
+}
+
+TEST_F(Manage, SetAdmin_OnAndOff_AbsentExits1) {
+  ASSERT_EQ(manage("recreate_db").exit_code, 0);
+  ASSERT_EQ(manage("seed_db").exit_code, 0);
+  auto on = manage("set_admin --email michael@realpython.com --on");
+  ASSERT_EQ(on.exit_code, 0) << on.output;
+  EXPECT_TRUE(contains(on.output, "michael@realpython.com (id 1) is now an admin")) << on.output;
+  EXPECT_EQ(count("SELECT count(*) FROM users WHERE admin"), 1);
+  auto off = manage("set_admin --email michael@realpython.com --off");
+  ASSERT_EQ(off.exit_code, 0) << off.output;
+  EXPECT_TRUE(contains(off.output, "is no longer an admin")) << off.output;
+  EXPECT_EQ(count("SELECT count(*) FROM users WHERE admin"), 0);
+  auto absent = manage("set_admin --email nobody@example.com --on");
+  EXPECT_EQ(absent.exit_code, 1) << absent.output;
+  EXPECT_TRUE(contains(absent.output, "no user has the email nobody@example.com")) << absent.output;
+  auto neither = manage("set_admin --email michael@realpython.com");
+  EXPECT_EQ(neither.exit_code, 1) << neither.output;
+  EXPECT_TRUE(contains(neither.output, "--on or --off")) << neither.output;
+  EXPECT_NE(manage("set_admin --email michael@realpython.com --on --off").exit_code, 0);
+  EXPECT_EQ(count("SELECT count(*) FROM users WHERE admin"), 0);
+}
+
+// 0003 on a database of the two earlier migrations: users with a password
+// (registered users, admins) become active, the seed's users stay inactive,
+// and row versions and token versions start for everyone.
+TEST_F(Manage, Migration0003_ActivatesUsersWithAPassword) {
+  drop_schema();
+  execute(
+      "CREATE TABLE schema_migrations (version text PRIMARY KEY,"
+      " applied_at timestamptz NOT NULL DEFAULT now())");
+  for (const char* name : {"0001_create_users.sql", "0002_add_auth.sql"}) {
+    std::ifstream file(std::string(MIGRATIONS_DIR) + "/" + name);
+    std::stringstream sql;
+    sql << file.rdbuf();
+    ASSERT_FALSE(sql.str().empty()) << name;
+    execute(sql.str());
+    execute(std::string("INSERT INTO schema_migrations (version) VALUES ('") + name + "')");
+  }
+  execute(
+      "INSERT INTO users (username, email, password, admin) VALUES"
+      " ('seed', 'seed@example.com', NULL, false),"
+      " ('member', 'member@example.com', '$argon2id$v=19$m=8,t=1,p=1$x$y', false),"
+      " ('boss', 'boss@example.com', '$argon2id$v=19$m=8,t=1,p=1$x$y', true)");
+  auto result = manage("migrate");
+  ASSERT_EQ(result.exit_code, 0) << result.output;
+  EXPECT_TRUE(contains(result.output, "applied 0003_account_lifecycle.sql")) << result.output;
+  EXPECT_EQ(count("SELECT count(*) FROM users WHERE active"), 2);
+  EXPECT_EQ(count("SELECT count(*) FROM users WHERE NOT active AND email = 'seed@example.com'"), 1);
+  EXPECT_EQ(count("SELECT count(*) FROM users WHERE row_version = 1 AND token_version = 0"), 3);
+  // Every change of a row moves its version; a no-op does not.
+  execute("UPDATE users SET username = 'seed2' WHERE email = 'seed@example.com'");
+  execute("UPDATE users SET username = username WHERE email = 'member@example.com'");
+  EXPECT_EQ(count("SELECT row_version FROM users WHERE email = 'seed@example.com'"), 2);
+  EXPECT_EQ(count("SELECT row_version FROM users WHERE email = 'member@example.com'"), 1);
 }
 
 TEST_F(Manage, UnknownCommand_ExitsNonZero) {

@@ -3,6 +3,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cctype>
 #include <chrono>
 
@@ -31,6 +32,23 @@ std::string media_type(const std::string* header) {
   while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.pop_back();
   for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return text;
+}
+
+// Every line of a list-valued field, joined as one (RFC 9110 5.3).
+std::string joined_field(const FramedRequest& framed, std::string_view name) {
+  std::string joined;
+  for (const auto& [field, value] : framed.headers) {
+    if (field.size() != name.size() ||
+        !std::equal(field.begin(), field.end(), name.begin(), [](char a, char b) {
+          return std::tolower(static_cast<unsigned char>(a)) ==
+                 std::tolower(static_cast<unsigned char>(b));
+        })) {
+      continue;
+    }
+    if (!joined.empty()) joined += ", ";
+    joined += value;
+  }
+  return joined;
 }
 
 Response render(const Endpoint& endpoint, const Request& request, int status,
@@ -144,6 +162,8 @@ bool dispatch(HttpConnection& connection, ServerState& state, FramedRequest& fra
     request.authorization = *authorization;
   }
   if (const auto* real_ip = framed.header("X-Real-IP")) request.real_ip = *real_ip;
+  request.if_match = joined_field(framed, "If-Match");
+  request.if_none_match = joined_field(framed, "If-None-Match");
   request.peer_address = connection.peer_address();
   request.request_id =
       is_valid_request_id(framed.client_request_id) ? framed.client_request_id : new_request_id();

@@ -1,6 +1,9 @@
 #include "app_factory.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
+#include <chrono>
 
 #include "authenticator.hpp"
 #include "common/database.hpp"
@@ -8,7 +11,9 @@
 #include "common/logging.hpp"
 #include "common/metrics.hpp"
 #include "login_limiter.hpp"
+#include "passwords.hpp"
 #include "revoked_tokens.hpp"
+#include "routes/account.hpp"
 #include "routes/api_docs.hpp"
 #include "routes/auth.hpp"
 #include "routes/index.hpp"
@@ -31,6 +36,15 @@ std::unique_ptr<common::App> create_app(const common::Config& config) {
   auto repository = std::make_shared<UserRepository>(*pool);
   auto revoked = std::make_shared<RevokedTokens>(*pool);
   auto limiter = std::make_shared<LoginLimiter>(*pool, config.login_max_failures);
+  // One hasher for every route that hashes: its bound on hashes in flight
+  // (memory) holds for the whole process.
+  auto hasher = std::make_shared<PasswordHasher>(
+      config.password_hash_cost, default_hash_concurrency(config),
+      std::chrono::milliseconds(config.password_hash_queue_timeout_ms));
+  spdlog::info("password hashes: at most {} at once ({} cost, {} MiB each), queued up to {} ms",
+               hasher->concurrency(), config.password_hash_cost,
+               PasswordHasher::memory_per_hash(config.password_hash_cost) >> 20,
+               config.password_hash_queue_timeout_ms);
   auto tokens = std::make_shared<TokenCodec>(config.secret_key, config.token_expiration_seconds);
   auto authenticator = std::make_shared<Authenticator>(*tokens, *repository, *revoked);
   const Authenticator* admin_guard =
@@ -41,6 +55,7 @@ std::unique_ptr<common::App> create_app(const common::Config& config) {
   app->keep_alive(repository);
   app->keep_alive(revoked);
   app->keep_alive(limiter);
+  app->keep_alive(hasher);
   app->keep_alive(tokens);
   app->keep_alive(authenticator);
   app->add_observer(std::make_shared<common::AccessLog>(config.log_format == "json"));
@@ -72,7 +87,11 @@ std::unique_ptr<common::App> create_app(const common::Config& config) {
   app->mount(std::make_shared<UsersBlueprint>(*repository, admin_guard, read_guard));
   app->mount(std::make_shared<IndexBlueprint>(*repository, admin_guard));
   app->mount(std::make_shared<AuthBlueprint>(config, *repository, *revoked, *tokens, *authenticator,
-                                             *limiter));
+                                             *hasher, *limiter));
+  auto account = std::make_shared<AccountBlueprint>(config, *repository, *tokens, *authenticator,
+                                                    *hasher, *limiter);
+  app->mount(account);
+  metrics->add_collector([account](std::string& out) { account->append_metrics(out); });
   app->mount(std::make_shared<StaticBlueprint>());
   app->mount(std::make_shared<common::MetricsBlueprint>(metrics));
   app->mount(std::make_shared<ApiDocsBlueprint>());

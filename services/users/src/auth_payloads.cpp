@@ -37,4 +37,16 @@ std::optional<Credentials> parse_login_json(std::string_view body) {
   return Credentials{std::move(trimmed), *password};
 }
 
+std::optional<PasswordChange> parse_password_change_json(std::string_view body) {
+  auto json = parse_json_object(body);
+  if (!json) return std::nullopt;
+  auto* current = string_field(*json, "current_password");
+  auto* replacement = string_field(*json, "new_password");
+  if (!current || !replacement || current->size() > 4 * 128 ||
+      !is_acceptable_password(*replacement)) {
+    return std::nullopt;
+  }
+  return PasswordChange{*current, *replacement};
+}
+
 }  // namespace users

@@ -99,6 +99,12 @@ void LoginLimiter::forget_email(const std::string& email) {
   database_.run({"login_attempts_forget", {email_key(email)}});
 }
 
+void LoginLimiter::forget_email(pqxx::connection& connection, const std::string& email) {
+  pqxx::work work(connection);
+  work.exec_params("DELETE FROM login_attempts WHERE key = $1", email_key(email));
+  work.commit();
+}
+
 std::string LoginLimiter::address_key(const std::string& address) {
   unsigned char bytes[16];
   if (::inet_pton(AF_INET6, address.c_str(), bytes) == 1) {

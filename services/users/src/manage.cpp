@@ -1,6 +1,6 @@
 // manage: the service's command line (Flask's manage.py): migrate,
-// recreate_db, seed_db, create_admin. APP_ENV picks the database as for the
-// service.
+// recreate_db, seed_db, create_admin, deactivate, delete, set_admin. APP_ENV
+// picks the database as for the service.
 #include <CLI/CLI.hpp>
 #include <cstdlib>
 #include <iostream>
@@ -8,6 +8,7 @@
 #include <pqxx/pqxx>
 
 #include "common/config.hpp"
+#include "login_limiter.hpp"
 #include "migrations.hpp"
 #include "passwords.hpp"
 #include "user_repository.hpp"
@@ -61,6 +62,18 @@ int create_admin(const common::Config& config, const std::string& username,
   return 0;
 }
 
+// Prints what a command did to the user with `email`, or says that no user
+// has it (exit 1).
+int report(const std::optional<users::ManagedUser>& user, const std::string& email,
+           const std::string& what) {
+  if (!user) {
+    std::cerr << "manage: no user has the email " << email << "\n";
+    return 1;
+  }
+  std::cout << user->email << " (id " << user->id << ") " << what << "\n";
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -79,7 +92,24 @@ int main(int argc, char** argv) {
   std::string admin_email;
   create_admin_cmd->add_option("--username", admin_username, "the admin's username")->required();
   create_admin_cmd->add_option("--email", admin_email, "the admin's email")->required();
+  std::string target_email;
+  auto* deactivate_cmd = cli.add_subcommand(
+      "deactivate", "deactivate a user: they cannot log in, and their tokens stop working");
+  deactivate_cmd->add_option("--email", target_email, "the user's email")->required();
+  auto* delete_cmd = cli.add_subcommand("delete", "delete a user");
+  delete_cmd->add_option("--email", target_email, "the user's email")->required();
+  auto* set_admin_cmd = cli.add_subcommand("set_admin", "give or take a user's admin rights");
+  set_admin_cmd->add_option("--email", target_email, "the user's email")->required();
+  bool admin_on = false;
+  bool admin_off = false;
+  auto* on = set_admin_cmd->add_flag("--on", admin_on, "make the user an admin");
+  auto* off = set_admin_cmd->add_flag("--off", admin_off, "make the user a plain user");
+  on->excludes(off);
   CLI11_PARSE(cli, argc, argv);
+  if (set_admin_cmd->parsed() && !admin_on && !admin_off) {
+    std::cerr << "manage: set_admin needs --on or --off\n";
+    return 1;
+  }
 
   auto config = common::Config::from_env_or_exit("manage");
   std::cout << "database " << common::redact_url(config.database_url) << "\n";
@@ -94,6 +124,19 @@ int main(int argc, char** argv) {
     if (seed_db->parsed()) return seed(config);
     if (create_admin_cmd->parsed()) return create_admin(config, admin_username, admin_email);
     pqxx::connection connection(config.database_url);
+    if (deactivate_cmd->parsed()) {
+      return report(users::UserRepository::deactivate(connection, target_email), target_email,
+                    "deactivated; their tokens no longer work");
+    }
+    if (delete_cmd->parsed()) {
+      auto removed = users::UserRepository::remove_by_email(connection, target_email);
+      if (removed) users::LoginLimiter::forget_email(connection, removed->email);
+      return report(removed, target_email, "deleted");
+    }
+    if (set_admin_cmd->parsed()) {
+      return report(users::UserRepository::set_admin(connection, target_email, admin_on),
+                    target_email, admin_on ? "is now an admin" : "is no longer an admin");
+    }
     if (migrate->parsed()) print_applied(users::migrate(connection));
     if (recreate->parsed()) print_applied(users::recreate(connection));
     // The service's own role (least privilege): data rights only.

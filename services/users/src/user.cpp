@@ -5,6 +5,10 @@
 
 namespace users {
 
+std::string etag_opaque(const User& user) {
+  return std::to_string(user.id) + "-" + std::to_string(user.version);
+}
+
 void to_json(nlohmann::json& json, const User& user) {
   json = nlohmann::json{{"id", user.id},
                         {"username", user.username},

@@ -156,6 +156,39 @@ expect_fail() {  # status message
   expect_fail 403 "Provide a valid auth token."
 }
 
+@test "PATCH /users/{id} changes one's username, honours If-Match; DELETE removes the user" {
+  local email="life-$RUN_ID@example.com"
+  request POST /auth/register -H 'Content-Type: application/json' \
+    --data "{\"username\":\"life-$RUN_ID\",\"email\":\"$email\",\"password\":\"correct horse battery\"}"
+  [ "$status_code" = 201 ]
+  token=$(json_field .auth_token)
+  request GET /auth/status -H "Authorization: Bearer $token"
+  id=$(json_field .data.id)
+  request GET "/users/$id"
+  [ "$status_code" = 200 ]
+  [ "$(json_field .data.active)" = true ]
+  etag=$(sed -n 's/^[Ee][Tt][Aa][Gg]: //p' <<<"$headers")
+  [ -n "$etag" ]
+  request GET "/users/$id" -H "If-None-Match: $etag"
+  [ "$status_code" = 304 ]
+  request PATCH "/users/$id" -H "Authorization: Bearer $token" -H "If-Match: $etag" \
+    -H 'Content-Type: application/merge-patch+json' --data "{\"username\":\"renamed-$RUN_ID\"}"
+  [ "$status_code" = 200 ]
+  [ "$(json_field .data.username)" = "renamed-$RUN_ID" ]
+  request PATCH "/users/$id" -H "Authorization: Bearer $token" -H "If-Match: $etag" \
+    -H 'Content-Type: application/merge-patch+json' --data '{"username":"stale"}'
+  expect_fail 412 "The user has changed since you read it."
+  request PATCH "/users/$id" -H "Authorization: Bearer $token" \
+    -H 'Content-Type: application/merge-patch+json' --data '{"admin":true}'
+  expect_fail 401 "You do not have permission to do that."
+  request DELETE "/users/$id" -H "Authorization: Bearer $token"
+  [ "$status_code" = 204 ]
+  request GET "/users/$id"
+  expect_fail 404 "User does not exist"
+  request GET /auth/status -H "Authorization: Bearer $token"
+  expect_fail 401 "Invalid token. Please log in again."
+}
+
 @test "the OpenAPI document and the docs page are served" {
   request GET /openapi.json
   [ "$status_code" = 200 ]

@@ -23,20 +23,15 @@ common::Response token_response(int status, const std::string& message, const st
 
 AuthBlueprint::AuthBlueprint(const common::Config& config, UserRepository& users,
                              RevokedTokens& revoked, const TokenCodec& tokens,
-                             const Authenticator& authenticator, LoginLimiter& limiter)
+                             const Authenticator& authenticator, const PasswordHasher& hasher,
+                             LoginLimiter& limiter)
     : users_(users),
       revoked_(revoked),
       tokens_(tokens),
       authenticator_(authenticator),
-      hasher_(config.password_hash_cost, default_hash_concurrency(config),
-              std::chrono::milliseconds(config.password_hash_queue_timeout_ms)),
+      hasher_(hasher),
       limiter_(limiter),
-      trusted_proxies_(config.trusted_proxies) {
-  spdlog::info("password hashes: at most {} at once ({} cost, {} MiB each), queued up to {} ms",
-               hasher_.concurrency(), config.password_hash_cost,
-               PasswordHasher::memory_per_hash(config.password_hash_cost) >> 20,
-               config.password_hash_queue_timeout_ms);
-}
+      trusted_proxies_(config.trusted_proxies) {}
 
 void AuthBlueprint::register_routes(common::Routes& routes) {
   routes.post("/auth/register", [this](const auto& request) { return register_user(request); })
@@ -56,7 +51,9 @@ common::Response AuthBlueprint::register_user(const common::Request& request) {
   } catch (const DuplicateEmail&) {
     throw common::HttpError(400, "Sorry. That user already exists.");
   }
-  return token_response(201, "Successfully registered.", tokens_.issue(user.id).token);
+  // A new row starts at token_version 0.
+  return token_response(201, "Successfully registered.",
+                        tokens_.issue(user.id, 0, std::time(nullptr)).token);
 }
 
 // An unknown email costs the same hash verification as a wrong password, and
@@ -87,7 +84,12 @@ common::Response AuthBlueprint::login(const common::Request& request) {
     // The password was right: the token is due even if the count stays.
     spdlog::warn("login counters not reset: {}", error.what());
   }
-  return token_response(200, "Successfully logged in.", tokens_.issue(account->user.id).token);
+  // Only after the right password: a disabled account says so to its owner,
+  // and to nobody else.
+  if (!account->user.active) throw common::HttpError(401, "Account disabled.");
+  return token_response(
+      200, "Successfully logged in.",
+      tokens_.issue(account->user.id, account->token_version, std::time(nullptr)).token);
 }
 
 common::Response AuthBlueprint::status(const common::Request& request) {

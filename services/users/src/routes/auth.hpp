@@ -16,7 +16,7 @@ class AuthBlueprint : public common::Blueprint {
  public:
   AuthBlueprint(const common::Config& config, UserRepository& users, RevokedTokens& revoked,
                 const TokenCodec& tokens, const Authenticator& authenticator,
-                LoginLimiter& limiter);
+                const PasswordHasher& hasher, LoginLimiter& limiter);
   void register_routes(common::Routes& routes) override;
 
  private:
@@ -29,7 +29,7 @@ class AuthBlueprint : public common::Blueprint {
   RevokedTokens& revoked_;
   const TokenCodec& tokens_;
   const Authenticator& authenticator_;
-  PasswordHasher hasher_;
+  const PasswordHasher& hasher_;
   LoginLimiter& limiter_;
   common::AddressSet trusted_proxies_;
 };

@@ -1,6 +1,7 @@
 #include "users.hpp"
 
 #include "../paging.hpp"
+#include "common/entity_tags.hpp"
 #include "common/json_response.hpp"
 
 namespace users {
@@ -32,10 +33,21 @@ common::Response UsersBlueprint::get_user(const common::Request& request) {
   if (!id) throw common::HttpError(400, "Param id error");
   auto user = repository_.find(*id);
   if (!user) throw common::HttpError(404, "User does not exist");
+  // A strong ETag of the row's version: a client revalidates with
+  // If-None-Match (304), and PATCH/DELETE compare If-Match with it.
+  auto opaque = etag_opaque(*user);
+  if (!request.if_none_match.empty() && common::none_match(request.if_none_match, opaque)) {
+    common::Response not_modified;
+    not_modified.status = 304;
+    not_modified.headers.emplace_back("ETag", common::strong_etag(opaque));
+    return not_modified;
+  }
   std::string data;
   data.reserve(192);
   append_json(data, *user);
-  return common::success_raw_data(200, data);
+  auto response = common::success_raw_data(200, data);
+  response.headers.emplace_back("ETag", common::strong_etag(opaque));
+  return response;
 }
 
 namespace {
