@@ -43,6 +43,17 @@ HA_RAFT_PORT="${HA_RAFT_PORT:-52440}"
 HA_DB="${HA_DB:-users_prod}"
 HA_USER="${HA_USER:-users}"
 
+# Failover timings (Patroni's dynamic configuration, kept in Raft; `up` sets
+# them on an existing cluster too). The leader refreshes its key every
+# loop_wait s; when it dies, the key expires after ttl s and the sync standby
+# takes over at once; a Raft or PostgreSQL call is retried for retry_timeout s.
+# Patroni's rule: loop_wait + 2 * retry_timeout <= ttl, whole seconds.
+# primary_start_timeout 0: a primary whose PostgreSQL crashed (its Patroni
+# alive) hands over to the sync standby instead of restarting in place; with
+# synchronous_mode that loses no acknowledged write.
+HA_TTL=4 HA_LOOP_WAIT=1 HA_RETRY_TIMEOUT=1 HA_PRIMARY_START_TIMEOUT=0
+DYNAMIC_CONFIG="{\"ttl\": $HA_TTL, \"loop_wait\": $HA_LOOP_WAIT, \"retry_timeout\": $HA_RETRY_TIMEOUT, \"primary_start_timeout\": $HA_PRIMARY_START_TIMEOUT}"
+
 pg_bindir() {
   local dir=/usr/lib/postgresql/15/bin
   [ -x "$dir/postgres" ] || dir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
@@ -98,14 +109,86 @@ cluster_json() {
   return 1
 }
 
-# True once one member leads and another is its running sync standby.
-leader_and_sync() {
-  cluster_json | "$PYTHON" -c '
-import json, sys
-members = json.load(sys.stdin).get("members", [])
-roles = {m.get("role"): m.get("state") for m in members}
-ok = roles.get("leader") == "running" and roles.get("sync_standby") in ("running", "streaming")
-sys.exit(0 if ok else 1)' 2>/dev/null
+# What the cluster still lacks before `up` is done, in words, or "ready":
+# a running leader, the two other members streaming from it (one of them its
+# sync standby), and the timings above in Patroni's dynamic configuration
+# (set here when they differ: a cluster created with other timings gets them).
+# A member that is not streaming is shown with its state and the last line of
+# its Patroni log (crash recovery, pg_rewind, a base backup...).
+cluster_state() {
+  "$PYTHON" - "$HA_API_PORT" "${#MEMBERS[@]}" "$HA_DIR" "$DYNAMIC_CONFIG" <<'EOF'
+import json, re, sys, urllib.error, urllib.request
+api_base, count, ha_dir, wanted = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], json.loads(sys.argv[4])
+names = ["m%d" % i for i in range(count)]
+
+def call(i, path, method="GET", body=None):
+    request = urllib.request.Request("http://127.0.0.1:%d%s" % (api_base + i, path), method=method,
+                                     data=body and json.dumps(body).encode())
+    try:
+        with urllib.request.urlopen(request, timeout=2) as response:
+            return json.load(response)
+    except urllib.error.HTTPError as error:  # /patroni answers 503 while PostgreSQL is down
+        try:
+            return json.load(error)
+        except Exception:
+            return None
+    except Exception:
+        return None
+
+def last_log_line(name):
+    try:
+        with open("%s/%s/patroni.log" % (ha_dir, name), "rb") as log:
+            log.seek(0, 2)
+            log.seek(max(0, log.tell() - 8192))
+            lines = log.read().decode("utf-8", "replace").splitlines()
+    except OSError:
+        return "no Patroni log yet"
+    for line in reversed(lines):
+        match = re.match(r"\d{4}-\d\d-\d\d [\d:,.]+ (?:INFO|WARNING|ERROR): (.*)", line)
+        if match:
+            return match.group(1)[:160]
+    return "no Patroni log line yet"
+
+def about(name, members):
+    member = members.get(name)
+    state = "not in Patroni's member list" if member is None else "%s, timeline %s" % (
+        member.get("state"), member.get("timeline", "-"))
+    return "%s (%s; Patroni: %s)" % (name, state, last_log_line(name))
+
+cluster = next((c for c in (call(i, "/cluster") for i in range(count)) if c is not None), None)
+if cluster is None:
+    print("a member's Patroni REST API to answer: " + "; ".join(
+        "%s: %s" % (name, last_log_line(name)) for name in names))
+    sys.exit()
+members = {m["name"]: m for m in cluster.get("members", [])}
+leader = next((m for m in members.values() if m.get("role") == "leader"), None)
+if leader is None:
+    print("a leader: " + "; ".join(about(name, members) for name in names))
+    sys.exit()
+status = call(names.index(leader["name"]), "/patroni") if leader["name"] in names else None
+if not status or status.get("state") != "running" or status.get("role") not in ("master", "primary"):
+    print("the leader %s to run as primary (the leader key is its; a stale key expires after ttl): %s"
+          % (leader["name"], about(leader["name"], members)))
+    sys.exit()
+streams = {r.get("application_name"): r for r in status.get("replication") or []}
+lagging = [name for name in names if name != leader["name"] and (streams.get(name) or {}).get("state") != "streaming"]
+if lagging:
+    print("%s to stream from the leader %s: " % (" and ".join(lagging), leader["name"]) +
+          "; ".join(about(name, members) for name in lagging))
+    sys.exit()
+sync = [name for name, r in streams.items() if r.get("sync_state") == "sync"]
+if not sync or not any(members.get(name, {}).get("role") == "sync_standby" for name in sync):
+    print("a sync standby: the leader %s assigns one at its next loop (%s)" % (
+        leader["name"], ", ".join("%s %s" % (n, r.get("sync_state")) for n, r in sorted(streams.items()))))
+    sys.exit()
+config = call(names.index(leader["name"]), "/config") or {}
+if any(config.get(key) != value for key, value in wanted.items()):
+    call(names.index(leader["name"]), "/config", "PATCH", wanted)
+    print("Patroni's dynamic configuration to take %s (it had %s)" % (
+        json.dumps(wanted), json.dumps({key: config.get(key) for key in wanted})))
+    sys.exit()
+print("ready")
+EOF
 }
 
 write_config() {  # member
@@ -114,8 +197,6 @@ write_config() {  # member
   for j in "${MEMBERS[@]}"; do
     [ "$j" = "$i" ] || partners+="${partners:+, }'127.0.0.1:$((HA_RAFT_PORT + j))'"
   done
-  # Timings: the leader key lives ttl seconds and Patroni checks every
-  # loop_wait; Patroni wants loop_wait + 2 * retry_timeout <= ttl.
   cat > "$dir/patroni.yml" <<EOF
 scope: users-ha
 name: m$i
@@ -130,9 +211,10 @@ raft:
   partner_addrs: [$partners]
 bootstrap:
   dcs:
-    ttl: 10
-    loop_wait: 1
-    retry_timeout: 4
+    ttl: $HA_TTL
+    loop_wait: $HA_LOOP_WAIT
+    retry_timeout: $HA_RETRY_TIMEOUT
+    primary_start_timeout: $HA_PRIMARY_START_TIMEOUT
     maximum_lag_on_failover: 1048576
     synchronous_mode: true
     postgresql:
@@ -261,11 +343,23 @@ case "${1:-}" in
     [ -x "$BIN/manage" ] || { echo "ha.sh: $BIN/manage not found (make build-release, or set USERS_BIN_DIR)" >&2; exit 1; }
     prepare
     for i in "${MEMBERS[@]}"; do start_member "$i"; done
+    # Whatever a fault left (a crashed primary, a member to rewind, the dead
+    # leader's key still in Raft), Patroni sorts it out; this waits for the
+    # whole cluster and says what it is waiting for whenever that changes.
     deadline=$((SECONDS + ${HA_UP_TIMEOUT:-120}))
-    until leader_and_sync && PGCONNECT_TIMEOUT=2 "$(pg_bindir)/psql" "$(app_url)" -qtAc 'SELECT 1' >/dev/null 2>&1; do
+    said=""
+    while :; do
+      state=$(cluster_state)
+      if [ "$state" = ready ]; then
+        PGCONNECT_TIMEOUT=2 "$(pg_bindir)/psql" "$(app_url)" -qtAc 'SELECT 1' >/dev/null 2>&1 && break
+        state="the URL to reach a writable member"
+      fi
+      if [ "$state" != "$said" ]; then
+        echo "ha.sh: waiting for $state" >&2
+        said=$state
+      fi
       if [ $SECONDS -ge $deadline ]; then
-        echo "ha.sh: no leader with a sync standby after ${HA_UP_TIMEOUT:-120} s; see $HA_DIR/m*/patroni.log" >&2
-        tail -n 5 "$HA_DIR"/m*/patroni.log >&2
+        echo "ha.sh: gave up after ${HA_UP_TIMEOUT:-120} s (HA_UP_TIMEOUT), still waiting for $state; see $HA_DIR/m*/patroni.log" >&2
         exit 1
       fi
       sleep 0.5
