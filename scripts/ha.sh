@@ -4,9 +4,11 @@
 # Raft (pysyncobj) -- no etcd or Consul to run. synchronous_mode makes every
 # acknowledged commit wait for the sync standby, and only that standby may be
 # promoted, so a failover never loses an acknowledged write.
-#   ha.sh up      start the members; wait for a leader and a sync standby;
-#                 `manage migrate` through the URL (it lands on the leader); print the
-#                 URL with its password masked
+#   ha.sh up      start the members, whatever state a fault left them in; wait
+#                 until the leader runs and both other members stream from it
+#                 (one as its sync standby), printing what it waits for whenever
+#                 that changes; `manage migrate` through the URL (it lands on the
+#                 leader); print the URL with its password masked
 #   ha.sh down    stop what `up` started (by PID); data is kept under the state dir
 #   ha.sh status  one line per member: name, role, state, postgres port, timeline, lag
 #   ha.sh url     the multi-host libpq URI; libpq picks the writable member itself
@@ -116,9 +118,10 @@ cluster_json() {
 # A member that is not streaming is shown with its state and the last line of
 # its Patroni log (crash recovery, pg_rewind, a base backup...).
 cluster_state() {
-  "$PYTHON" - "$HA_API_PORT" "${#MEMBERS[@]}" "$HA_DIR" "$DYNAMIC_CONFIG" <<'EOF'
+  "$PYTHON" - "$HA_API_PORT" "${#MEMBERS[@]}" "$HA_DIR" "$DYNAMIC_CONFIG" "$UP_STARTED" <<'EOF'
 import json, re, sys, urllib.error, urllib.request
 api_base, count, ha_dir, wanted = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], json.loads(sys.argv[4])
+since = sys.argv[5]  # Patroni's log lines from before this `up` are another story
 names = ["m%d" % i for i in range(count)]
 
 def call(i, path, method="GET", body=None):
@@ -144,9 +147,9 @@ def last_log_line(name):
     except OSError:
         return "no Patroni log yet"
     for line in reversed(lines):
-        match = re.match(r"\d{4}-\d\d-\d\d [\d:,.]+ (?:INFO|WARNING|ERROR): (.*)", line)
+        match = re.match(r"(\d{4}-\d\d-\d\d [\d:]+)[,.]\d+ (?:INFO|WARNING|ERROR): (.*)", line)
         if match:
-            return match.group(1)[:160]
+            return match.group(2)[:160] if match.group(1) >= since else "no Patroni log line yet"
     return "no Patroni log line yet"
 
 def about(name, members):
@@ -275,6 +278,35 @@ $(pg_bindir)/psql "\$1" -v ON_ERROR_STOP=1 -q \\
 EOF
   )
   chmod 700 "$HA_DIR/post_bootstrap.sh"
+  # Patroni through this wrapper: Debian's pysyncobj 0.3.11 starts every Raft
+  # node at term 0 whatever its journal holds (it keeps no term on disk). When
+  # all three restart at once (`down`, then `up`), a member whose old log ends
+  # in a higher term can then win an election and overwrite what the others
+  # committed meanwhile: members see different leader keys, or none, and the
+  # cluster never settles (PySyncObj issue #201). The wrapper starts the term
+  # at the last one in the journal, which Raft's election rule then respects.
+  cat > "$HA_DIR/patroni_raft_term.py" <<'EOF'
+import sys
+import patroni.dcs.raft as raft
+
+start = raft.KVStoreTTL.__init__
+
+
+def start_at_the_journal_term(self, *args, **kwargs):
+    start(self, *args, **kwargs)  # loads the journal; nothing runs until the first tick
+    log = self._SyncObj__raftLog
+    if len(log) and self._SyncObj__raftCurrentTerm < log[len(log) - 1][2]:
+        self._SyncObj__raftCurrentTerm = log[len(log) - 1][2]
+
+
+raft.KVStoreTTL.__init__ = start_at_the_journal_term
+# Patroni starts PostgreSQL through multiprocessing's spawn, whose child
+# imports this file again: only the first process is Patroni.
+if __name__ == "__main__":
+    from patroni.__main__ import main
+    sys.exit(main())
+EOF
+  chmod 644 "$HA_DIR/patroni_raft_term.py"
   local i
   for i in "${MEMBERS[@]}"; do
     mkdir -p "$(member_dir "$i")/log"
@@ -306,7 +338,7 @@ start_member() {  # member
   require_free_port $((HA_API_PORT + i)) "member m$i REST API"
   require_free_port $((HA_RAFT_PORT + i)) "member m$i raft"
   ( exec_as_postgres env -i PATH=/usr/bin:/bin HOME="$dir" LC_ALL=C.UTF-8 \
-      /usr/bin/patroni "$dir/patroni.yml" ) >> "$dir/patroni.log" 2>&1 < /dev/null &
+      "$PYTHON" "$HA_DIR/patroni_raft_term.py" "$dir/patroni.yml" ) >> "$dir/patroni.log" 2>&1 < /dev/null &
   echo $! > "$dir/patroni.pid"
 }
 
@@ -342,6 +374,7 @@ case "${1:-}" in
       echo "ha.sh: patroni and python3-pysyncobj are needed (scripts/install-deps.sh ha)" >&2; exit 1; }
     [ -x "$BIN/manage" ] || { echo "ha.sh: $BIN/manage not found (make build-release, or set USERS_BIN_DIR)" >&2; exit 1; }
     prepare
+    UP_STARTED=$(env -u TZ date '+%F %T')  # in Patroni's time zone (it runs without TZ)
     for i in "${MEMBERS[@]}"; do start_member "$i"; done
     # Whatever a fault left (a crashed primary, a member to rewind, the dead
     # leader's key still in Raft), Patroni sorts it out; this waits for the

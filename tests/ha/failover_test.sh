@@ -90,6 +90,7 @@ sync_standby=$(member_with_role 0 sync_standby)
 # was acknowledged.
 [ "$leader" = "$first_leader" ] && [ "$(timeline)" = "$first_timeline" ] ||
   fail "a failover without a fault: the leader was $first_leader on timeline $first_timeline, now $leader on $(timeline)"
+echo "before the kill ($LOAD_BEFORE_KILL s of load): $(cat "$HA_DIR"/m*/patroni.log | grep -c 'Error communicating with DCS') Raft calls timed out, $(cat "$HA_DIR"/m*/patroni.log | grep -c 'Loop time exceeded') Patroni loops late"
 before_kill=$(awk '$3 != 201' "$WORK/requests.log" | wc -l)
 [ "$before_kill" -eq 0 ] || fail "$before_kill writes failed before the kill"
 leader_dir="$HA_DIR/$leader"
