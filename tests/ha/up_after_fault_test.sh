@@ -7,7 +7,8 @@
 #            leader's key is still in Raft and its member crashed mid-write.
 # After every up: one leader, a sync standby and the third member streaming,
 # all on the leader's timeline; every row acknowledged before is there; a
-# write goes through. Exit 77 (CTest: skipped) only without Patroni.
+# write goes through; the failover timings are those of a new cluster (round
+# 1 changes them before down). Exit 77 (CTest: skipped) only without Patroni.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 BIN="${USERS_BIN_DIR:-$ROOT/build/debug/bin}"
@@ -89,10 +90,21 @@ if sorted(r["sync_state"] for r in streams.values()) != ["async", "sync"]: probl
 if not any(m["role"] == "sync_standby" for m in members): problems.append("no sync standby")
 print("; ".join(problems) or "ok")' "$json" "$status")
   [ "$verdict" = ok ] || { "$ROOT/scripts/ha.sh" status || true; fail "after up ($1): $verdict"; }
+  timings=$(timings "${leader#m}")
+  [ -z "${first_timings:-}" ] || [ "$timings" = "$first_timings" ] ||
+    fail "after up ($1): timings $timings, a new cluster had $first_timings"
+  first_timings=${first_timings:-$timings}
   url=$("$ROOT/scripts/ha.sh" url)
   rows=$(PGCONNECT_TIMEOUT=5 "$PSQL" "$url" -qtAc "SELECT count(*) FROM users WHERE email LIKE 'mark-%@ha.example.com'")
   [ "$rows" -eq "$marks" ] || fail "after up ($1): $rows marked rows, $marks were acknowledged"
   mark
+}
+
+timings() {  # member index -> Patroni's failover timings (dynamic configuration)
+  curl -fsS --max-time 2 "http://127.0.0.1:$((HA_API_PORT + $1))/config" | /usr/bin/python3 -c '
+import json, sys
+config = json.load(sys.stdin)
+print(" ".join("%s=%s" % (k, config.get(k)) for k in ("ttl", "loop_wait", "retry_timeout", "primary_start_timeout")))'
 }
 
 mark() {  # one more acknowledged row (synchronous commit: on the sync standby too)
@@ -131,8 +143,11 @@ until PGCONNECT_TIMEOUT=2 "$PSQL" "$("$ROOT/scripts/ha.sh" url)" -qtAc "SELECT 1
   sleep 0.5
 done
 mark
+# As if the cluster had been created with other timings: up sets its own.
+curl -fsS -o /dev/null --max-time 5 -X PATCH -d '{"ttl": 10, "retry_timeout": 4, "primary_start_timeout": 300}' \
+  "http://127.0.0.1:$((HA_API_PORT + $(( ${old#m} == 0 ? 1 : 0 ))))/config" || fail "could not change the timings"
 down
-up "a failover (old leader $old killed)"
+up "a failover (old leader $old killed) and other timings"
 
 # Round 2: down right after the kill, before the failover: the dead
 # leader's key is left in Raft.
