@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared by the HA tests (sourced): free ports and Patroni's view of the cluster.
 
 # Nine consecutive free ports: three members each for PostgreSQL, the REST
