@@ -174,7 +174,11 @@ if not status or status.get("state") != "running" or status.get("role") not in (
           % (leader["name"], about(leader["name"], members)))
     sys.exit()
 streams = {r.get("application_name"): r for r in status.get("replication") or []}
-lagging = [name for name in names if name != leader["name"] and (streams.get(name) or {}).get("state") != "streaming"]
+# Streaming as PostgreSQL sees it, and running on the leader's timeline as
+# the member's Patroni reports it (it lags PostgreSQL by up to a loop).
+lagging = [name for name in names if name != leader["name"] and (
+    (streams.get(name) or {}).get("state") != "streaming" or members.get(name, {}).get("state") != "running"
+    or members.get(name, {}).get("timeline") != status.get("timeline"))]
 if lagging:
     print("%s to stream from the leader %s: " % (" and ".join(lagging), leader["name"]) +
           "; ".join(about(name, members) for name in lagging))
