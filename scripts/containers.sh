@@ -4,10 +4,14 @@
 # API, so that the same compose files and `docker-compose` work on machines
 # with no Docker engine and no access to Docker Hub.
 #
-#   scripts/containers.sh setup         make the engine ready (podman: runtime
-#                                       settings, API socket, base images and
-#                                       stand-ins for images it cannot pull)
-#   eval "$(scripts/containers.sh env)" CONTAINER_TOOL, COMPOSE, DOCKER_HOST
+#   scripts/containers.sh setup         make the engine ready (installs what is
+#                                       missing; podman: runtime settings, API
+#                                       socket, base images and stand-ins for
+#                                       images it cannot pull)
+#   eval "$(scripts/containers.sh env)" CONTAINER_TOOL, COMPOSE, DOCKER_HOST;
+#                                       podman: COMPOSE_FILE adds the rlimits
+#                                       podman's API needs to docker-compose.yml
+#   eval "$(scripts/containers.sh env prod)"  the same for docker-compose-prod.yml
 #   scripts/containers.sh healthchecks  podman only, in the background: run
 #                                       every container's HEALTHCHECK every 2 s
 #                                       (podman schedules them with systemd
@@ -101,6 +105,7 @@ ensure_standin() {
 
 case "${1:-}" in
   setup)
+    "$root/scripts/install-deps.sh" release
     t=$(tool)
     if [ "$t" = podman ]; then
       configure_podman
@@ -115,7 +120,17 @@ case "${1:-}" in
     echo "export CONTAINER_TOOL=$t"
     echo "export COMPOSE='$(compose_command "$t")'"
     # compose builds through the API, never through a docker CLI that may lack an engine
-    [ "$t" = podman ] && echo "export DOCKER_HOST=unix://$PODMAN_SOCK COMPOSE_DOCKER_CLI_BUILD=0"
+    # and execs through the API too (no docker CLI needed). podman's API does
+    # not apply containers.conf's rlimits, and podman's own defaults exceed
+    # what such machines grant: docker-compose*.podman.yml set them per service.
+    if [ "$t" = podman ]; then
+      echo "export DOCKER_HOST=unix://$PODMAN_SOCK COMPOSE_DOCKER_CLI_BUILD=0 COMPOSE_INTERACTIVE_NO_CLI=1"
+      if [ "${2:-}" = prod ]; then
+        printf "export COMPOSE_FILE=%q\n" "$root/docker-compose-prod.yml:$root/docker-compose-prod.podman.yml"
+      else
+        printf "export COMPOSE_FILE=%q\n" "$root/docker-compose.yml:$root/docker-compose.podman.yml"
+      fi
+    fi
     ;;
   healthchecks)
     [ "$(tool)" = podman ] || exit 0
@@ -130,5 +145,5 @@ case "${1:-}" in
     if [ -f "$PODMAN_PID" ]; then kill "$(cat "$PODMAN_PID")" 2>/dev/null || true; rm -f "$PODMAN_PID"; fi
     ;;
   *)
-    sed -n '2,16p' "$0" >&2; exit 2 ;;
+    sed -n '2,20p' "$0" >&2; exit 2 ;;
 esac

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Both compose files parse (no Docker engine needed). Exit 77 = skipped.
+# The compose files parse (no Docker engine needed). Exit 77 = skipped.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 if command -v docker-compose >/dev/null; then
@@ -19,3 +19,14 @@ if env -u SECRET_KEY "${compose[@]}" -f docker-compose-prod.yml config -q 2>/dev
   echo "FAIL: docker-compose-prod.yml accepted a missing SECRET_KEY"; exit 1
 fi
 echo "ok: prod requires SECRET_KEY"
+# The podman additions (scripts/containers.sh env) merge onto their files.
+"${compose[@]}" -f docker-compose.yml -f docker-compose.podman.yml config -q
+echo "ok: docker-compose.yml + docker-compose.podman.yml"
+SECRET_KEY=static-check "${compose[@]}" -f docker-compose-prod.yml -f docker-compose-prod.podman.yml config -q
+echo "ok: docker-compose-prod.yml + docker-compose-prod.podman.yml"
+# The prod images take the REGISTRY prefix and IMAGE_TAG of make release.
+images=$(SECRET_KEY=static-check REGISTRY=127.0.0.1:5999/ IMAGE_TAG=abc1234 \
+  "${compose[@]}" -f docker-compose-prod.yml config | awk '$1 == "image:" {print $2}' | sort -u | tr '\n' ' ')
+[ "$images" = "127.0.0.1:5999/users-db:abc1234 127.0.0.1:5999/users-nginx:abc1234 127.0.0.1:5999/users-service:abc1234 " ] || {
+  echo "FAIL: prod image names with REGISTRY and IMAGE_TAG: $images"; exit 1; }
+echo "ok: prod image names take REGISTRY and IMAGE_TAG"
