@@ -108,6 +108,9 @@ registry_stop() {
 # podman talks plain HTTP to the loopback registry only when told to; Docker
 # already treats 127.0.0.0/8 as an insecure registry.
 registry_flags() { if [ "$CONTAINER_TOOL" = podman ]; then echo --tls-verify=false; fi; }
+# podman would push OCI manifests, which have no HEALTHCHECK: push Docker's
+# format, as the images were built.
+push_flags() { if [ "$CONTAINER_TOOL" = podman ]; then echo --tls-verify=false --format v2s2; fi; }
 # Every image the compose files name (the service's twice: migrate and serve).
 release_images() { compose config | awk '$1 == "image:" {print $2}' | sort -u; }
 
@@ -116,17 +119,18 @@ registry_push() {
   local ref
   for ref in $(release_images); do
     $CONTAINER_TOOL tag "$ref" "${ref%:*}:latest"
-    $CONTAINER_TOOL push $(registry_flags) -q "$ref" >/dev/null
-    $CONTAINER_TOOL push $(registry_flags) -q "${ref%:*}:latest" >/dev/null
+    $CONTAINER_TOOL push $(push_flags) -q "$ref" >/dev/null
+    $CONTAINER_TOOL push $(push_flags) -q "${ref%:*}:latest" >/dev/null
     $CONTAINER_TOOL inspect -f '{{.Id}}' "$ref" > "$work/pushed-$(basename "${ref%:*}")"
   done
 }
 # Removes the images this run built (never the Debian bases or the stand-ins
 # they start from), so the stack runs only from what the registry gives back.
+# --no-prune keeps their untagged build layers: the next build's cache.
 remove_built_images() {
   local ref
   for ref in $(release_images); do
-    $CONTAINER_TOOL rmi "$ref" "${ref%:*}:latest" >/dev/null
+    $CONTAINER_TOOL rmi --no-prune "$ref" "${ref%:*}:latest" >/dev/null
     if $CONTAINER_TOOL image inspect "$ref" >/dev/null 2>&1; then
       echo "FAIL: $ref is still present after its removal"; exit 1
     fi
