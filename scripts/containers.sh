@@ -67,7 +67,15 @@ EOF
 start_api() {
   api_answers && return 0
   rm -f "$PODMAN_SOCK"
-  setsid podman system service --time=0 "unix://$PODMAN_SOCK" >/dev/null 2>&1 < /dev/null &
+  # The service outlives its caller: it must not keep the caller's open files
+  # (a `flock` lock, a pipe), or that lock stays held for as long as it runs.
+  (
+    for fd in /proc/$BASHPID/fd/*; do
+      fd=${fd##*/}
+      [ "$fd" -gt 2 ] && eval "exec $fd>&-" 2>/dev/null
+    done
+    exec setsid podman system service --time=0 "unix://$PODMAN_SOCK" >/dev/null 2>&1 < /dev/null
+  ) &
   echo $! > "$PODMAN_PID"
   for _ in $(seq 1 50); do api_answers && return 0; sleep 0.2; done
   echo "containers: podman API did not come up on $PODMAN_SOCK" >&2; exit 1
