@@ -128,11 +128,12 @@ case "${1:-}" in
     echo "export CONTAINER_TOOL=$t"
     echo "export COMPOSE='$(compose_command "$t")'"
     # compose builds through the API, never through a docker CLI that may lack an engine
-    # and execs through the API too (no docker CLI needed). podman's API does
-    # not apply containers.conf's rlimits, and podman's own defaults exceed
-    # what such machines grant: docker-compose*.podman.yml set them per service.
+    # (and, with no docker CLI at all, execs too). podman's API does not apply
+    # containers.conf's rlimits, and podman's own defaults exceed what such
+    # machines grant: docker-compose*.podman.yml set them per service.
     if [ "$t" = podman ]; then
-      echo "export DOCKER_HOST=unix://$PODMAN_SOCK COMPOSE_DOCKER_CLI_BUILD=0 COMPOSE_INTERACTIVE_NO_CLI=1"
+      echo "export DOCKER_HOST=unix://$PODMAN_SOCK COMPOSE_DOCKER_CLI_BUILD=0"
+      command -v docker >/dev/null || echo "export COMPOSE_INTERACTIVE_NO_CLI=1"
       if [ "${2:-}" = prod ]; then
         printf "export COMPOSE_FILE=%q\n" "$root/docker-compose-prod.yml:$root/docker-compose-prod.podman.yml"
       else
