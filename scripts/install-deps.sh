@@ -35,8 +35,9 @@ packages_of() {
     test)
       packages_of run
       # format and static checks, the shell tests, a TCP forwarder to cut one
-      # replica from the database, the compose files' check, the browser test
-      echo clang-format clang-tidy bats socat docker-compose chromium ;;
+      # replica from the database, the compose files' check, the browser test,
+      # the benchmark report's chart (tests/static/bench_report.sh)
+      echo clang-format clang-tidy bats socat docker-compose chromium gnuplot-nox ;;
     bench) packages_of run; echo wrk gnuplot-nox ;;
     fuzz) echo clang libclang-rt-14-dev ;;
     release)
