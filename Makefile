@@ -1,5 +1,6 @@
 # The front door. `make run` and `make test` are the two commands a person
-# types on a fresh Debian machine: each installs what is missing first.
+# types on a fresh Debian machine: each installs what is missing first, and
+# only what it needs (scripts/install-deps.sh GROUP: build, run, test, ...).
 SHELL := /bin/bash
 JOBS ?= $(shell nproc)
 RUN_DIR := $(CURDIR)/.run
@@ -9,7 +10,7 @@ PORT ?= 5000
 .PHONY: deps build build-release release run stop prod scale rolling-restart ha test test-scale test-asan fmt lint bench fuzz clean
 
 deps:
-	@scripts/install-deps.sh
+	@scripts/install-deps.sh build
 
 build: deps
 	cmake --preset debug >/dev/null
@@ -19,26 +20,32 @@ build-release: deps
 	cmake --preset release >/dev/null
 	cmake --build --preset release -j$(JOBS)
 
-# The seed's release workflow: build the images, start docker-compose-prod.yml,
-# wait for its healthchecks, run the acceptance suite from a container against
-# nginx, check non-root and drain-on-stop, tear down. Docker or podman.
+# The seed's release workflow: build the images, push them to a local registry
+# (tags: the commit's short SHA and latest), remove them, start
+# docker-compose-prod.yml from the images pulled back, wait for its
+# healthchecks, run the acceptance suite from a container against nginx, check
+# non-root and drain-on-stop, write the SBOM to build/images/, tear down.
+# Docker or podman.
 release:
 	@scripts/release.sh
 
 # Local PostgreSQL under .run/ (kept between runs), migrations, then the
 # service on port $(PORT) in the foreground with APP_ENV=development.
 run: build-release
+	@scripts/install-deps.sh run
 	@scripts/run-local.sh dev
 
 # The production-like stack: the same local PostgreSQL, the service with
 # APP_ENV=production, and nginx with the project's prod template on :8080.
 prod: build-release
+	@scripts/install-deps.sh run
 	@scripts/run-local.sh prod
 
 # N replicas (default 3) of the production service behind nginx on :8080,
 # on the same local PostgreSQL, in the background.
 N ?= 3
 scale: build-release
+	@scripts/install-deps.sh run
 	@scripts/scale.sh start $(N)
 
 # Restarts the replicas of `make scale` one at a time, failing no request.
@@ -48,7 +55,7 @@ rolling-restart:
 # A PostgreSQL that survives its primary: three Patroni-managed members under
 # .run/ha (scripts/ha.sh), then N service replicas on it behind nginx.
 ha: build-release
-	@scripts/install-deps.sh ha
+	@scripts/install-deps.sh run ha
 	@scripts/ha.sh up
 	SCALE_DATABASE_URL="$$(scripts/ha.sh url)" scripts/scale.sh start "$${N:-3}"
 
@@ -60,18 +67,20 @@ stop:
 # The scale tier (several replicas under load, one killed, restarted, cut
 # from the database) takes minutes: `make test-scale` runs it.
 test: build
+	@scripts/install-deps.sh test
 	ctest --preset debug -j$(JOBS) -LE scale
 
 # Verbose: each test prints its counts (requests, failures by kind, 201s, rows),
 # also collected in build/debug/scale-counts.jsonl.
 test-scale: build
-	@scripts/install-deps.sh ha
+	@scripts/install-deps.sh test ha
 	rm -f build/debug/scale-counts.jsonl
 	ctest --preset debug -L scale -V
 
 # Sanitizers slow everything down several times: a test with a time bound may
 # get one retry here (a real sanitizer report fails both tries).
 test-asan: deps
+	@scripts/install-deps.sh test
 	cmake --preset asan >/dev/null
 	cmake --build --preset asan -j$(JOBS)
 	ASAN_OPTIONS=fast_unwind_on_malloc=0 LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp ctest --preset asan -j$(JOBS) -L 'unit|integration' --repeat until-pass:2
@@ -80,21 +89,24 @@ test-asan: deps
 # its cost as the table grows to 1M users and its latency from 1 to 256
 # connections, then the goals. BENCH_ARGS=--quick: a smoke run (partial.json).
 bench: build-release
+	@scripts/install-deps.sh bench
 	@bench/run.sh $(BENCH_ARGS)
 
 # libFuzzer over the request-handling path, for a bounded time.
 fuzz: deps
+	@scripts/install-deps.sh fuzz
 	@tests/fuzz/run.sh
 
 fmt:
 	@git ls-files '*.cpp' '*.hpp' | xargs clang-format -i
 
 lint: deps
+	@scripts/install-deps.sh test
 	@git ls-files '*.cpp' '*.hpp' | xargs clang-format --dry-run --Werror
 	cmake --preset debug >/dev/null
 	@git ls-files 'common/*.cpp' 'services/*.cpp' | xargs clang-tidy -p build/debug --quiet \
 	  -checks='-*,bugprone-*,performance-*,-bugprone-easily-swappable-parameters' 2>/dev/null
 
 clean:
-	rm -rf build
 	@scripts/release.sh clean
+	rm -rf build

@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
-# `make release`: build the release images, start the production compose
-# stack, wait for every healthcheck, check that the one-shot migration ran,
-# run the acceptance suite from a container on the compose network against
-# nginx over HTTPS (verified against a throwaway CA made for the run), check
-# the least-privilege database role and the containers' hardening, check the
-# service runs as non-root and drains on `stop`, print a summary and tear
-# everything down.
-#   scripts/release.sh          the whole workflow (exit 0 only if all passed)
-#   scripts/release.sh clean    remove whatever a release run left behind
+# `make release`: build the release images, push them to a local registry
+# (Debian's docker-registry on loopback) tagged with the commit's short SHA and
+# latest, remove them, start the production compose stack from the images
+# pulled back from that registry, wait for every healthcheck, check that the
+# one-shot migration ran, run the acceptance suite from a container on the
+# compose network against nginx over HTTPS (verified against a throwaway CA
+# made for the run), check the least-privilege database role and the
+# containers' hardening, check the service runs as non-root and drains on
+# `stop`, write the runtime image's package list (SBOM) to build/images/,
+# print a summary and tear everything down.
+#   scripts/release.sh             the whole workflow (exit 0 only if all passed)
+#   scripts/release.sh push PREFIX tag the last run's images PREFIX/NAME:SHA and
+#                                  PREFIX/NAME:latest and push them (CI: ghcr.io)
+#   scripts/release.sh clean       remove whatever a release run left behind
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -18,9 +23,34 @@ work=$(mktemp -d /tmp/users-release.XXXXXX)
 passed=0
 failed=0
 started=$SECONDS
+out=$root/build/images  # release output: images.txt (what ran), the SBOM
+IMAGE_TAG=${IMAGE_TAG:-$(git rev-parse --short HEAD)}
+VCS_REF=${VCS_REF:-$(git rev-parse HEAD)}
+BUILD_DATE=${BUILD_DATE:-$(date -u +%Y-%m-%dT%H:%M:%SZ)}
+if [ -z "${SOURCE_URL:-}" ]; then
+  SOURCE_URL=$(git remote get-url origin 2>/dev/null || true)
+  [ -n "$SOURCE_URL" ] || [ -z "${GITHUB_REPOSITORY:-}" ] ||
+    SOURCE_URL=${GITHUB_SERVER_URL:-https://github.com}/$GITHUB_REPOSITORY
+  SOURCE_URL=${SOURCE_URL:-unknown}
+fi
+export IMAGE_TAG VCS_REF BUILD_DATE SOURCE_URL REGISTRY=${REGISTRY:-}
+
+if [ "${1:-}" = push ]; then
+  [ -n "${2:-}" ] && [ -s "$out/images.txt" ] || {
+    echo "usage: scripts/release.sh push PREFIX (after make release)" >&2; exit 2; }
+  eval "$(scripts/containers.sh env)"
+  while read -r ref; do
+    name=${ref##*/}; name=${name%:*}
+    for tag in "$IMAGE_TAG" latest; do
+      $CONTAINER_TOOL tag "$ref" "${2%/}/$name:$tag"
+      $CONTAINER_TOOL push "${2%/}/$name:$tag"
+    done
+  done < "$out/images.txt"
+  exit 0
+fi
 
 if [ "${1:-}" != clean ]; then
-  scripts/install-deps.sh release
+  scripts/install-deps.sh release registry
   scripts/containers.sh setup
 elif ! command -v podman >/dev/null && ! command -v docker >/dev/null; then
   exit 0  # nothing was ever started
@@ -68,14 +98,132 @@ check() {  # name, then a command: counts and prints one line
   fi
 }
 
+# --- the local registry ------------------------------------------------------
+# Debian's docker-registry (the CNCF distribution registry) on 127.0.0.1 at a
+# free port, its config and storage in the run's temporary directory, stopped
+# by its PID. The images' names take its address as their REGISTRY prefix.
+registry_pid=""
+registry_start() {
+  local port
+  port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  mkdir -p "$work/registry/data"
+  cat > "$work/registry/config.yml" <<CONFIG
+version: 0.1
+log: {level: warn, accesslog: {disabled: true}}
+storage:
+  filesystem: {rootdirectory: $work/registry/data}
+  delete: {enabled: true}
+http: {addr: "127.0.0.1:$port"}
+CONFIG
+  docker-registry serve "$work/registry/config.yml" > "$work/registry/log" 2>&1 &
+  registry_pid=$!
+  for _ in $(seq 1 50); do
+    curl -fsS -o /dev/null "http://127.0.0.1:$port/v2/" 2>/dev/null && break
+    sleep 0.2
+  done
+  curl -fsS -o /dev/null "http://127.0.0.1:$port/v2/" || {
+    echo "FAIL: the local registry did not start"; cat "$work/registry/log"; exit 1; }
+  REGISTRY=127.0.0.1:$port/
+  echo "release: local registry on 127.0.0.1:$port (pid $registry_pid)"
+}
+registry_stop() {
+  [ -n "$registry_pid" ] || return 0
+  kill "$registry_pid" 2>/dev/null || true
+  wait "$registry_pid" 2>/dev/null || true
+  registry_pid=""
+}
+# podman talks plain HTTP to the loopback registry only when told to; Docker
+# already treats 127.0.0.0/8 as an insecure registry.
+registry_flags() { if [ "$CONTAINER_TOOL" = podman ]; then echo --tls-verify=false; fi; }
+# podman would push OCI manifests, which have no HEALTHCHECK: push Docker's
+# format, as the images were built.
+push_flags() { if [ "$CONTAINER_TOOL" = podman ]; then echo --tls-verify=false --format v2s2; fi; }
+# Every image the compose files name (the service's twice: migrate and serve).
+release_images() { compose config | awk '$1 == "image:" {print $2}' | sort -u; }
+
+# Pushes each built image as REGISTRY/NAME:SHA and REGISTRY/NAME:latest.
+registry_push() {
+  local ref
+  for ref in $(release_images); do
+    $CONTAINER_TOOL tag "$ref" "${ref%:*}:latest"
+    $CONTAINER_TOOL push $(push_flags) -q "$ref" >/dev/null
+    $CONTAINER_TOOL push $(push_flags) -q "${ref%:*}:latest" >/dev/null
+    $CONTAINER_TOOL inspect -f '{{.Id}}' "$ref" > "$work/pushed-$(basename "${ref%:*}")"
+  done
+}
+# Removes the images this run built (never the Debian bases or the stand-ins
+# they start from), so the stack runs only from what the registry gives back.
+# --no-prune keeps their untagged build layers: the next build's cache.
+remove_built_images() {
+  local ref
+  for ref in $(release_images); do
+    $CONTAINER_TOOL rmi --no-prune "$ref" "${ref%:*}:latest" >/dev/null
+    if $CONTAINER_TOOL image inspect "$ref" >/dev/null 2>&1; then
+      echo "FAIL: $ref is still present after its removal"; exit 1
+    fi
+  done
+}
+registry_pull() {
+  local ref
+  mkdir -p "$out"
+  : > "$out/images.txt"
+  for ref in $(release_images); do
+    $CONTAINER_TOOL pull $(registry_flags) -q "$ref" >/dev/null
+    echo "$ref" >> "$out/images.txt"
+  done
+}
+# The pulled images are this run's (their build date is this run's, to the
+# second) and carry the OCI labels: commit, build date, source.
+pulled_images_match() {
+  local ref label
+  for ref in $(release_images); do
+    echo "$ref: id $($CONTAINER_TOOL inspect -f '{{.Id}}' "$ref") pulled, $(cat "$work/pushed-$(basename "${ref%:*}")") pushed"
+    for label in revision="$VCS_REF" created="$BUILD_DATE" source="$SOURCE_URL"; do
+      test "$($CONTAINER_TOOL inspect -f "{{index .Config.Labels \"org.opencontainers.image.${label%%=*}\"}}" "$ref")" = "${label#*=}"
+    done
+  done
+}
+# The Debian packages of the runtime image (dpkg-query in the image), as JSON
+# beside the image list: build/images/users-service-SHA.sbom.json.
+write_sbom() {
+  local ref=${REGISTRY}users-service:$IMAGE_TAG
+  local file=$out/users-service-$IMAGE_TAG.sbom.json
+  $CONTAINER_TOOL run --rm --entrypoint dpkg-query "$ref" \
+    -W -f '${Package}\t${Version}\t${Architecture}\t${source:Package}\n' > "$work/packages.tsv"
+  python3 - "$work/packages.tsv" "$ref" "$VCS_REF" "$BUILD_DATE" > "$file" <<'PY'
+import json, sys
+rows = [line.rstrip("\n").split("\t") for line in open(sys.argv[1]) if line.strip()]
+print(json.dumps({
+    "image": sys.argv[2].split("/", 1)[-1],
+    "revision": sys.argv[3],
+    "created": sys.argv[4],
+    "generator": "dpkg-query -W in the image",
+    "packages": [{"name": n, "version": v, "architecture": a, "source_package": s,
+                  "purl": f"pkg:deb/debian/{n}@{v}?arch={a}&distro=debian-12"}
+                 for n, v, a, s in rows],
+}, indent=2))
+PY
+  local count
+  count=$(python3 -c 'import json, sys; print(len(json.load(open(sys.argv[1]))["packages"]))' "$file")
+  echo "$file: $count packages"
+  grep -q '"name": "libpistache0"' "$file"
+}
+
 teardown() {
   [ -n "${health_pid:-}" ] && kill "$health_pid" 2>/dev/null
   compose down -v --remove-orphans >/dev/null 2>&1 || true
+  registry_stop
   rm -rf "$work"
 }
 
 if [ "${1:-}" = clean ]; then
   compose down -v --remove-orphans --rmi local >/dev/null 2>&1 || true
+  if [ -s "$out/images.txt" ]; then
+    while read -r ref; do
+      $CONTAINER_TOOL rmi "$ref" "${ref%:*}:latest" >/dev/null 2>&1 || true
+    done < "$out/images.txt"
+    rm -f "$out/images.txt"
+  fi
   scripts/containers.sh stop-api
   rm -rf "$work"
   exit 0
@@ -88,14 +236,24 @@ if [ "$CONTAINER_TOOL" = podman ]; then
   health_pid=$!
 fi
 
+registry_start
 phase_start=$SECONDS
 compose build --quiet 2>&1 | grep -v -e '^debconf' -e '^$' || true
 compose config --services >/dev/null
 build_seconds=$((SECONDS - phase_start))
-echo "release: images built in ${build_seconds}s ($CONTAINER_TOOL)"
+echo "release: images built in ${build_seconds}s ($CONTAINER_TOOL), tag $IMAGE_TAG"
 
 phase_start=$SECONDS
-compose up -d users-db users-migrate users-service nginx
+registry_push
+remove_built_images
+registry_pull
+registry_seconds=$((SECONDS - phase_start))
+echo "release: pushed to the local registry, removed, pulled back in ${registry_seconds}s"
+check "the stack's images come from the registry, labelled with the commit" pulled_images_match
+check "an SBOM of the runtime image's packages" write_sbom
+
+phase_start=$SECONDS
+compose up -d --no-build users-db users-migrate users-service nginx
 all_healthy() {
   local service
   for service in users-db users-service nginx; do
@@ -228,7 +386,7 @@ check "the README's development Docker commands work as written" tests/release/r
 total=$((SECONDS - started))
 echo
 if [ "$failed" -eq 0 ]; then
-  echo "RELEASE PASSED in ${total}s (build ${build_seconds}s)"
+  echo "RELEASE PASSED in ${total}s (build ${build_seconds}s, registry ${registry_seconds}s)"
 else
   echo "RELEASE FAILED in ${total}s"
 fi

@@ -3,7 +3,8 @@
 # to start without its secrets, and its containers are hardened: read-only
 # root, every capability dropped (only postgres' and nginx's few added back),
 # no new privileges, the service as its least-privilege database role behind
-# nginx's HTTPS. Exit 77 = skipped.
+# nginx's HTTPS; the podman additions merge onto their files and the prod
+# images take make release's REGISTRY and IMAGE_TAG. Exit 77 = skipped.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 if command -v docker-compose >/dev/null; then
@@ -29,6 +30,17 @@ for variable in SECRET_KEY POSTGRES_PASSWORD APP_DB_PASSWORD TLS_CERT_FILE TLS_K
   fi
 done
 echo "ok: prod requires SECRET_KEY, POSTGRES_PASSWORD, APP_DB_PASSWORD, TLS_CERT_FILE and TLS_KEY_FILE"
+# The podman additions (scripts/containers.sh env) merge onto their files.
+"${compose[@]}" -f docker-compose.yml -f docker-compose.podman.yml config -q
+echo "ok: docker-compose.yml + docker-compose.podman.yml"
+env "${prod_env[@]}" "${compose[@]}" -f docker-compose-prod.yml -f docker-compose-prod.podman.yml config -q
+echo "ok: docker-compose-prod.yml + docker-compose-prod.podman.yml"
+# The prod images take the REGISTRY prefix and IMAGE_TAG of make release.
+images=$(env "${prod_env[@]}" REGISTRY=127.0.0.1:5999/ IMAGE_TAG=abc1234 \
+  "${compose[@]}" -f docker-compose-prod.yml config | awk '$1 == "image:" {print $2}' | sort -u | tr '\n' ' ')
+[ "$images" = "127.0.0.1:5999/users-db:abc1234 127.0.0.1:5999/users-nginx:abc1234 127.0.0.1:5999/users-service:abc1234 " ] || {
+  echo "FAIL: prod image names with REGISTRY and IMAGE_TAG: $images"; exit 1; }
+echo "ok: prod image names take REGISTRY and IMAGE_TAG"
 
 if ! python3 -c 'import yaml' 2>/dev/null; then
   echo "SKIP: python3-yaml is not installed for the hardening checks"; exit 77
