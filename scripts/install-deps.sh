@@ -13,7 +13,7 @@ PACKAGES=(
   build-essential cmake pkg-config clang-format clang-tidy
   libpistache-dev libpqxx-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
   libcli11-dev libkainjow-mustache-dev libsodium-dev libjwt-dev libvalijson-dev
-  libgtest-dev googletest libboost-context-dev
+  libgtest-dev googletest libboost-context-dev libcmark-dev
   # run and test: a real PostgreSQL and a real nginx
   postgresql postgresql-contrib nginx-light curl procps iproute2 bats
   # make test-scale: a TCP forwarder to cut one replica from the database
@@ -51,9 +51,10 @@ for p in "${PACKAGES[@]}"; do
   [ "$status" = "installed" ] || missing+=("$p")
 done
 
-# Node.js drives the browser test; many machines already carry their own node
-# and npm outside dpkg, and Debian's npm conflicts with those, so only add the
-# Debian packages when the commands are missing.
+# npm is a build dependency (it installs Swagger UI's files, embedded into the
+# service for /docs/try) and Node.js drives the browser test; many machines
+# already carry their own node and npm outside dpkg, and Debian's npm conflicts
+# with those, so only add the Debian packages when the commands are missing.
 if [ -z "${1:-}" ]; then
   command -v node >/dev/null || missing+=(nodejs)
   command -v npm >/dev/null || missing+=(npm)

@@ -17,6 +17,17 @@ for promise in 'server_tokens off;' 'client_max_body_size 1m;' 'keepalive 64;' \
   grep -qF -- "$promise" "$prod" || { echo "FAIL: prod template lacks: $promise"; exit 1; }
 done
 echo "ok: prod template promises"
+# Scripts run on one page only, Swagger UI's /docs/try, and from this origin
+# only: no inline script, no eval, nowhere.
+outside=$(awk '/location = \/docs\/try \{/ {inside=1} !inside {print} inside && /^ *\}/ {inside=0}' "$prod")
+inside=$(awk '/location = \/docs\/try \{/ {inside=1} inside {print} inside && /^ *\}/ {inside=0}' "$prod")
+if grep -q 'script-src' <<<"$outside"; then echo "FAIL: prod CSP allows scripts outside /docs/try"; exit 1; fi
+grep -qF "script-src 'self';" <<<"$inside" || { echo "FAIL: /docs/try has no script-src 'self'"; exit 1; }
+for promise in 'X-Content-Type-Options nosniff' 'X-Frame-Options DENY' "frame-ancestors 'none'"; do
+  grep -qF -- "$promise" <<<"$inside" || { echo "FAIL: /docs/try drops: $promise"; exit 1; }
+done
+if grep -qE "unsafe-(inline|eval)" "$prod"; then echo "FAIL: prod CSP allows inline script or eval"; exit 1; fi
+echo "ok: only /docs/try runs scripts, from 'self'"
 # Every status nginx can produce by itself is answered as the service's JSON,
 # through an internal URI (a named location fails for an unparsable request line).
 for flavour in dev prod; do
