@@ -14,6 +14,14 @@ namespace {
 
 constexpr const char* kTemplate = "services/users/templates/docs_try.mustache";
 
+// Each embedded file's name in the page template (.at(): an unexpected file
+// stops start-up).
+const std::map<std::string, std::string, std::less<>> kPageKeys = {
+    {"swagger-ui.css", "css"},
+    {"swagger-ui-bundle.js", "bundle"},
+    {"swagger-initializer.js", "initializer"},
+};
+
 std::string content_type_for(std::string_view name) {
   if (name.size() >= 4 && name.substr(name.size() - 4) == ".css") return "text/css; charset=utf-8";
   return "text/javascript; charset=utf-8";
@@ -41,10 +49,7 @@ SwaggerUiBlueprint::SwaggerUiBlueprint() {
     asset.body = std::string(file.content);
     // The page names each file with its version, so a day in a cache is safe.
     asset.headers.emplace_back("Cache-Control", "public, max-age=86400");
-    std::string url = "/docs/try/" + name + "?v=" + version_of(file.content);
-    if (name == "swagger-ui.css") view.set("css", url);
-    if (name == "swagger-ui-bundle.js") view.set("bundle", url);
-    if (name == "swagger-initializer.js") view.set("initializer", url);
+    view.set(kPageKeys.at(name), "/docs/try/" + name + "?v=" + version_of(file.content));
     assets_.emplace(std::move(name), std::move(asset));
   }
   auto document = nlohmann::json::parse(openapi_document());
