@@ -5,6 +5,7 @@
 # npm runs only when DIR/node_modules does not hold the pinned version, so a
 # build with the package already installed works offline.
 # Run with: cmake -DOUTPUT=... -DDIR=... -DEMBED=.../embed.cmake -P swagger_ui.cmake
+# (without OUTPUT: only installs, as `make swagger-ui` does).
 set(package "node_modules/swagger-ui-dist")
 set(files ${package}/swagger-ui.css ${package}/swagger-ui-bundle.js swagger-initializer.js)
 
@@ -44,6 +45,9 @@ if(NOT have STREQUAL pinned)
   endif()
 endif()
 file(LOCK "${DIR}/node_modules.lock" RELEASE)
+if(NOT OUTPUT)
+  return()
+endif()
 
 list(JOIN files "," file_list)
 set(BASE "${DIR}")
