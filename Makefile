@@ -7,7 +7,7 @@ RUN_DIR := $(CURDIR)/.run
 PG_PORT ?= 55432
 PORT ?= 5000
 
-.PHONY: deps build build-release release run stop prod scale rolling-restart ha test test-scale test-asan fmt lint bench fuzz clean
+.PHONY: deps build build-release release swagger-ui run stop prod scale rolling-restart ha test test-scale test-asan fmt lint bench fuzz clean
 
 deps:
 	@scripts/install-deps.sh build
@@ -26,8 +26,13 @@ build-release: deps
 # healthchecks, run the acceptance suite from a container against nginx, check
 # non-root and drain-on-stop, write the SBOM to build/images/, tear down.
 # Docker or podman.
-release:
+release: swagger-ui
 	@scripts/release.sh
+
+# Swagger UI's files (npm's swagger-ui-dist at the pinned version) on the host,
+# so the image build finds them in its context and needs no npm registry.
+swagger-ui: deps
+	@cmake -DDIR=$(CURDIR)/services/users/swagger-ui -P services/users/cmake/swagger_ui.cmake
 
 # Local PostgreSQL under .run/ (kept between runs), migrations, then the
 # service on port $(PORT) in the foreground with APP_ENV=development.

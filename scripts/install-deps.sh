@@ -29,7 +29,7 @@ packages_of() {
       echo build-essential cmake pkg-config \
         libpistache-dev libpqxx-dev nlohmann-json3-dev libspdlog-dev libfmt-dev \
         libcli11-dev libkainjow-mustache-dev libsodium-dev libjwt-dev libvalijson-dev \
-        libgtest-dev googletest libboost-context-dev ;;
+        libgtest-dev googletest libboost-context-dev libcmark-dev ;;
     # a real PostgreSQL and a real nginx
     run) echo postgresql postgresql-contrib nginx-light curl openssl procps iproute2 ;;
     test)
@@ -62,12 +62,16 @@ for group in "$@"; do
     status=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
     [ "$status" = "installed" ] || [[ " ${missing[*]} " == *" $p "* ]] || missing+=("$p")
   done
+  # npm is a build dependency (it installs Swagger UI's files, embedded into
+  # the service for /docs/try; make release puts them in the image's build
+  # context) and Node.js drives the browser test; many machines already carry
+  # their own node and npm outside dpkg, and Debian's npm conflicts with those,
+  # so only add the Debian packages when the commands are missing.
+  if [ "$group" = build ] || [ "$group" = test ] || [ "$group" = release ]; then
+    command -v node >/dev/null || [[ " ${missing[*]} " == *" nodejs "* ]] || missing+=(nodejs)
+    command -v npm >/dev/null || [[ " ${missing[*]} " == *" npm "* ]] || missing+=(npm)
+  fi
   if [ "$group" = test ]; then
-    # Node.js drives the browser test; many machines already carry their own
-    # node and npm outside dpkg, and Debian's npm conflicts with those, so only
-    # add the Debian packages when the commands are missing.
-    command -v node >/dev/null || missing+=(nodejs)
-    command -v npm >/dev/null || missing+=(npm)
     # kubectl renders deploy/k8s (tests/static/k8s_manifests.sh). Debian's
     # kubernetes-client (1.20) conflicts with a kubectl installed from another
     # source, so only when there is none.

@@ -45,6 +45,17 @@ awk '/^ *location /{loc=$0; adds=0; incl=0} /add_header/{adds=1} /include .*secu
      END{exit bad}' "$prod"
 echo "ok: prod template promises HTTPS, HSTS, rate limits and headers in every location"
 
+# Scripts run on one page only, Swagger UI's /docs/try, and from this origin
+# only: no inline script, no eval, nowhere (the CSP is the map $users_csp).
+docs_try_csp=$(grep -E '^ +/docs/try +"' "$prod" || true)
+if grep -vE '^ +/docs/try +"' "$prod" | grep -q 'script-src'; then
+  echo "FAIL: prod CSP allows scripts outside /docs/try"; exit 1
+fi
+grep -qF "script-src 'self';" <<<"$docs_try_csp" || { echo "FAIL: /docs/try has no script-src 'self'"; exit 1; }
+grep -qF "frame-ancestors 'none'" <<<"$docs_try_csp" || { echo "FAIL: /docs/try drops frame-ancestors 'none'"; exit 1; }
+if grep -qE "unsafe-(inline|eval)" "$prod"; then echo "FAIL: prod CSP allows inline script or eval"; exit 1; fi
+echo "ok: only /docs/try runs scripts, from 'self'"
+
 tls="$tmp/tls"
 mkdir -p "$tls"
 openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=localhost -addext subjectAltName=DNS:localhost \
@@ -71,6 +82,11 @@ for path in /nginx-ping /metrics /users; do  # nginx's own 200, its 404, its 502
       { echo "FAIL: $path does not carry '$header' exactly once"; cat "$tmp/h"; exit 1; }
   done
 done
+fetch "$base/docs/try" >/dev/null
+[ "$(grep -ci '^Content-Security-Policy: ' "$tmp/h")" = 1 ] && grep -qi "^Content-Security-Policy: .*script-src 'self'" "$tmp/h" ||
+  { echo "FAIL: /docs/try does not carry one CSP allowing scripts from 'self'"; cat "$tmp/h"; exit 1; }
+fetch "$base/users" >/dev/null
+if grep -qi '^Content-Security-Policy: .*script-src' "$tmp/h"; then echo "FAIL: /users allows scripts"; exit 1; fi
 [ "$(fetch "$base/metrics")" = 404 ] && grep -q '"Resource not found."' "$tmp/b" ||
   { echo "FAIL: /metrics is not nginx's JSON 404"; exit 1; }
 fetch --tlsv1.2 --tls-max 1.2 "$base/nginx-ping" >/dev/null

@@ -19,6 +19,7 @@
 #include "routes/index.hpp"
 #include "routes/ping.hpp"
 #include "routes/static_files.hpp"
+#include "routes/swagger_ui.hpp"
 #include "routes/users.hpp"
 #include "user_repository.hpp"
 
@@ -95,6 +96,7 @@ std::unique_ptr<common::App> create_app(const common::Config& config) {
   app->mount(std::make_shared<StaticBlueprint>());
   app->mount(std::make_shared<common::MetricsBlueprint>(metrics));
   app->mount(std::make_shared<ApiDocsBlueprint>());
+  app->mount(std::make_shared<SwaggerUiBlueprint>());
   return app;
 }
 

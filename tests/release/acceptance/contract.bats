@@ -198,6 +198,19 @@ expect_fail() {  # status message
   grep -qi '^content-type: text/html' <<<"$headers"
 }
 
+@test "Swagger UI is served from the image, scripts allowed on its page only" {
+  request GET /docs/try
+  [ "$status_code" = 200 ]
+  grep -qi "^content-security-policy: .*script-src 'self';" <<<"$headers"
+  bundle=$(grep -o '/docs/try/swagger-ui-bundle.js?v=[0-9a-f]*' <<<"$body")
+  request GET "$bundle"
+  [ "$status_code" = 200 ]
+  grep -qi '^content-type: text/javascript' <<<"$headers"
+  grep -q SwaggerUIBundle <<<"$body"
+  request GET /docs
+  [ -z "$(grep -i '^content-security-policy: .*script-src' <<<"$headers")" ]
+}
+
 # --- the edge: HTTPS, headers, what the public cannot reach, rate limits -----
 # BASE_URL is https://nginx, verified against the run's throwaway CA
 # (CURL_CA_BUNDLE, mounted by tests/release/compose.release.yml): every test
