@@ -47,8 +47,8 @@ echo "ok: prod template promises HTTPS, HSTS, rate limits and headers in every l
 
 # Scripts run on one page only, Swagger UI's /docs/try, and from this origin
 # only: no inline script, no eval, nowhere (the CSP is the map $users_csp).
-docs_try_csp=$(grep -E '^ +/docs/try +"' "$prod" || true)
-if grep -vE '^ +/docs/try +"' "$prod" | grep -q 'script-src'; then
+docs_try_csp=$(grep -E '^ +~\^/docs/try[^ ]* +"' "$prod" || true)
+if grep -vE '^ +~\^/docs/try[^ ]* +"' "$prod" | grep -q 'script-src'; then
   echo "FAIL: prod CSP allows scripts outside /docs/try"; exit 1
 fi
 grep -qF "script-src 'self';" <<<"$docs_try_csp" || { echo "FAIL: /docs/try has no script-src 'self'"; exit 1; }
