@@ -45,7 +45,7 @@ HA_USER="${HA_USER:-users}"
 
 pg_bindir() {
   local dir=/usr/lib/postgresql/15/bin
-  [ -x "$dir/postgres" ] || dir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+  [ -x "$dir/postgres" ] || dir=$(printf '%s\n' /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
   [ -x "$dir/postgres" ] || { echo "ha.sh: PostgreSQL server binaries not found (install postgresql)" >&2; exit 1; }
   echo "$dir"
 }

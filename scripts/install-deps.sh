@@ -3,7 +3,8 @@
 # and `make bench` need; `install-deps.sh release` adds what `make release`
 # needs to build and run the images where no Docker engine is installed;
 # `install-deps.sh ha` adds Patroni with its Raft library for `make ha` and
-# `make test-scale`.
+# `make test-scale`; `install-deps.sh lint` adds the analysers of `make lint`
+# and gcovr for `make coverage`.
 # Idempotent: does nothing (no apt-get at all) when everything is already
 # present. Works as root without sudo.
 set -euo pipefail
@@ -43,6 +44,12 @@ fi
 # leader through its built-in Raft (pysyncobj), so no etcd or Consul.
 if [ "${1:-}" = ha ]; then
   PACKAGES=(patroni python3-pysyncobj postgresql curl)
+fi
+
+# make lint, make coverage: the five analysers and the coverage reporter, all
+# Debian's; `make build` never needs them.
+if [ "${1:-}" = lint ]; then
+  PACKAGES=(clang-format clang-tidy cppcheck shellcheck yamllint gcovr)
 fi
 
 missing=()

@@ -169,7 +169,7 @@ std::string redact_url(const std::string& url) {
     auto colon = out.find(':', authority_start);
     if (at != std::string::npos && (slash == std::string::npos || at < slash) &&
         colon != std::string::npos && colon < at) {
-      out = out.substr(0, colon + 1) + "***" + out.substr(at);
+      out.replace(colon + 1, at - colon - 1, "***");
     }
   }
   // password=... among the query parameters
