@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # make lint: five analysers over the project's own files, each run to the end;
 # the script exits non-zero when any of them reports anything.
-#   clang-format  every .cpp/.hpp matches .clang-format
-#   clang-tidy    common/ and services/ (.clang-tidy: the checks, and the
-#                 exceptions with their reasons), warnings are errors
-#   cppcheck      common/ and services/
-#   shellcheck    every shell script and Bats file (.shellcheckrc)
-#   yamllint      the compose files, the CI workflow, deploy/k8s (.yamllint)
+#   - clang-format: every .cpp/.hpp matches .clang-format
+#   - clang-tidy: common/ and services/ (.clang-tidy: the checks, and the
+#     exceptions with their reasons), warnings are errors
+#   - cppcheck: common/ and services/
+#   - ShellCheck: every shell script and Bats file (.shellcheckrc)
+#   - yamllint: the compose files, the CI workflow, deploy/k8s (.yamllint)
 # `scripts/lint.sh NAME...` runs only the named ones. JOBS sets clang-tidy's
 # parallelism (default: the number of cores).
 set -euo pipefail

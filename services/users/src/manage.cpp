@@ -33,6 +33,8 @@ int seed(const common::Config& config) {
 // The password comes from ADMIN_PASSWORD or the first line of standard input,
 // never from the command line (which any local user can read in ps).
 std::optional<std::string> read_admin_password() {
+  // A one-thread command line tool: nothing else touches the environment.
+  // NOLINTNEXTLINE(concurrency-mt-unsafe)
   if (const char* value = std::getenv("ADMIN_PASSWORD"); value && *value) return value;
   std::string line;
   if (!std::getline(std::cin, line)) return std::nullopt;
@@ -61,9 +63,7 @@ int create_admin(const common::Config& config, const std::string& username,
   return 0;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int run(int argc, char** argv) {
   CLI::App cli{"manage: administer the users-service database"};
   cli.require_subcommand(1);
   auto* migrate = cli.add_subcommand("migrate", "apply pending migrations");
@@ -81,13 +81,21 @@ int main(int argc, char** argv) {
 
   auto config = common::Config::from_env_or_exit("manage");
   std::cout << "database " << common::redact_url(config.database_url) << "\n";
+  if (seed_db->parsed()) return seed(config);
+  if (create_admin_cmd->parsed()) return create_admin(config, admin_username, admin_email);
+  pqxx::connection connection(config.database_url);
+  if (migrate->parsed()) print_applied(users::migrate(connection));
+  if (recreate->parsed()) print_applied(users::recreate(connection));
+  return 0;
+}
+
+}  // namespace
+
+// Whatever throws (the command line's set-up included) ends as one line on
+// standard error and exit status 1.
+int main(int argc, char** argv) {
   try {
-    if (seed_db->parsed()) return seed(config);
-    if (create_admin_cmd->parsed()) return create_admin(config, admin_username, admin_email);
-    pqxx::connection connection(config.database_url);
-    if (migrate->parsed()) print_applied(users::migrate(connection));
-    if (recreate->parsed()) print_applied(users::recreate(connection));
-    return 0;
+    return run(argc, argv);
   } catch (const std::exception& error) {
     std::string what = error.what();
     while (!what.empty() && what.back() == '\n') what.pop_back();
