@@ -58,7 +58,7 @@ DYNAMIC_CONFIG="{\"ttl\": $HA_TTL, \"loop_wait\": $HA_LOOP_WAIT, \"retry_timeout
 
 pg_bindir() {
   local dir=/usr/lib/postgresql/15/bin
-  [ -x "$dir/postgres" ] || dir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+  [ -x "$dir/postgres" ] || dir=$(printf '%s\n' /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
   [ -x "$dir/postgres" ] || { echo "ha.sh: PostgreSQL server binaries not found (install postgresql)" >&2; exit 1; }
   echo "$dir"
 }

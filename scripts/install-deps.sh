@@ -13,6 +13,8 @@
 #                                system service it installs listens on :5000
 #                                where systemd runs; make release runs its own)
 #   install-deps.sh ha           make ha, make test-scale: Patroni and its Raft
+#   install-deps.sh lint         make lint, make coverage: the five analysers
+#                                and gcovr
 # Several groups at once: `install-deps.sh build test`. No group: build.
 # --dry-run (first) prints the missing packages and installs nothing.
 # Idempotent: does nothing (no apt-get at all) when everything is already
@@ -52,7 +54,9 @@ packages_of() {
     # Patroni runs the PostgreSQL cluster and elects its leader through its
     # built-in Raft (pysyncobj), so no etcd or Consul.
     ha) echo patroni python3-pysyncobj postgresql curl ;;
-    *) echo "install-deps: unknown group $1 (build run test bench fuzz release registry ha)" >&2; exit 2 ;;
+    # make lint, make coverage: the five analysers and the coverage reporter
+    lint) echo clang-format clang-tidy cppcheck shellcheck yamllint gcovr ;;
+    *) echo "install-deps: unknown group $1 (build run test bench fuzz release registry ha lint)" >&2; exit 2 ;;
   esac
 }
 

@@ -19,6 +19,7 @@ cd "$(dirname "$0")/.."
 flavour=$1; outdir=$(realpath -m "$2"); listen=$3; shift 3
 template="nginx/$flavour.conf.template"
 [ -f "$template" ] || { echo "render-nginx: no template $template" >&2; exit 64; }
+# shellcheck disable=SC2016 # the literal placeholder, not an expansion
 grep -q 'server \${USERS_UPSTREAM};' "$template" || { echo "render-nginx: $template has no 'server \${USERS_UPSTREAM};' line" >&2; exit 64; }
 for u in "$@"; do
   [[ "$u" =~ ^[A-Za-z0-9._:-]+(\ [a-z_]+(=[A-Za-z0-9.]+)?)*$ ]] || { echo "render-nginx: bad upstream '$u'" >&2; exit 64; }

@@ -180,7 +180,7 @@ std::string redact_url(const std::string& url) {
     auto colon = out.find(':', authority_start);
     if (at != std::string::npos && (slash == std::string::npos || at < slash) &&
         colon != std::string::npos && colon < at) {
-      out = out.substr(0, colon + 1) + "***" + out.substr(at);
+      out.replace(colon + 1, at - colon - 1, "***");
     }
   }
   // password=... among the query parameters
@@ -211,16 +211,18 @@ Config Config::from_lookup(const Lookup& lookup) {
     }
     config.host = *host;
   }
-  if (auto port = non_empty(lookup, "PORT")) config.port = parse_int("PORT", *port, 0, 65535);
+  if (auto port = non_empty(lookup, "PORT")) {
+    config.port = static_cast<int>(parse_int("PORT", *port, 0, 65535));
+  }
 
   int cores = static_cast<int>(std::thread::hardware_concurrency());
   config.threads = cores > 0 ? cores : 1;
   if (auto threads = non_empty(lookup, "THREADS")) {
-    config.threads = parse_int("THREADS", *threads, 1, 256);
+    config.threads = static_cast<int>(parse_int("THREADS", *threads, 1, 256));
   }
   config.db_pool_size = config.threads;
   if (auto pool = non_empty(lookup, "DB_POOL_SIZE")) {
-    config.db_pool_size = parse_int("DB_POOL_SIZE", *pool, 1, 1000);
+    config.db_pool_size = static_cast<int>(parse_int("DB_POOL_SIZE", *pool, 1, 1000));
   }
 
   config.log_level = config.app_env == AppEnv::development ? "debug" : "info";
@@ -280,7 +282,8 @@ Config Config::from_lookup(const Lookup& lookup) {
 
 Config Config::from_env() {
   return from_lookup([](const std::string& name) -> std::optional<std::string> {
-    const char* value = std::getenv(name.c_str());
+    // Read once at start-up, before any thread runs or the environment changes.
+    const char* value = std::getenv(name.c_str());  // NOLINT(concurrency-mt-unsafe)
     if (!value) return std::nullopt;
     return std::string(value);
   });
@@ -291,7 +294,7 @@ Config Config::from_env_or_exit(const char* program) {
     return from_env();
   } catch (const ConfigError& error) {
     std::cerr << program << ": configuration error: " << error.what() << "\n";
-    std::exit(2);
+    std::exit(2);  // NOLINT(concurrency-mt-unsafe): at start-up, no other thread yet
   }
 }
 

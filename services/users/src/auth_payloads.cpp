@@ -31,7 +31,7 @@ std::optional<Credentials> parse_login_json(std::string_view body) {
   if (!json) return std::nullopt;
   auto* email = string_field(*json, "email");
   auto* password = string_field(*json, "password");
-  if (!email || !password || password->size() > 4 * 128) return std::nullopt;
+  if (!email || !password || password->size() > std::size_t{4} * 128) return std::nullopt;
   std::string trimmed = trim(*email);
   if (trimmed.empty() || trimmed.size() > 4 * kMaxFieldLength) return std::nullopt;
   return Credentials{std::move(trimmed), *password};

@@ -34,6 +34,8 @@ int seed(const common::Config& config) {
 // The password comes from ADMIN_PASSWORD or the first line of standard input,
 // never from the command line (which any local user can read in ps).
 std::optional<std::string> read_admin_password() {
+  // A one-thread command line tool: nothing else touches the environment.
+  // NOLINTNEXTLINE(concurrency-mt-unsafe)
   if (const char* value = std::getenv("ADMIN_PASSWORD"); value && *value) return value;
   std::string line;
   if (!std::getline(std::cin, line)) return std::nullopt;
@@ -74,9 +76,7 @@ int report(const std::optional<users::ManagedUser>& user, const std::string& ema
   return 0;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int run(int argc, char** argv) {
   CLI::App cli{"manage: administer the users-service database"};
   cli.require_subcommand(1);
   auto* migrate = cli.add_subcommand("migrate", "apply pending migrations");
@@ -120,31 +120,39 @@ int main(int argc, char** argv) {
                  "--force\n";
     return 1;
   }
+  if (seed_db->parsed()) return seed(config);
+  if (create_admin_cmd->parsed()) return create_admin(config, admin_username, admin_email);
+  pqxx::connection connection(config.database_url);
+  if (deactivate_cmd->parsed()) {
+    return report(users::UserRepository::deactivate(connection, target_email), target_email,
+                  "deactivated; their tokens no longer work");
+  }
+  if (delete_cmd->parsed()) {
+    auto removed = users::UserRepository::remove_by_email(connection, target_email);
+    if (removed) users::LoginLimiter::forget_email(connection, removed->email);
+    return report(removed, target_email, "deleted");
+  }
+  if (set_admin_cmd->parsed()) {
+    return report(users::UserRepository::set_admin(connection, target_email, admin_on),
+                  target_email, admin_on ? "is now an admin" : "is no longer an admin");
+  }
+  if (migrate->parsed()) print_applied(users::migrate(connection));
+  if (recreate->parsed()) print_applied(users::recreate(connection));
+  // The service's own role (least privilege): data rights only.
+  if (const char* role = std::getenv("DATABASE_APP_ROLE"); role && *role) {
+    users::grant_app_role(connection, role);
+    std::cout << "granted " << role << " read and write on the tables\n";
+  }
+  return 0;
+}
+
+}  // namespace
+
+// Whatever throws (the command line's set-up included) ends as one line on
+// standard error and exit status 1.
+int main(int argc, char** argv) {
   try {
-    if (seed_db->parsed()) return seed(config);
-    if (create_admin_cmd->parsed()) return create_admin(config, admin_username, admin_email);
-    pqxx::connection connection(config.database_url);
-    if (deactivate_cmd->parsed()) {
-      return report(users::UserRepository::deactivate(connection, target_email), target_email,
-                    "deactivated; their tokens no longer work");
-    }
-    if (delete_cmd->parsed()) {
-      auto removed = users::UserRepository::remove_by_email(connection, target_email);
-      if (removed) users::LoginLimiter::forget_email(connection, removed->email);
-      return report(removed, target_email, "deleted");
-    }
-    if (set_admin_cmd->parsed()) {
-      return report(users::UserRepository::set_admin(connection, target_email, admin_on),
-                    target_email, admin_on ? "is now an admin" : "is no longer an admin");
-    }
-    if (migrate->parsed()) print_applied(users::migrate(connection));
-    if (recreate->parsed()) print_applied(users::recreate(connection));
-    // The service's own role (least privilege): data rights only.
-    if (const char* role = std::getenv("DATABASE_APP_ROLE"); role && *role) {
-      users::grant_app_role(connection, role);
-      std::cout << "granted " << role << " read and write on the tables\n";
-    }
-    return 0;
+    return run(argc, argv);
   } catch (const std::exception& error) {
     std::string what = error.what();
     while (!what.empty() && what.back() == '\n') what.pop_back();

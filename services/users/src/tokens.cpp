@@ -16,7 +16,7 @@ constexpr std::size_t kMaxTokenLength = 4096;
 using JwtPtr = std::unique_ptr<jwt_t, decltype(&jwt_free)>;
 
 TokenError invalid(const std::string& why) {
-  return TokenError(TokenError::Kind::invalid, why);
+  return {TokenError::Kind::invalid, why};
 }
 
 // Three base64url segments: anything else never reaches the parser.

@@ -49,9 +49,7 @@ class UserRows {
   std::string_view created_at(int i) const { return rows_.text(begin_ + i, 4); }
   User user(int i) const;
   // The first `count` of them.
-  UserRows head(int count) const {
-    return UserRows(rows_, begin_, begin_ + std::min(count, size()));
-  }
+  UserRows head(int count) const { return {rows_, begin_, begin_ + std::min(count, size())}; }
 
  private:
   common::Rows rows_;

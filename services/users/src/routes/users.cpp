@@ -105,7 +105,7 @@ common::Response UsersBlueprint::list_all_users() {
   response.stream = [this, cursor, kChunk](std::string& piece) {
     Cursor& at = *cursor;
     if (!at.opened) {
-      piece += "{\"data\":{\"users\":[";  // success_raw_data's shape, byte for byte
+      piece += R"({"data":{"users":[)";  // success_raw_data's shape, byte for byte
       at.opened = true;
     }
     piece.reserve(piece.size() + static_cast<std::size_t>(at.chunk.size()) * 160);
@@ -115,7 +115,7 @@ common::Response UsersBlueprint::list_all_users() {
       append_json(piece, at.chunk, i);
     }
     if (at.chunk.size() < kChunk) {
-      piece += "]},\"status\":\"success\"}";
+      piece += R"(]},"status":"success"})";
       return false;
     }
     at.chunk = repository_.page_after(at.chunk.id(at.chunk.size() - 1), kChunk);
