@@ -70,7 +70,7 @@ start_api() {
   # The service outlives its caller: it must not keep the caller's open files
   # (a `flock` lock, a pipe), or that lock stays held for as long as it runs.
   (
-    for fd in /proc/$BASHPID/fd/*; do
+    for fd in "/proc/$BASHPID/fd/"*; do
       fd=${fd##*/}
       [ "$fd" -gt 2 ] && eval "exec $fd>&-" 2>/dev/null
     done

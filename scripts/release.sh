@@ -134,10 +134,12 @@ registry_stop() {
 }
 # podman talks plain HTTP to the loopback registry only when told to; Docker
 # already treats 127.0.0.0/8 as an insecure registry.
-registry_flags() { if [ "$CONTAINER_TOOL" = podman ]; then echo --tls-verify=false; fi; }
+pull_flags=()
+[ "$CONTAINER_TOOL" != podman ] || pull_flags=(--tls-verify=false)
 # podman would push OCI manifests, which have no HEALTHCHECK: push Docker's
 # format, as the images were built.
-push_flags() { if [ "$CONTAINER_TOOL" = podman ]; then echo --tls-verify=false --format v2s2; fi; }
+push_flags=()
+[ "$CONTAINER_TOOL" != podman ] || push_flags=(--tls-verify=false --format v2s2)
 # Every image the compose files name (the service's twice: migrate and serve).
 release_images() { compose config | awk '$1 == "image:" {print $2}' | sort -u; }
 
@@ -146,8 +148,8 @@ registry_push() {
   local ref
   for ref in $(release_images); do
     $CONTAINER_TOOL tag "$ref" "${ref%:*}:latest"
-    $CONTAINER_TOOL push $(push_flags) -q "$ref" >/dev/null
-    $CONTAINER_TOOL push $(push_flags) -q "${ref%:*}:latest" >/dev/null
+    $CONTAINER_TOOL push "${push_flags[@]}" -q "$ref" >/dev/null
+    $CONTAINER_TOOL push "${push_flags[@]}" -q "${ref%:*}:latest" >/dev/null
     $CONTAINER_TOOL inspect -f '{{.Id}}' "$ref" > "$work/pushed-$(basename "${ref%:*}")"
   done
 }
@@ -168,7 +170,7 @@ registry_pull() {
   mkdir -p "$out"
   : > "$out/images.txt"
   for ref in $(release_images); do
-    $CONTAINER_TOOL pull $(registry_flags) -q "$ref" >/dev/null
+    $CONTAINER_TOOL pull "${pull_flags[@]}" -q "$ref" >/dev/null
     echo "$ref" >> "$out/images.txt"
   done
 }
@@ -188,6 +190,7 @@ pulled_images_match() {
 write_sbom() {
   local ref=${REGISTRY}users-service:$IMAGE_TAG
   local file=$out/users-service-$IMAGE_TAG.sbom.json
+  # shellcheck disable=SC2016 # dpkg-query's own ${field} placeholders
   $CONTAINER_TOOL run --rm --entrypoint dpkg-query "$ref" \
     -W -f '${Package}\t${Version}\t${Architecture}\t${source:Package}\n' > "$work/packages.tsv"
   python3 - "$work/packages.tsv" "$ref" "$VCS_REF" "$BUILD_DATE" > "$file" <<'PY'

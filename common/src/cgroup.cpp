@@ -138,7 +138,9 @@ CgroupLimits read_cgroup_limits(const std::string& root, const std::string& self
       }
     }
     if (has_controller(controllers, "cpu")) {
-      for (const auto& dir : dirs_up(root + "/" + controllers, path)) {
+      std::string cpu_root = root;
+      cpu_root.append("/").append(controllers);
+      for (const auto& dir : dirs_up(cpu_root, path)) {
         tighten(limits.cpus, v1_cpus(dir));
       }
       if (controllers != "cpu") {

@@ -12,6 +12,7 @@ for flavour in dev prod; do
   echo "ok: nginx -t $flavour"
 done
 prod="$root/nginx/prod.conf.template"
+# shellcheck disable=SC2016 # nginx's own $variables, literally
 for promise in 'server_tokens off;' 'client_max_body_size 1m;' 'keepalive 64;' \
                'proxy_set_header Connection "";' 'proxy_set_header X-Request-ID' \
                'include ${NGINX_RUNTIME_DIR}/security-headers.conf;' \
@@ -28,6 +29,7 @@ echo "ok: prod template promises"
 # HTTPS: TLS 1.2/1.3 only, no tickets, no stapling, HSTS; the auth POSTs
 # rate-limited per client address; /metrics closed.
 headers="$root/nginx/security-headers.conf"
+# shellcheck disable=SC2016 # nginx's own $variables, literally
 for promise in 'ssl_protocols TLSv1.2 TLSv1.3;' 'ssl_session_tickets off;' 'ssl_stapling off;' \
                'return 301 https://$host$request_uri;' 'limit_req_status 429;' \
                'limit_req zone=users_auth' '"POST /auth/login" $binary_remote_addr;' \

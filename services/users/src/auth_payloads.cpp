@@ -42,7 +42,7 @@ std::optional<PasswordChange> parse_password_change_json(std::string_view body) 
   if (!json) return std::nullopt;
   auto* current = string_field(*json, "current_password");
   auto* replacement = string_field(*json, "new_password");
-  if (!current || !replacement || current->size() > 4 * 128 ||
+  if (!current || !replacement || current->size() > std::size_t{4} * 128 ||
       !is_acceptable_password(*replacement)) {
     return std::nullopt;
   }

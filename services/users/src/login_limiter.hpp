@@ -17,10 +17,9 @@
 
 #include <atomic>
 #include <optional>
+#include <pqxx/pqxx>
 #include <string>
 #include <vector>
-
-#include <pqxx/pqxx>
 
 #include "common/database.hpp"
 

@@ -139,6 +139,7 @@ int run(int argc, char** argv) {
   if (migrate->parsed()) print_applied(users::migrate(connection));
   if (recreate->parsed()) print_applied(users::recreate(connection));
   // The service's own role (least privilege): data rights only.
+  // NOLINTNEXTLINE(concurrency-mt-unsafe): a one-thread command-line tool
   if (const char* role = std::getenv("DATABASE_APP_ROLE"); role && *role) {
     users::grant_app_role(connection, role);
     std::cout << "granted " << role << " read and write on the tables\n";

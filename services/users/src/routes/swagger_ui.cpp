@@ -22,13 +22,14 @@ constexpr const char* kPolicy =
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src data:; "
     "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
-// Each embedded file's name in the page template (.at(): an unexpected file
-// stops start-up).
-const std::map<std::string, std::string, std::less<>> kPageKeys = {
-    {"swagger-ui.css", "css"},
-    {"swagger-ui-bundle.js", "bundle"},
-    {"swagger-initializer.js", "initializer"},
-};
+// Each embedded file's name in the page template: an unexpected file stops
+// start-up.
+std::string page_key(std::string_view name) {
+  if (name == "swagger-ui.css") return "css";
+  if (name == "swagger-ui-bundle.js") return "bundle";
+  if (name == "swagger-initializer.js") return "initializer";
+  throw std::out_of_range("Swagger UI: no place in the page for " + std::string(name));
+}
 
 std::string content_type_for(std::string_view name) {
   if (name.size() >= 4 && name.substr(name.size() - 4) == ".css") return "text/css; charset=utf-8";
@@ -41,7 +42,7 @@ std::string version_of(std::string_view content) {
   std::uint64_t hash = 1469598103934665603ULL;
   for (unsigned char c : content) hash = (hash ^ c) * 1099511628211ULL;
   char hex[17];
-  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(hash));
+  (void)std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(hash));
   return hex;
 }
 
@@ -57,7 +58,7 @@ SwaggerUiBlueprint::SwaggerUiBlueprint() {
     asset.body = std::string(file.content);
     // The page names each file with its version, so a day in a cache is safe.
     asset.headers.emplace_back("Cache-Control", "public, max-age=86400");
-    view.set(kPageKeys.at(name), "/docs/try/" + name + "?v=" + version_of(file.content));
+    view.set(page_key(name), "/docs/try/" + name + "?v=" + version_of(file.content));
     assets_.emplace(std::move(name), std::move(asset));
   }
   auto document = nlohmann::json::parse(openapi_document());
