@@ -238,7 +238,12 @@ fi
 
 registry_start
 phase_start=$SECONDS
-compose build --quiet 2>&1 | grep -v -e '^debconf' -e '^$' || true
+# The build's output goes to a log; a failed build stops the run with its end.
+if ! compose build > "$work/build.log" 2>&1; then
+  echo "FAIL: the images did not build; the end of the build's output:"
+  grep -v -e '^debconf' -e '^$' "$work/build.log" | tail -n 60 | sed 's/^/    /'
+  exit 1
+fi
 compose config --services >/dev/null
 build_seconds=$((SECONDS - phase_start))
 echo "release: images built in ${build_seconds}s ($CONTAINER_TOOL), tag $IMAGE_TAG"
