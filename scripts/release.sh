@@ -89,9 +89,12 @@ compose() { $COMPOSE -p "$PROJECT" "${files[@]}" --profile acceptance "$@"; }
 container_of() { compose ps -q "$1" | head -n1; }
 state_of() { $CONTAINER_TOOL inspect -f "$1" "$(container_of "$2")"; }
 
+# The command runs as a background job: in an `if` bash ignores set -e inside
+# it, and only its last command's status would count.
 check() {  # name, then a command: counts and prints one line
   local name=$1; shift
-  if "$@" > "$work/check.log" 2>&1; then
+  "$@" > "$work/check.log" 2>&1 < /dev/null &
+  if wait $!; then
     passed=$((passed + 1)); echo "ok: $name"
   else
     failed=$((failed + 1)); echo "FAIL: $name"; sed 's/^/    /' "$work/check.log"
