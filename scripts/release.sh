@@ -180,11 +180,13 @@ registry_pull() {
 # The pulled images are this run's (their build date is this run's, to the
 # second) and carry the OCI labels: commit, build date, source.
 pulled_images_match() {
-  local ref label
+  local ref label value
   for ref in $(release_images); do
     echo "$ref: id $($CONTAINER_TOOL inspect -f '{{.Id}}' "$ref") pulled, $(cat "$work/pushed-$(basename "${ref%:*}")") pushed"
     for label in revision="$VCS_REF" created="$BUILD_DATE" source="$SOURCE_URL"; do
-      test "$($CONTAINER_TOOL inspect -f "{{index .Config.Labels \"org.opencontainers.image.${label%%=*}\"}}" "$ref")" = "${label#*=}"
+      value=$($CONTAINER_TOOL inspect -f "{{index .Config.Labels \"org.opencontainers.image.${label%%=*}\"}}" "$ref")
+      [ "$value" = "${label#*=}" ] || {
+        echo "$ref: label ${label%%=*} is '$value', this build's is '${label#*=}'"; return 1; }
     done
   done
 }
