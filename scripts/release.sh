@@ -7,7 +7,9 @@
 # compose network against nginx over HTTPS (verified against a throwaway CA
 # made for the run), check the least-privilege database role and the
 # containers' hardening, check the service runs as non-root and drains on
-# `stop`, write the runtime image's package list (SBOM) to build/images/,
+# `stop`, run the acceptance suite again on the locked-down profile
+# (REQUIRE_ADMIN_FOR_WRITES and REQUIRE_AUTH_FOR_READS on, with an admin's
+# token), write the runtime image's package list (SBOM) to build/images/,
 # print a summary and tear everything down.
 #   scripts/release.sh             the whole workflow (exit 0 only if all passed)
 #   scripts/release.sh push PREFIX tag the last run's images PREFIX/NAME:SHA and
@@ -89,9 +91,12 @@ compose() { $COMPOSE -p "$PROJECT" "${files[@]}" --profile acceptance "$@"; }
 container_of() { compose ps -q "$1" | head -n1; }
 state_of() { $CONTAINER_TOOL inspect -f "$1" "$(container_of "$2")"; }
 
+# The command runs as a background job: in an `if` bash ignores set -e inside
+# it, and only its last command's status would count.
 check() {  # name, then a command: counts and prints one line
   local name=$1; shift
-  if "$@" > "$work/check.log" 2>&1; then
+  "$@" > "$work/check.log" 2>&1 < /dev/null &
+  if wait $!; then
     passed=$((passed + 1)); echo "ok: $name"
   else
     failed=$((failed + 1)); echo "FAIL: $name"; sed 's/^/    /' "$work/check.log"
@@ -177,11 +182,13 @@ registry_pull() {
 # The pulled images are this run's (their build date is this run's, to the
 # second) and carry the OCI labels: commit, build date, source.
 pulled_images_match() {
-  local ref label
+  local ref label value
   for ref in $(release_images); do
     echo "$ref: id $($CONTAINER_TOOL inspect -f '{{.Id}}' "$ref") pulled, $(cat "$work/pushed-$(basename "${ref%:*}")") pushed"
     for label in revision="$VCS_REF" created="$BUILD_DATE" source="$SOURCE_URL"; do
-      test "$($CONTAINER_TOOL inspect -f "{{index .Config.Labels \"org.opencontainers.image.${label%%=*}\"}}" "$ref")" = "${label#*=}"
+      value=$($CONTAINER_TOOL inspect -f "{{index .Config.Labels \"org.opencontainers.image.${label%%=*}\"}}" "$ref")
+      [ "$value" = "${label#*=}" ] || {
+        echo "$ref: label ${label%%=*} is '$value', this build's is '${label#*=}'"; return 1; }
     done
   done
 }
@@ -241,7 +248,12 @@ fi
 
 registry_start
 phase_start=$SECONDS
-compose build --quiet 2>&1 | grep -v -e '^debconf' -e '^$' || true
+# The build's output goes to a log; a failed build stops the run with its end.
+if ! compose build > "$work/build.log" 2>&1; then
+  echo "FAIL: the images did not build; the end of the build's output:"
+  grep -v -e '^debconf' -e '^$' "$work/build.log" | tail -n 60 | sed 's/^/    /'
+  exit 1
+fi
 compose config --services >/dev/null
 build_seconds=$((SECONDS - phase_start))
 echo "release: images built in ${build_seconds}s ($CONTAINER_TOOL), tag $IMAGE_TAG"
@@ -312,16 +324,26 @@ app_role_check() {
 }
 check "the service connects as users_app, who cannot DROP TABLE or CREATE" app_role_check
 
-# The contract, from a container on the compose network, through nginx.
-if compose run --rm -T --no-deps acceptance > "$work/tap" 2>&1; then :; fi
-cat "$work/tap"
-acceptance_ok=$(grep -c '^ok ' "$work/tap" || true)
-acceptance_failed=$(grep -c '^not ok ' "$work/tap" || true)
-passed=$((passed + acceptance_ok))
-failed=$((failed + acceptance_failed))
-if [ "$acceptance_ok" -eq 0 ] && [ "$acceptance_failed" -eq 0 ]; then
-  failed=$((failed + 1)); echo "FAIL: the acceptance suite ran no test"
-fi
+# The contract, from a container on the compose network, through nginx:
+# run_acceptance NAME [compose run options] counts its TAP lines.
+acceptance_summary=""
+run_acceptance() {
+  local name=$1; shift
+  local tap=$work/tap-$name ok bad
+  local phase=$SECONDS
+  if compose run --rm -T --no-deps "$@" acceptance > "$tap" 2>&1; then :; fi
+  echo "release: acceptance suite, $name profile ($((SECONDS - phase))s):"
+  cat "$tap"
+  ok=$(grep -c '^ok ' "$tap" || true)
+  bad=$(grep -c '^not ok ' "$tap" || true)
+  passed=$((passed + ok))
+  failed=$((failed + bad))
+  if [ "$ok" -eq 0 ] && [ "$bad" -eq 0 ]; then
+    failed=$((failed + 1)); echo "FAIL: the acceptance suite ($name) ran no test"
+  fi
+  acceptance_summary+="${acceptance_summary:+, }$name $ok passed, $bad failed"
+}
+run_acceptance open
 
 service_uid() { compose exec -T users-service id -u | tr -d '\r'; }
 check "users-service runs as a non-root user" test "$(service_uid)" != 0
@@ -384,6 +406,55 @@ drain_check() {
   test "$code" = 0
 }
 check "stop drains the in-flight request and exits 0" drain_check
+
+# --- the locked-down profile ------------------------------------------------
+# The service again (it was stopped above), now with REQUIRE_ADMIN_FOR_WRITES
+# and REQUIRE_AUTH_FOR_READS on; nginx restarted to find it. An admin made by
+# `manage create_admin` in the service's container (password on standard
+# input) logs in there, and the acceptance suite runs again with its token
+# (AUTH_TOKEN: the admin's token on every request that brings none; the
+# suite's own tests then check what clients without one get).
+locked_down_start() {
+  local phase=$SECONDS
+  REQUIRE_ADMIN_FOR_WRITES=true REQUIRE_AUTH_FOR_READS=true \
+    compose up -d --no-build --no-deps users-service
+  local deadline=$((SECONDS + HEALTH_TIMEOUT))
+  until [ "$(state_of '{{.State.Health.Status}}' users-service)" = healthy ]; do
+    [ $SECONDS -lt $deadline ] || { echo "users-service not healthy"; compose logs --tail 30 users-service; return 1; }
+    sleep 1
+  done
+  compose restart -t 5 nginx
+  until all_healthy; do
+    [ $SECONDS -lt $deadline ] || { echo "the stack is not healthy"; compose ps; return 1; }
+    sleep 1
+  done
+  local env
+  env=$($CONTAINER_TOOL exec "$(container_of users-service)" env)
+  grep -x 'REQUIRE_ADMIN_FOR_WRITES=true' <<<"$env"
+  grep -x 'REQUIRE_AUTH_FOR_READS=true' <<<"$env"
+  echo "locked-down stack healthy in $((SECONDS - phase))s"
+}
+locked_down_admin() {  # the admin's token into $work/admin-token
+  local service password admin_token
+  service=$(container_of users-service)
+  password=$(head -c 18 /dev/urandom | od -An -tx1 | tr -d ' \n')
+  printf '%s\n' "$password" | $CONTAINER_TOOL exec -i "$service" \
+    manage create_admin --username release-admin --email release-admin@example.com
+  admin_token=$(printf '{"email":"release-admin@example.com","password":"%s"}' "$password" |
+    $CONTAINER_TOOL exec -i "$service" curl -fsS -X POST -H 'Content-Type: application/json' \
+      --data-binary @- http://127.0.0.1:5000/auth/login |
+    python3 -c 'import json, sys; print(json.load(sys.stdin)["auth_token"])')
+  [ -n "$admin_token" ]
+  printf '%s' "$admin_token" > "$work/admin-token"
+  echo "the admin logged in"
+}
+check "users-service restarted locked down (admin for writes, a token for reads)" locked_down_start
+check "manage create_admin in the service's container; the admin logs in" locked_down_admin
+if [ -s "$work/admin-token" ]; then
+  run_acceptance locked-down -e AUTH_TOKEN="$(cat "$work/admin-token")"
+else
+  failed=$((failed + 1)); echo "FAIL: the locked-down acceptance pass did not run"
+fi
 check "the README's development Docker commands work as written" tests/release/readme_docker.sh
 
 total=$((SECONDS - started))
@@ -393,5 +464,5 @@ if [ "$failed" -eq 0 ]; then
 else
   echo "RELEASE FAILED in ${total}s"
 fi
-echo "release: $passed passed, $failed failed"
+echo "release: $passed passed, $failed failed (acceptance: $acceptance_summary)"
 [ "$failed" -eq 0 ]

@@ -1,6 +1,13 @@
 #!/usr/bin/env bats
 # The HTTP contract through the production stack's nginx, from a container on
 # the compose network. Each test stands alone: emails are unique per run.
+#
+# Two profiles: the open one (the seed's contract), and the locked-down one
+# (REQUIRE_ADMIN_FOR_WRITES=true and REQUIRE_AUTH_FOR_READS=true), which
+# scripts/release.sh runs with AUTH_TOKEN set to an admin's token: every
+# request that brings no Authorization of its own then carries that token, so
+# the contract above holds for an admin, and the locked-down tests at the end
+# check what a client without a token (or without the admin flag) gets.
 
 # `run !`: a bare `! cmd` never fails a Bats test.
 bats_require_minimum_version 1.5.0
@@ -10,14 +17,27 @@ setup_file() {
   export RUN_ID
 }
 
+locked_down() { [ -n "${AUTH_TOKEN:-}" ]; }
+
 # curl into $status_code, $body and $headers (files under BATS_TEST_TMPDIR).
+# In the locked-down profile the admin's token goes with every request that
+# sets no Authorization header itself; `anonymous request ...` sends none.
 request() {
   local method=$1 path=$2; shift 2
+  local auth=() arg
+  if locked_down && [ -z "${ANONYMOUS:-}" ]; then
+    auth=(-H "Authorization: Bearer $AUTH_TOKEN")
+    for arg in "$@"; do
+      if [[ "${arg,,}" == authorization:* ]]; then auth=(); break; fi
+    done
+  fi
   status_code=$(curl -sS -o "$BATS_TEST_TMPDIR/body" -D "$BATS_TEST_TMPDIR/headers" \
-    -w '%{http_code}' -X "$method" "$BASE_URL$path" "$@")
+    -w '%{http_code}' -X "$method" "${auth[@]}" "$BASE_URL$path" "$@")
   body=$(cat "$BATS_TEST_TMPDIR/body")
   headers=$(tr -d '\r' < "$BATS_TEST_TMPDIR/headers")
 }
+
+anonymous() { ANONYMOUS=1 "$@"; }
 
 post_user() {  # username email
   request POST /users -H 'Content-Type: application/json' \
@@ -96,6 +116,7 @@ expect_fail() {  # status message
   grep -qi '^content-type: text/html' <<<"$headers"
   grep -q 'All Users' <<<"$body"
   grep -q "page-$RUN_ID" <<<"$body"
+  ! grep -q "page-$RUN_ID@example.com" <<<"$body"  # usernames and dates only
 }
 
 @test "POST / (form) adds a user, then shows the page" {
@@ -156,7 +177,7 @@ expect_fail() {  # status message
   [ "$status_code" = 200 ]
   request GET /auth/status -H "Authorization: Bearer $token"
   [ "$status_code" = 401 ]
-  request GET /auth/status
+  anonymous request GET /auth/status
   expect_fail 403 "Provide a valid auth token."
 }
 
@@ -214,6 +235,73 @@ expect_fail() {  # status message
   request GET /docs
   run grep -qi '^content-security-policy: .*script-src' <<<"$headers"
   [ "$status" -ne 0 ]
+}
+
+# --- who may read and write: the open profile and the locked-down one -------
+# Each test asserts both profiles: what a client without a token gets is the
+# difference between them.
+
+@test "reads without a token: open in the open profile, 403 when locked down" {
+  post_user "anon-$RUN_ID" "anon-$RUN_ID@example.com"
+  [ "$status_code" = 201 ]
+  request GET /users
+  id=$(json_field ".data.users[] | select(.email == \"anon-$RUN_ID@example.com\") | .id")
+  [ -n "$id" ]
+  anonymous request GET /users
+  if locked_down; then
+    expect_fail 403 "Provide a valid auth token."
+  else
+    [ "$status_code" = 200 ]
+    [ -n "$(json_field ".data.users[] | select(.id == $id) | .email")" ]
+  fi
+  anonymous request GET "/users/$id"
+  if locked_down; then
+    expect_fail 403 "Provide a valid auth token."
+    request GET /users -H "Authorization: Bearer not-a-token"
+    expect_fail 401 "Invalid token. Please log in again."
+  else
+    [ "$status_code" = 200 ]
+    [ "$(json_field .data.email)" = "anon-$RUN_ID@example.com" ]
+  fi
+}
+
+@test "writes without a token: open in the open profile, 403 when locked down, 401 for a non-admin" {
+  anonymous post_user "w1-$RUN_ID" "w1-$RUN_ID@example.com"
+  if locked_down; then expect_fail 403 "Provide a valid auth token."; else [ "$status_code" = 201 ]; fi
+  anonymous request POST / --data-urlencode "username=w2-$RUN_ID" --data-urlencode "email=w2-$RUN_ID@example.com"
+  if locked_down; then  # the page's form answers with the page
+    [ "$status_code" = 403 ]
+    grep -qi '^content-type: text/html' <<<"$headers"
+    grep -q "Provide a valid auth token." <<<"$body"
+  else
+    [ "$status_code" = 303 ]
+  fi
+  request POST /auth/register -H 'Content-Type: application/json' \
+    --data "{\"username\":\"w3-$RUN_ID\",\"email\":\"w3-$RUN_ID@example.com\",\"password\":\"correct horse battery\"}"
+  [ "$status_code" = 201 ]
+  token=$(json_field .auth_token)
+  request POST /users -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
+    --data "{\"username\":\"w4-$RUN_ID\",\"email\":\"w4-$RUN_ID@example.com\"}"
+  if locked_down; then
+    expect_fail 401 "You do not have permission to do that."
+  else
+    [ "$status_code" = 201 ]  # the open profile does not look at the token
+  fi
+  # What was refused was not added; what was accepted was.
+  request GET /users
+  added=$(json_field ".data.users[] | select(.username | endswith(\"-$RUN_ID\")) | .username" |
+    grep -E '^w[124]-' | sort | tr '\n' ' ')
+  if locked_down; then [ -z "$added" ]; else [ "$added" = "w1-$RUN_ID w2-$RUN_ID w4-$RUN_ID " ]; fi
+}
+
+@test "the page answers without a token and shows usernames, never emails" {
+  post_user "pg-$RUN_ID" "pg-$RUN_ID@example.com"
+  [ "$status_code" = 201 ]
+  anonymous request GET /
+  [ "$status_code" = 200 ]
+  grep -qi '^content-type: text/html' <<<"$headers"
+  grep -q "pg-$RUN_ID" <<<"$body"
+  ! grep -q "@example.com" <<<"$body"
 }
 
 # --- the edge: HTTPS, headers, what the public cannot reach, rate limits -----
