@@ -116,7 +116,7 @@ expect_fail() {  # status message
   grep -qi '^content-type: text/html' <<<"$headers"
   grep -q 'All Users' <<<"$body"
   grep -q "page-$RUN_ID" <<<"$body"
-  ! grep -q "page-$RUN_ID@example.com" <<<"$body"  # usernames and dates only
+  run ! grep -q "page-$RUN_ID@example.com" <<<"$body"  # usernames and dates only
 }
 
 @test "POST / (form) adds a user, then shows the page" {
@@ -301,7 +301,7 @@ expect_fail() {  # status message
   [ "$status_code" = 200 ]
   grep -qi '^content-type: text/html' <<<"$headers"
   grep -q "pg-$RUN_ID" <<<"$body"
-  ! grep -q "@example.com" <<<"$body"
+  run ! grep -q "@example.com" <<<"$body"
 }
 
 # --- the edge: HTTPS, headers, what the public cannot reach, rate limits -----
