@@ -4,10 +4,14 @@
 # API, so that the same compose files and `docker-compose` work on machines
 # with no Docker engine and no access to Docker Hub.
 #
-#   scripts/containers.sh setup         make the engine ready (podman: runtime
-#                                       settings, API socket, base images and
-#                                       stand-ins for images it cannot pull)
-#   eval "$(scripts/containers.sh env)" CONTAINER_TOOL, COMPOSE, DOCKER_HOST
+#   scripts/containers.sh setup         make the engine ready (installs what is
+#                                       missing; podman: runtime settings, API
+#                                       socket, base images and stand-ins for
+#                                       images it cannot pull)
+#   eval "$(scripts/containers.sh env)" CONTAINER_TOOL, COMPOSE, DOCKER_HOST;
+#                                       podman: COMPOSE_FILE adds the rlimits
+#                                       podman's API needs to docker-compose.yml
+#   eval "$(scripts/containers.sh env prod)"  the same for docker-compose-prod.yml
 #   scripts/containers.sh healthchecks  podman only, in the background: run
 #                                       every container's HEALTHCHECK every 2 s
 #                                       (podman schedules them with systemd
@@ -63,7 +67,15 @@ EOF
 start_api() {
   api_answers && return 0
   rm -f "$PODMAN_SOCK"
-  setsid podman system service --time=0 "unix://$PODMAN_SOCK" >/dev/null 2>&1 < /dev/null &
+  # The service outlives its caller: it must not keep the caller's open files
+  # (a `flock` lock, a pipe), or that lock stays held for as long as it runs.
+  (
+    for fd in "/proc/$BASHPID/fd/"*; do
+      fd=${fd##*/}
+      [ "$fd" -gt 2 ] && eval "exec $fd>&-" 2>/dev/null
+    done
+    exec setsid podman system service --time=0 "unix://$PODMAN_SOCK" >/dev/null 2>&1 < /dev/null
+  ) &
   echo $! > "$PODMAN_PID"
   for _ in $(seq 1 50); do api_answers && return 0; sleep 0.2; done
   echo "containers: podman API did not come up on $PODMAN_SOCK" >&2; exit 1
@@ -101,6 +113,7 @@ ensure_standin() {
 
 case "${1:-}" in
   setup)
+    "$root/scripts/install-deps.sh" release
     t=$(tool)
     if [ "$t" = podman ]; then
       configure_podman
@@ -115,7 +128,18 @@ case "${1:-}" in
     echo "export CONTAINER_TOOL=$t"
     echo "export COMPOSE='$(compose_command "$t")'"
     # compose builds through the API, never through a docker CLI that may lack an engine
-    [ "$t" = podman ] && echo "export DOCKER_HOST=unix://$PODMAN_SOCK COMPOSE_DOCKER_CLI_BUILD=0"
+    # (and, with no docker CLI at all, execs too). podman's API does not apply
+    # containers.conf's rlimits, and podman's own defaults exceed what such
+    # machines grant: docker-compose*.podman.yml set them per service.
+    if [ "$t" = podman ]; then
+      echo "export DOCKER_HOST=unix://$PODMAN_SOCK COMPOSE_DOCKER_CLI_BUILD=0"
+      command -v docker >/dev/null || echo "export COMPOSE_INTERACTIVE_NO_CLI=1"
+      if [ "${2:-}" = prod ]; then
+        printf "export COMPOSE_FILE=%q\n" "$root/docker-compose-prod.yml:$root/docker-compose-prod.podman.yml"
+      else
+        printf "export COMPOSE_FILE=%q\n" "$root/docker-compose.yml:$root/docker-compose.podman.yml"
+      fi
+    fi
     ;;
   healthchecks)
     [ "$(tool)" = podman ] || exit 0
@@ -130,5 +154,5 @@ case "${1:-}" in
     if [ -f "$PODMAN_PID" ]; then kill "$(cat "$PODMAN_PID")" 2>/dev/null || true; rm -f "$PODMAN_PID"; fi
     ;;
   *)
-    sed -n '2,16p' "$0" >&2; exit 2 ;;
+    sed -n '2,20p' "$0" >&2; exit 2 ;;
 esac

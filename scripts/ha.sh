@@ -4,9 +4,11 @@
 # Raft (pysyncobj) -- no etcd or Consul to run. synchronous_mode makes every
 # acknowledged commit wait for the sync standby, and only that standby may be
 # promoted, so a failover never loses an acknowledged write.
-#   ha.sh up      start the members; wait for a leader and a sync standby;
-#                 `manage migrate` through the URL (it lands on the leader); print the
-#                 URL with its password masked
+#   ha.sh up      start the members, whatever state a fault left them in; wait
+#                 until the leader runs and both other members stream from it
+#                 (one as its sync standby), printing what it waits for whenever
+#                 that changes; `manage migrate` through the URL (it lands on the
+#                 leader); print the URL with its password masked
 #   ha.sh down    stop what `up` started (by PID); data is kept under the state dir
 #   ha.sh status  one line per member: name, role, state, postgres port, timeline, lag
 #   ha.sh url     the multi-host libpq URI; libpq picks the writable member itself
@@ -43,9 +45,20 @@ HA_RAFT_PORT="${HA_RAFT_PORT:-52440}"
 HA_DB="${HA_DB:-users_prod}"
 HA_USER="${HA_USER:-users}"
 
+# Failover timings (Patroni's dynamic configuration, kept in Raft; `up` sets
+# them on an existing cluster too). The leader refreshes its key every
+# loop_wait s; when it dies, the key expires after ttl s and the sync standby
+# takes over at once; a Raft or PostgreSQL call is retried for retry_timeout s.
+# Patroni's rule: loop_wait + 2 * retry_timeout <= ttl, whole seconds.
+# primary_start_timeout 0: a primary whose PostgreSQL crashed (its Patroni
+# alive) hands over to the sync standby instead of restarting in place; with
+# synchronous_mode that loses no acknowledged write.
+HA_TTL=4 HA_LOOP_WAIT=1 HA_RETRY_TIMEOUT=1 HA_PRIMARY_START_TIMEOUT=0
+DYNAMIC_CONFIG="{\"ttl\": $HA_TTL, \"loop_wait\": $HA_LOOP_WAIT, \"retry_timeout\": $HA_RETRY_TIMEOUT, \"primary_start_timeout\": $HA_PRIMARY_START_TIMEOUT}"
+
 pg_bindir() {
   local dir=/usr/lib/postgresql/15/bin
-  [ -x "$dir/postgres" ] || dir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+  [ -x "$dir/postgres" ] || dir=$(printf '%s\n' /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
   [ -x "$dir/postgres" ] || { echo "ha.sh: PostgreSQL server binaries not found (install postgresql)" >&2; exit 1; }
   echo "$dir"
 }
@@ -98,14 +111,91 @@ cluster_json() {
   return 1
 }
 
-# True once one member leads and another is its running sync standby.
-leader_and_sync() {
-  cluster_json | "$PYTHON" -c '
-import json, sys
-members = json.load(sys.stdin).get("members", [])
-roles = {m.get("role"): m.get("state") for m in members}
-ok = roles.get("leader") == "running" and roles.get("sync_standby") in ("running", "streaming")
-sys.exit(0 if ok else 1)' 2>/dev/null
+# What the cluster still lacks before `up` is done, in words, or "ready":
+# a running leader, the two other members streaming from it (one of them its
+# sync standby), and the timings above in Patroni's dynamic configuration
+# (set here when they differ: a cluster created with other timings gets them).
+# A member that is not streaming is shown with its state and the last line of
+# its Patroni log (crash recovery, pg_rewind, a base backup...).
+cluster_state() {
+  "$PYTHON" - "$HA_API_PORT" "${#MEMBERS[@]}" "$HA_DIR" "$DYNAMIC_CONFIG" "$UP_STARTED" <<'EOF'
+import json, re, sys, urllib.error, urllib.request
+api_base, count, ha_dir, wanted = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], json.loads(sys.argv[4])
+since = sys.argv[5]  # Patroni's log lines from before this `up` are another story
+names = ["m%d" % i for i in range(count)]
+
+def call(i, path, method="GET", body=None):
+    request = urllib.request.Request("http://127.0.0.1:%d%s" % (api_base + i, path), method=method,
+                                     data=body and json.dumps(body).encode())
+    try:
+        with urllib.request.urlopen(request, timeout=2) as response:
+            return json.load(response)
+    except urllib.error.HTTPError as error:  # /patroni answers 503 while PostgreSQL is down
+        try:
+            return json.load(error)
+        except Exception:
+            return None
+    except Exception:
+        return None
+
+def last_log_line(name):
+    try:
+        with open("%s/%s/patroni.log" % (ha_dir, name), "rb") as log:
+            log.seek(0, 2)
+            log.seek(max(0, log.tell() - 8192))
+            lines = log.read().decode("utf-8", "replace").splitlines()
+    except OSError:
+        return "no Patroni log yet"
+    for line in reversed(lines):
+        match = re.match(r"(\d{4}-\d\d-\d\d [\d:]+)[,.]\d+ (?:INFO|WARNING|ERROR): (.*)", line)
+        if match:
+            return match.group(2)[:160] if match.group(1) >= since else "no Patroni log line yet"
+    return "no Patroni log line yet"
+
+def about(name, members):
+    member = members.get(name)
+    state = "not in Patroni's member list" if member is None else "%s, timeline %s" % (
+        member.get("state"), member.get("timeline", "-"))
+    return "%s (%s; Patroni: %s)" % (name, state, last_log_line(name))
+
+cluster = next((c for c in (call(i, "/cluster") for i in range(count)) if c is not None), None)
+if cluster is None:
+    print("a member's Patroni REST API to answer: " + "; ".join(
+        "%s: %s" % (name, last_log_line(name)) for name in names))
+    sys.exit()
+members = {m["name"]: m for m in cluster.get("members", [])}
+leader = next((m for m in members.values() if m.get("role") == "leader"), None)
+if leader is None:
+    print("a leader: " + "; ".join(about(name, members) for name in names))
+    sys.exit()
+status = call(names.index(leader["name"]), "/patroni") if leader["name"] in names else None
+if not status or status.get("state") != "running" or status.get("role") not in ("master", "primary"):
+    print("the leader %s to run as primary (the leader key is its; a stale key expires after ttl): %s"
+          % (leader["name"], about(leader["name"], members)))
+    sys.exit()
+streams = {r.get("application_name"): r for r in status.get("replication") or []}
+# Streaming as PostgreSQL sees it, and running on the leader's timeline as
+# the member's Patroni reports it (it lags PostgreSQL by up to a loop).
+lagging = [name for name in names if name != leader["name"] and (
+    (streams.get(name) or {}).get("state") != "streaming" or members.get(name, {}).get("state") != "running"
+    or members.get(name, {}).get("timeline") != status.get("timeline"))]
+if lagging:
+    print("%s to stream from the leader %s: " % (" and ".join(lagging), leader["name"]) +
+          "; ".join(about(name, members) for name in lagging))
+    sys.exit()
+sync = [name for name, r in streams.items() if r.get("sync_state") == "sync"]
+if not sync or not any(members.get(name, {}).get("role") == "sync_standby" for name in sync):
+    print("a sync standby: the leader %s assigns one at its next loop (%s)" % (
+        leader["name"], ", ".join("%s %s" % (n, r.get("sync_state")) for n, r in sorted(streams.items()))))
+    sys.exit()
+config = call(names.index(leader["name"]), "/config") or {}
+if any(config.get(key) != value for key, value in wanted.items()):
+    call(names.index(leader["name"]), "/config", "PATCH", wanted)
+    print("Patroni's dynamic configuration to take %s (it had %s)" % (
+        json.dumps(wanted), json.dumps({key: config.get(key) for key in wanted})))
+    sys.exit()
+print("ready")
+EOF
 }
 
 write_config() {  # member
@@ -114,8 +204,6 @@ write_config() {  # member
   for j in "${MEMBERS[@]}"; do
     [ "$j" = "$i" ] || partners+="${partners:+, }'127.0.0.1:$((HA_RAFT_PORT + j))'"
   done
-  # Timings: the leader key lives ttl seconds and Patroni checks every
-  # loop_wait; Patroni wants loop_wait + 2 * retry_timeout <= ttl.
   cat > "$dir/patroni.yml" <<EOF
 scope: users-ha
 name: m$i
@@ -130,9 +218,10 @@ raft:
   partner_addrs: [$partners]
 bootstrap:
   dcs:
-    ttl: 10
-    loop_wait: 1
-    retry_timeout: 4
+    ttl: $HA_TTL
+    loop_wait: $HA_LOOP_WAIT
+    retry_timeout: $HA_RETRY_TIMEOUT
+    primary_start_timeout: $HA_PRIMARY_START_TIMEOUT
     maximum_lag_on_failover: 1048576
     synchronous_mode: true
     postgresql:
@@ -193,6 +282,35 @@ $(pg_bindir)/psql "\$1" -v ON_ERROR_STOP=1 -q \\
 EOF
   )
   chmod 700 "$HA_DIR/post_bootstrap.sh"
+  # Patroni through this wrapper: Debian's pysyncobj 0.3.11 starts every Raft
+  # node at term 0 whatever its journal holds (it keeps no term on disk). When
+  # all three restart at once (`down`, then `up`), a member whose old log ends
+  # in a higher term can then win an election and overwrite what the others
+  # committed meanwhile: members see different leader keys, or none, and the
+  # cluster never settles (PySyncObj issue #201). The wrapper starts the term
+  # at the last one in the journal, which Raft's election rule then respects.
+  cat > "$HA_DIR/patroni_raft_term.py" <<'EOF'
+import sys
+import patroni.dcs.raft as raft
+
+start = raft.KVStoreTTL.__init__
+
+
+def start_at_the_journal_term(self, *args, **kwargs):
+    start(self, *args, **kwargs)  # loads the journal; nothing runs until the first tick
+    log = self._SyncObj__raftLog
+    if len(log) and self._SyncObj__raftCurrentTerm < log[len(log) - 1][2]:
+        self._SyncObj__raftCurrentTerm = log[len(log) - 1][2]
+
+
+raft.KVStoreTTL.__init__ = start_at_the_journal_term
+# Patroni starts PostgreSQL through multiprocessing's spawn, whose child
+# imports this file again: only the first process is Patroni.
+if __name__ == "__main__":
+    from patroni.__main__ import main
+    sys.exit(main())
+EOF
+  chmod 644 "$HA_DIR/patroni_raft_term.py"
   local i
   for i in "${MEMBERS[@]}"; do
     mkdir -p "$(member_dir "$i")/log"
@@ -224,7 +342,7 @@ start_member() {  # member
   require_free_port $((HA_API_PORT + i)) "member m$i REST API"
   require_free_port $((HA_RAFT_PORT + i)) "member m$i raft"
   ( exec_as_postgres env -i PATH=/usr/bin:/bin HOME="$dir" LC_ALL=C.UTF-8 \
-      /usr/bin/patroni "$dir/patroni.yml" ) >> "$dir/patroni.log" 2>&1 < /dev/null &
+      "$PYTHON" "$HA_DIR/patroni_raft_term.py" "$dir/patroni.yml" ) >> "$dir/patroni.log" 2>&1 < /dev/null &
   echo $! > "$dir/patroni.pid"
 }
 
@@ -260,12 +378,25 @@ case "${1:-}" in
       echo "ha.sh: patroni and python3-pysyncobj are needed (scripts/install-deps.sh ha)" >&2; exit 1; }
     [ -x "$BIN/manage" ] || { echo "ha.sh: $BIN/manage not found (make build-release, or set USERS_BIN_DIR)" >&2; exit 1; }
     prepare
+    UP_STARTED=$(env -u TZ date '+%F %T')  # in Patroni's time zone (it runs without TZ)
     for i in "${MEMBERS[@]}"; do start_member "$i"; done
+    # Whatever a fault left (a crashed primary, a member to rewind, the dead
+    # leader's key still in Raft), Patroni sorts it out; this waits for the
+    # whole cluster and says what it is waiting for whenever that changes.
     deadline=$((SECONDS + ${HA_UP_TIMEOUT:-120}))
-    until leader_and_sync && PGCONNECT_TIMEOUT=2 "$(pg_bindir)/psql" "$(app_url)" -qtAc 'SELECT 1' >/dev/null 2>&1; do
+    said=""
+    while :; do
+      state=$(cluster_state)
+      if [ "$state" = ready ]; then
+        PGCONNECT_TIMEOUT=2 "$(pg_bindir)/psql" "$(app_url)" -qtAc 'SELECT 1' >/dev/null 2>&1 && break
+        state="the URL to reach a writable member"
+      fi
+      if [ "$state" != "$said" ]; then
+        echo "ha.sh: waiting for $state" >&2
+        said=$state
+      fi
       if [ $SECONDS -ge $deadline ]; then
-        echo "ha.sh: no leader with a sync standby after ${HA_UP_TIMEOUT:-120} s; see $HA_DIR/m*/patroni.log" >&2
-        tail -n 5 "$HA_DIR"/m*/patroni.log >&2
+        echo "ha.sh: gave up after ${HA_UP_TIMEOUT:-120} s (HA_UP_TIMEOUT), still waiting for $state; see $HA_DIR/m*/patroni.log" >&2
         exit 1
       fi
       sleep 0.5

@@ -1,68 +1,92 @@
 #!/usr/bin/env bash
-# Installs every Debian package the build, the tests, `make run`, `make prod`
-# and `make bench` need; `install-deps.sh release` adds what `make release`
-# needs to build and run the images where no Docker engine is installed;
-# `install-deps.sh ha` adds Patroni with its Raft library for `make ha` and
-# `make test-scale`.
+# Installs the Debian packages a make target needs, by group:
+#   install-deps.sh build        compiling (make build, make build-release)
+#   install-deps.sh run          make run, make prod: PostgreSQL, nginx, curl
+#   install-deps.sh test         make test: run, plus the test tools (bats, the
+#                                browser and node, kubectl, docker-compose, ...)
+#   install-deps.sh bench        make bench: run, plus wrk and gnuplot
+#   install-deps.sh fuzz         make fuzz: clang and its libFuzzer runtime
+#   install-deps.sh release      the images: podman (with runc) behind
+#                                docker-compose where no Docker engine answers,
+#                                debootstrap (scripts/containers.sh setup)
+#   install-deps.sh registry     make release: Debian's docker-registry (the
+#                                system service it installs listens on :5000
+#                                where systemd runs; make release runs its own)
+#   install-deps.sh ha           make ha, make test-scale: Patroni and its Raft
+#   install-deps.sh lint         make lint, make coverage: the five analysers
+#                                and gcovr
+# Several groups at once: `install-deps.sh build test`. No group: build.
+# --dry-run (first) prints the missing packages and installs nothing.
 # Idempotent: does nothing (no apt-get at all) when everything is already
 # present. Works as root without sudo.
 set -euo pipefail
 
-PACKAGES=(
-  # build
-  build-essential cmake pkg-config clang-format clang-tidy
-  libpistache-dev libpqxx-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
-  libcli11-dev libkainjow-mustache-dev libsodium-dev libjwt-dev libvalijson-dev
-  libgtest-dev googletest libboost-context-dev
-  # run and test: a real PostgreSQL and a real nginx
-  postgresql postgresql-contrib nginx-light curl procps iproute2 bats
-  # make test-scale: a TCP forwarder to cut one replica from the database
-  socat
-  # static checks of the deployment files
-  docker-compose
-  # fuzzing (clang's libFuzzer runtime)
-  clang libclang-rt-14-dev
-  # benchmark
-  wrk gnuplot-nox
-  # browser test of the index page
-  chromium
-)
+dry_run=0
+if [ "${1:-}" = --dry-run ]; then dry_run=1; shift; fi
+[ $# -gt 0 ] || set -- build
 
-# make release: podman (with runc) behind docker-compose when no Docker engine
-# answers, debootstrap for Debian's base images.
-if [ "${1:-}" = release ]; then
-  if command -v docker >/dev/null && docker info >/dev/null 2>&1; then
-    PACKAGES=(curl)
-    docker compose version >/dev/null 2>&1 || PACKAGES+=(docker-compose)
-  else
-    PACKAGES=(podman runc golang-github-containernetworking-plugin-dnsname docker-compose debootstrap curl)
-  fi
-fi
-
-# make ha, make test-scale: Patroni runs the PostgreSQL cluster and elects its
-# leader through its built-in Raft (pysyncobj), so no etcd or Consul.
-if [ "${1:-}" = ha ]; then
-  PACKAGES=(patroni python3-pysyncobj postgresql curl)
-fi
+packages_of() {
+  case "$1" in
+    build)
+      echo build-essential cmake pkg-config \
+        libpistache-dev libpqxx-dev nlohmann-json3-dev libspdlog-dev libfmt-dev \
+        libcli11-dev libkainjow-mustache-dev libsodium-dev libjwt-dev libvalijson-dev \
+        libgtest-dev googletest libboost-context-dev libcmark-dev ;;
+    # a real PostgreSQL and a real nginx
+    run) echo postgresql postgresql-contrib nginx-light curl openssl procps iproute2 ;;
+    test)
+      packages_of run
+      # format and static checks, the shell tests, a TCP forwarder to cut one
+      # replica from the database, the compose files' check, the browser test,
+      # the benchmark report's chart (tests/static/bench_report.sh)
+      echo clang-format clang-tidy bats socat docker-compose chromium gnuplot-nox ;;
+    bench) packages_of run; echo wrk gnuplot-nox ;;
+    fuzz) echo clang libclang-rt-14-dev ;;
+    release)
+      if command -v docker >/dev/null && docker info >/dev/null 2>&1; then
+        echo curl openssl
+        docker compose version >/dev/null 2>&1 || echo docker-compose
+      else
+        echo podman runc golang-github-containernetworking-plugin-dnsname docker-compose \
+          debootstrap curl openssl
+      fi ;;
+    registry) echo docker-registry python3 curl ;;
+    # Patroni runs the PostgreSQL cluster and elects its leader through its
+    # built-in Raft (pysyncobj), so no etcd or Consul.
+    ha) echo patroni python3-pysyncobj postgresql curl ;;
+    # make lint, make coverage: the five analysers and the coverage reporter
+    lint) echo clang-format clang-tidy cppcheck shellcheck yamllint gcovr ;;
+    *) echo "install-deps: unknown group $1 (build run test bench fuzz release registry ha lint)" >&2; exit 2 ;;
+  esac
+}
 
 missing=()
-for p in "${PACKAGES[@]}"; do
-  status=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
-  [ "$status" = "installed" ] || missing+=("$p")
+for group in "$@"; do
+  for p in $(packages_of "$group"); do
+    status=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
+    [ "$status" = "installed" ] || [[ " ${missing[*]} " == *" $p "* ]] || missing+=("$p")
+  done
+  # npm is a build dependency (it installs Swagger UI's files, embedded into
+  # the service for /docs/try; make release puts them in the image's build
+  # context) and Node.js drives the browser test; many machines already carry
+  # their own node and npm outside dpkg, and Debian's npm conflicts with those,
+  # so only add the Debian packages when the commands are missing.
+  if [ "$group" = build ] || [ "$group" = test ] || [ "$group" = release ]; then
+    command -v node >/dev/null || [[ " ${missing[*]} " == *" nodejs "* ]] || missing+=(nodejs)
+    command -v npm >/dev/null || [[ " ${missing[*]} " == *" npm "* ]] || missing+=(npm)
+  fi
+  if [ "$group" = test ]; then
+    # kubectl renders deploy/k8s (tests/static/k8s_manifests.sh). Debian's
+    # kubernetes-client (1.20) conflicts with a kubectl installed from another
+    # source, so only when there is none.
+    command -v kubectl >/dev/null || missing+=(kubernetes-client)
+  fi
 done
 
-# Node.js drives the browser test; many machines already carry their own node
-# and npm outside dpkg, and Debian's npm conflicts with those, so only add the
-# Debian packages when the commands are missing.
-if [ -z "${1:-}" ]; then
-  command -v node >/dev/null || missing+=(nodejs)
-  command -v npm >/dev/null || missing+=(npm)
-  # kubectl renders deploy/k8s (tests/static/k8s_manifests.sh). Debian's
-  # kubernetes-client (1.20) conflicts with a kubectl installed from another
-  # source, so only when there is none.
-  command -v kubectl >/dev/null || missing+=(kubernetes-client)
+if [ $dry_run = 1 ]; then
+  echo "install-deps ($*): ${missing[*]:-nothing missing}"
+  exit 0
 fi
-
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
 fi

@@ -12,7 +12,7 @@ bindir() {
   local dir
   dir=$(pg_config --bindir 2>/dev/null || true)
   if [ -z "$dir" ] || [ ! -x "$dir/initdb" ]; then
-    dir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+    dir=$(printf '%s\n' /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
   fi
   [ -x "$dir/initdb" ] || { echo "pg.sh: PostgreSQL server binaries not found (install postgresql)" >&2; exit 1; }
   echo "$dir"

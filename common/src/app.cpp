@@ -2,8 +2,9 @@
 #include "common/app.hpp"
 
 #include <pthread.h>
-#include <signal.h>
 #include <spdlog/spdlog.h>
+
+#include <csignal>
 
 #include "http_server.hpp"
 
@@ -64,7 +65,8 @@ void App::run_until_signal() {
   start();
   int received = 0;
   sigwait(&signals, &received);
-  spdlog::info("received {}, draining in-flight requests", strsignal(received));
+  spdlog::info("received {}, draining in-flight requests",
+               received == SIGINT ? "SIGINT" : "SIGTERM");
   shutdown(std::chrono::seconds(8));
   spdlog::info("stopped");
 }

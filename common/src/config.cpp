@@ -119,6 +119,9 @@ void read_auth(const Config::Lookup& lookup, Config& config) {
   if (auto require = non_empty(lookup, "REQUIRE_ADMIN_FOR_WRITES")) {
     config.require_admin_for_writes = parse_bool("REQUIRE_ADMIN_FOR_WRITES", *require);
   }
+  if (auto require = non_empty(lookup, "REQUIRE_AUTH_FOR_READS")) {
+    config.require_auth_for_reads = parse_bool("REQUIRE_AUTH_FOR_READS", *require);
+  }
   if (auto proxies = lookup("TRUSTED_PROXIES")) {  // set but empty: trust no proxy
     config.trusted_proxies = split_list(*proxies);
     try {
@@ -141,6 +144,14 @@ void read_auth(const Config::Lookup& lookup, Config& config) {
   if (auto failures = non_empty(lookup, "LOGIN_MAX_FAILURES")) {
     config.login_max_failures =
         static_cast<int>(parse_int("LOGIN_MAX_FAILURES", *failures, 1, 1000000));
+  }
+  if (auto concurrency = non_empty(lookup, "PASSWORD_HASH_CONCURRENCY")) {
+    config.password_hash_concurrency =
+        static_cast<int>(parse_int("PASSWORD_HASH_CONCURRENCY", *concurrency, 1, 1024));
+  }
+  if (auto wait = non_empty(lookup, "PASSWORD_HASH_QUEUE_TIMEOUT_MS")) {
+    config.password_hash_queue_timeout_ms =
+        static_cast<int>(parse_int("PASSWORD_HASH_QUEUE_TIMEOUT_MS", *wait, 1, 60000));
   }
 }
 
@@ -169,7 +180,7 @@ std::string redact_url(const std::string& url) {
     auto colon = out.find(':', authority_start);
     if (at != std::string::npos && (slash == std::string::npos || at < slash) &&
         colon != std::string::npos && colon < at) {
-      out = out.substr(0, colon + 1) + "***" + out.substr(at);
+      out.replace(colon + 1, at - colon - 1, "***");
     }
   }
   // password=... among the query parameters
@@ -186,6 +197,8 @@ std::string redact_url(const std::string& url) {
 
 Config Config::from_lookup(const Lookup& lookup) {
   Config config;
+  // Unset means production: development's defaults (a known signing key,
+  // debug logs) must be asked for, never fallen into.
   if (auto env = non_empty(lookup, "APP_ENV")) config.app_env = parse_env(*env);
 
   config.database_url = config.app_env == AppEnv::testing
@@ -198,16 +211,18 @@ Config Config::from_lookup(const Lookup& lookup) {
     }
     config.host = *host;
   }
-  if (auto port = non_empty(lookup, "PORT")) config.port = parse_int("PORT", *port, 0, 65535);
+  if (auto port = non_empty(lookup, "PORT")) {
+    config.port = static_cast<int>(parse_int("PORT", *port, 0, 65535));
+  }
 
   int cores = static_cast<int>(std::thread::hardware_concurrency());
   config.threads = cores > 0 ? cores : 1;
   if (auto threads = non_empty(lookup, "THREADS")) {
-    config.threads = parse_int("THREADS", *threads, 1, 256);
+    config.threads = static_cast<int>(parse_int("THREADS", *threads, 1, 256));
   }
   config.db_pool_size = config.threads;
   if (auto pool = non_empty(lookup, "DB_POOL_SIZE")) {
-    config.db_pool_size = parse_int("DB_POOL_SIZE", *pool, 1, 1000);
+    config.db_pool_size = static_cast<int>(parse_int("DB_POOL_SIZE", *pool, 1, 1000));
   }
 
   config.log_level = config.app_env == AppEnv::development ? "debug" : "info";
@@ -257,13 +272,18 @@ Config Config::from_lookup(const Lookup& lookup) {
     config.max_connections = static_cast<int>(parse_int("MAX_CONNECTIONS", *value, 1, 1000000));
   }
 
+  if (auto value = non_empty(lookup, "SECURITY_HEADERS")) {
+    config.security_headers = parse_bool("SECURITY_HEADERS", *value);
+  }
+
   read_auth(lookup, config);
   return config;
 }
 
 Config Config::from_env() {
   return from_lookup([](const std::string& name) -> std::optional<std::string> {
-    const char* value = std::getenv(name.c_str());
+    // Read once at start-up, before any thread runs or the environment changes.
+    const char* value = std::getenv(name.c_str());  // NOLINT(concurrency-mt-unsafe)
     if (!value) return std::nullopt;
     return std::string(value);
   });
@@ -274,7 +294,7 @@ Config Config::from_env_or_exit(const char* program) {
     return from_env();
   } catch (const ConfigError& error) {
     std::cerr << program << ": configuration error: " << error.what() << "\n";
-    std::exit(2);
+    std::exit(2);  // NOLINT(concurrency-mt-unsafe): at start-up, no other thread yet
   }
 }
 

@@ -226,7 +226,7 @@ struct LoopDb {
         *pending->outcome = std::move(result);
         pending->done->notify();
       });
-      if (slot->pipeline) slot->pipeline->read_buffered();
+      slot->pipeline->read_buffered();
       settle(static_cast<std::size_t>(slot - slots.data()));
     }
   }

@@ -20,8 +20,10 @@
 #include <cerrno>
 #include <cstring>
 #include <stdexcept>
+#include <system_error>
 #include <thread>
 
+#include "edge/response_wire.hpp"
 #include "reactor/loop.hpp"
 
 namespace common {
@@ -36,6 +38,7 @@ HttpServer::HttpServer(const Config& config, const std::vector<Route>& routes,
   state_.limits.max_header_fields = config.max_header_fields;
   state_.limits.max_body_bytes = config.max_body_bytes;
   state_.keepalive_timeout = std::chrono::seconds(config.keepalive_timeout_seconds);
+  if (config.security_headers) state_.default_headers = edge::security_headers();
 }
 
 HttpServer::~HttpServer() {
@@ -54,12 +57,12 @@ void HttpServer::start(const std::vector<std::function<void()>>& loop_hooks) {
   }
   std::unique_ptr<addrinfo, decltype(&::freeaddrinfo)> addresses(found, ::freeaddrinfo);
   listen_fd_ = ::socket(found->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (listen_fd_ < 0) throw std::runtime_error(std::string("socket: ") + std::strerror(errno));
+  if (listen_fd_ < 0) throw std::system_error(errno, std::generic_category(), "socket");
   int one = 1;
   ::setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   if (::bind(listen_fd_, found->ai_addr, found->ai_addrlen) != 0 ||
       ::listen(listen_fd_, 1024) != 0) {
-    std::string why = std::strerror(errno);
+    std::string why = std::generic_category().message(errno);
     ::close(listen_fd_);
     listen_fd_ = -1;
     throw std::runtime_error("cannot listen on " + config_.host + ":" + port_text + ": " + why);

@@ -25,7 +25,7 @@ Response success_raw_data(int status, std::string_view data_json) {
   response.body.reserve(data_json.size() + 32);
   response.body += "{\"data\":";
   response.body += data_json;
-  response.body += ",\"status\":\"success\"}";
+  response.body += R"(,"status":"success"})";
   return response;
 }
 

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Helpers shared by the scripts that run the stack on this machine
 # (run-local.sh: make run / make prod; scale.sh: make scale). Sourced, not run.
 # Expects ROOT (the checkout) and RUN_DIR to be set.

@@ -1,6 +1,6 @@
-// The index page in headless Chromium, through the e2e stack's nginx. The
-// cases live in browser/index_page.test.mjs (playwright-core from npm,
-// Debian's /usr/bin/chromium); this test starts the stack and runs them.
+// The pages a person uses, in headless Chromium, through the e2e stack's
+// nginx (prod headers). The cases live in browser/*.test.mjs (playwright-core
+// from npm, Debian's /usr/bin/chromium); these tests start a stack and run them.
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
@@ -17,16 +17,30 @@ int run(const std::string& command) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-TEST(Browser, IndexPage_AsAPersonUsesIt) {
+// Runs browser/<script> against a fresh stack; its exit code.
+int run_cases(const std::string& script) {
   const std::string dir = support::project_root() + "/tests/e2e/browser";
   if (run("test -d '" + dir + "/node_modules/playwright-core'") != 0) {
-    ASSERT_EQ(run("npm ci --prefix '" + dir + "' --no-audit --no-fund --loglevel=error"), 0)
-        << "could not install playwright-core from npm";
+    if (run("npm ci --prefix '" + dir + "' --no-audit --no-fund --loglevel=error") != 0) {
+      ADD_FAILURE() << "could not install playwright-core from npm";
+      return -1;
+    }
   }
   e2e::Stack stack;
   std::string base = "http://127.0.0.1:" + std::to_string(stack.nginx_port());
-  int code = run("node '" + dir + "/index_page.test.mjs' " + base + " '" ARTIFACT_DIR "'");
-  EXPECT_EQ(code, 0) << "browser cases failed; screenshots and HTML in " ARTIFACT_DIR;
+  return run("node '" + dir + "/" + script + "' " + base + " '" ARTIFACT_DIR "'");
+}
+
+TEST(Browser, IndexPage_AsAPersonUsesIt) {
+  EXPECT_EQ(run_cases("index_page.test.mjs"), 0)
+      << "browser cases failed; screenshots and HTML in " ARTIFACT_DIR;
+}
+
+// /docs reads as a reference (Markdown rendered, fits 1100 px) and /docs/try
+// (Swagger UI) works under the prod CSP: Authorize, GET /auth/status, PATCH.
+TEST(Browser, ApiDocs_AsAPersonReadsAndTriesThem) {
+  EXPECT_EQ(run_cases("api_docs.test.mjs"), 0)
+      << "browser cases failed; screenshots and HTML in " ARTIFACT_DIR;
 }
 
 }  // namespace

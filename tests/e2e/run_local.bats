@@ -4,6 +4,9 @@
 # someone else holds, checks that the process it started is the one
 # answering, and `stop` stops the foreground `dev` service too.
 
+# `run !`: a bare `! cmd` never fails a Bats test.
+bats_require_minimum_version 1.5.0
+
 setup_file() {
   export ROOT="$BATS_TEST_DIRNAME/../.."
   export RUN_DIR="$BATS_FILE_TMPDIR/run"
@@ -36,8 +39,8 @@ teardown_file() {
   curl -fsS "http://127.0.0.1:$NGINX_PORT/ping" | grep -q pong
   run "$ROOT/scripts/run-local.sh" stop
   [ "$status" -eq 0 ]
-  ! kill -0 "$pid" 2>/dev/null
-  ! curl -fsS "http://127.0.0.1:$NGINX_PORT/ping"
+  run ! kill -0 "$pid"
+  run ! curl -fsS "http://127.0.0.1:$NGINX_PORT/ping"
 }
 
 @test "stop stops the foreground dev service" {
@@ -49,5 +52,5 @@ teardown_file() {
   run "$ROOT/scripts/run-local.sh" stop
   [ "$status" -eq 0 ]
   for _ in $(seq 100); do kill -0 "$dev" 2>/dev/null || break; sleep 0.1; done
-  ! kill -0 "$dev" 2>/dev/null
+  run ! kill -0 "$dev"
 }

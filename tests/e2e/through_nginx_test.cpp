@@ -1,8 +1,13 @@
 // The contract end to end: client -> nginx (prod template) -> users-service
 // binary -> PostgreSQL.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <strings.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
@@ -73,6 +78,60 @@ TEST_F(ThroughNginx, Contract_WholeFlow) {
   EXPECT_EQ(call("GET", "/static/style.css").status, 200);
 }
 
+// An account's life through nginx: GET's ETag and 304, PATCH with If-Match
+// (412 when stale), a password change, DELETE. Methods, conditional headers
+// and bodiless answers pass the proxy unchanged. No login here: the next test
+// provokes the login limit.
+TEST_F(ThroughNginx, Account_ConditionalGetPatchPasswordDelete) {
+  const support::Headers json_type = {{"Content-Type", "application/json"}};
+  auto registered =
+      call("POST", "/auth/register",
+           R"({"username":"life","email":"life@e2e.io","password":"e2e password"})", json_type);
+  ASSERT_EQ(registered.status, 201) << registered.body;
+  std::string token = registered.json()["auth_token"];
+  support::Headers bearer = {{"Authorization", "Bearer " + token}};
+  long long id = call("GET", "/auth/status", "", bearer).json()["data"]["id"];
+  std::string path = "/users/" + std::to_string(id);
+
+  auto first = call("GET", path);
+  ASSERT_EQ(first.status, 200) << first.body;
+  std::string etag = first.header("ETag");
+  ASSERT_EQ(etag.rfind("\"", 0), 0u) << etag;  // strong
+  auto cached = call("GET", path, "", {{"If-None-Match", etag}});
+  EXPECT_EQ(cached.status, 304);
+  EXPECT_EQ(cached.body, "");
+  EXPECT_EQ(cached.header("ETag"), etag);
+
+  auto patch_headers = bearer;
+  patch_headers.emplace_back("Content-Type", "application/merge-patch+json");
+  patch_headers.emplace_back("If-Match", etag);
+  auto patched = call("PATCH", path, R"({"username":"lifelong"})", patch_headers);
+  ASSERT_EQ(patched.status, 200) << patched.body;
+  EXPECT_EQ(patched.json()["data"]["username"], "lifelong");
+  EXPECT_NE(patched.header("ETag"), etag);
+  expect_json(call("PATCH", path, R"({"username":"again"})", patch_headers), 412, "message",
+              "The user has changed since you read it.");
+  EXPECT_EQ(call("GET", path, "", {{"If-None-Match", etag}}).status, 200);
+
+  auto password_headers = bearer;
+  password_headers.emplace_back("Content-Type", "application/json");
+  auto changed = call("POST", "/auth/password",
+                      R"({"current_password":"e2e password","new_password":"another e2e one"})",
+                      password_headers);
+  expect_json(changed, 200, "message", "Password changed.");
+  support::Headers renewed = {
+      {"Authorization", "Bearer " + changed.json()["auth_token"].get<std::string>()}};
+  expect_json(call("GET", "/auth/status", "", bearer), 401, "message",
+              "Invalid token. Please log in again.");
+
+  auto removed = call("DELETE", path, "", renewed);
+  EXPECT_EQ(removed.status, 204) << removed.body;
+  EXPECT_EQ(removed.body, "");
+  expect_json(call("GET", path), 404, "message", "User does not exist");
+  expect_json(call("DELETE", path, "", renewed), 401, "message",
+              "Invalid token. Please log in again.");
+}
+
 // Register, status, logout, login, and the brute-force limit, all through
 // nginx with the production hash cost. nginx replaces a client's X-Real-IP
 // with the real peer, so forging it does not dodge the limit. The limit is
@@ -130,6 +189,42 @@ TEST_F(ThroughNginx, Docs_SelfContainedUnderTheProdCsp) {
   for (const auto& url : support::local_urls(page.body)) {
     EXPECT_EQ(call("GET", url).status, 200) << url;
   }
+}
+
+// Swagger UI: the one page whose CSP lets scripts run, and only from this
+// origin (no inline script, no eval); the other security headers stay. Its
+// files pass through with the service's cache header, the bundle compressed.
+TEST_F(ThroughNginx, DocsTry_OnlyPageWithScripts_FromThisOriginOnly) {
+  auto page = call("GET", "/docs/try");
+  ASSERT_EQ(page.status, 200);
+  std::string csp = page.header("Content-Security-Policy");
+  // One policy: nginx's, the service's own copy hidden (two would both apply).
+  EXPECT_EQ(std::count_if(page.headers.begin(), page.headers.end(),
+                          [](const auto& field) {
+                            return strcasecmp(field.first.c_str(), "Content-Security-Policy") == 0;
+                          }),
+            1);
+  EXPECT_NE(csp.find("script-src 'self';"), std::string::npos) << csp;
+  EXPECT_NE(csp.find("connect-src 'self';"), std::string::npos) << csp;
+  EXPECT_EQ(csp.find("unsafe-"), std::string::npos) << csp;
+  EXPECT_NE(csp.find("frame-ancestors 'none'"), std::string::npos) << csp;
+  EXPECT_EQ(page.header("X-Frame-Options"), "DENY");
+  EXPECT_EQ(page.header("X-Content-Type-Options"), "nosniff");
+  for (const char* other : {"/docs", "/", "/docs/try/swagger-initializer.js"}) {
+    std::string policy = call("GET", other).header("Content-Security-Policy");
+    EXPECT_FALSE(policy.empty()) << other;
+    EXPECT_EQ(policy.find("script-src"), std::string::npos) << other << ": " << policy;
+  }
+  auto locals = support::local_urls(page.body);
+  EXPECT_EQ(locals.size(), 3u);
+  for (const auto& url : locals) {
+    auto asset = call("GET", url);
+    EXPECT_EQ(asset.status, 200) << url;
+    EXPECT_EQ(asset.header("Cache-Control"), "public, max-age=86400") << url;
+  }
+  auto bundle = call("GET", "/docs/try/swagger-ui-bundle.js", "", {{"Accept-Encoding", "gzip"}});
+  EXPECT_EQ(bundle.status, 200);
+  EXPECT_EQ(bundle.header("Content-Encoding"), "gzip");
 }
 
 TEST_F(ThroughNginx, SecurityHeaders_AndNoVersion) {
@@ -308,6 +403,105 @@ TEST_F(ThroughNginx, Http10WithoutHost_Answered200) {
   std::string bytes = read_until_closed(connection);
   EXPECT_EQ(bytes.rfind("HTTP/1.1 200", 0), 0u) << bytes;
   EXPECT_NE(bytes.find(R"({"message":"pong!","status":"success"})"), std::string::npos) << bytes;
+}
+
+// --- the edge: security headers, /metrics, the auth rate limit ---------------------
+
+int count_fields(const support::HttpResponse& response, const std::string& name) {
+  int count = 0;
+  for (const auto& [field, value] : response.headers) {
+    count += strcasecmp(field.c_str(), name.c_str()) == 0 ? 1 : 0;
+  }
+  return count;
+}
+
+// The service here keeps SECURITY_HEADERS on (its default): nginx hides its
+// copies and adds its own, so every answer carries each header once, the
+// service's answers, the static files and nginx's own errors alike.
+TEST_F(ThroughNginx, Edge_SecurityHeadersExactlyOnceOnEveryAnswer) {
+  auto direct = support::http_request(stack->service_port(), "GET", "/ping");
+  ASSERT_EQ(direct.header("X-Frame-Options"), "DENY") << "the service sends none itself";
+  for (const char* path : {"/ping", "/static/style.css", "/", "/users/999", "/metrics"}) {
+    auto response = call("GET", path);
+    for (const char* header : {"Content-Security-Policy", "X-Frame-Options",
+                               "X-Content-Type-Options", "Referrer-Policy"}) {
+      EXPECT_EQ(count_fields(response, header), 1) << path << " " << header;
+    }
+    EXPECT_EQ(response.header("X-Frame-Options"), "DENY") << path;
+    EXPECT_NE(response.header("Content-Security-Policy").find("default-src 'none'"),
+              std::string::npos)
+        << path;
+    EXPECT_EQ(count_fields(response, "Strict-Transport-Security"), 0) << "plain HTTP: " << path;
+  }
+  auto css = call("GET", "/static/style.css");
+  EXPECT_EQ(css.status, 200);
+  EXPECT_EQ(css.header("Cache-Control"), "public, max-age=3600");
+}
+
+TEST_F(ThroughNginx, Edge_MetricsOnlyFromInside) {
+  expect_json(call("GET", "/metrics"), 404, "message", "Resource not found.");
+  EXPECT_EQ(call("GET", "/%6detrics").status, 404);
+  EXPECT_EQ(support::http_request(stack->service_port(), "GET", "/metrics").status, 200);
+}
+
+// One request from `source` (another loopback address: nginx counts it as
+// another client) on its own connection; the raw answer.
+std::string exchange_from(const char* source, int port, const std::string& request) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) throw std::runtime_error("socket failed");
+  sockaddr_in local{};
+  local.sin_family = AF_INET;
+  ::inet_pton(AF_INET, source, &local.sin_addr);
+  sockaddr_in remote{};
+  remote.sin_family = AF_INET;
+  remote.sin_port = htons(static_cast<uint16_t>(port));
+  ::inet_pton(AF_INET, "127.0.0.1", &remote.sin_addr);
+  std::string answer;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&local), sizeof local) == 0 &&
+      ::connect(fd, reinterpret_cast<sockaddr*>(&remote), sizeof remote) == 0 &&
+      ::send(fd, request.data(), request.size(), MSG_NOSIGNAL) ==
+          static_cast<ssize_t>(request.size())) {
+    char buffer[4096];
+    for (ssize_t got; (got = ::recv(fd, buffer, sizeof buffer, 0)) > 0;) {
+      answer.append(buffer, static_cast<std::size_t>(got));
+    }
+  }
+  ::close(fd);
+  return answer;
+}
+
+TEST_F(ThroughNginx, Edge_AuthFloodFromOneAddress_Json429ForItAlone) {
+  const std::string login =
+      "POST /auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+      "Content-Length: 2\r\nConnection: close\r\n\r\n{}";
+  int limited = 0;
+  std::string last;
+  for (int i = 0; i < 30; ++i) {
+    last = exchange_from("127.0.0.2", stack->nginx_port(), login);
+    ASSERT_FALSE(last.empty()) << "no answer to request " << i;
+    if (last.rfind("HTTP/1.1 429", 0) == 0) ++limited;
+  }
+  EXPECT_GE(limited, 10);
+  EXPECT_EQ(last.rfind("HTTP/1.1 429", 0), 0u) << last;
+  EXPECT_NE(last.find(R"({"status":"fail","message":"Too many requests."})"), std::string::npos)
+      << last;
+  EXPECT_NE(last.find("Content-Type: application/json"), std::string::npos) << last;
+  EXPECT_NE(last.find("Retry-After: 1"), std::string::npos) << last;
+  // The same address may still read, and other addresses may still post.
+  auto ping = exchange_from("127.0.0.2", stack->nginx_port(),
+                            "GET /ping HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  EXPECT_EQ(ping.rfind("HTTP/1.1 200", 0), 0u) << ping;
+  auto other = call("POST", "/auth/register", "{}", {{"Content-Type", "application/json"}});
+  expect_json(other, 400, "message", "Invalid payload.");
+}
+
+TEST_F(ThroughNginx, Edge_TokenAnswersAreNotCached) {
+  auto registered =
+      call("POST", "/auth/register",
+           R"({"username":"nostore","email":"nostore@e2e.io","password":"e2e password"})",
+           {{"Content-Type", "application/json"}});
+  EXPECT_EQ(registered.status, 201) << registered.body;
+  EXPECT_EQ(registered.header("Cache-Control"), "no-store");
 }
 
 }  // namespace

@@ -11,7 +11,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 BIN="${USERS_BIN_DIR:-$ROOT/build/debug/bin}"
 CLIENTS=${HA_TEST_CLIENTS:-6}
-LOAD_BEFORE_KILL=5       # seconds of load with a healthy cluster
+LOAD_BEFORE_KILL=${HA_TEST_LOAD_BEFORE_KILL:-5}  # seconds of load with a healthy cluster
 LOAD_AFTER_RECOVERY=3    # seconds of load once writes succeed again
 GIVE_UP_AFTER=45         # seconds after the kill without a 201: fail
 FAILOVER_LIMIT=30        # seconds from the kill to the first 201 after it
@@ -41,23 +41,12 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# shellcheck source=tests/ha/lib.sh
+. "$(dirname "$0")/lib.sh"
 fail() { echo "FAIL: $*" >&2; exit 1; }
 now() { date +%s.%N; }
 less_than() { awk -v a="$1" -v b="$2" 'BEGIN {exit !(a < b)}'; }
 
-# Nine consecutive free ports: three members each for PostgreSQL, the REST
-# API and Raft (scripts/ha.sh uses base+0..2 of each).
-free_base() {
-  local base i
-  while :; do
-    base=$((20000 + RANDOM % 12000))  # below the ephemeral range
-    for i in $(seq 0 8); do
-      [ -z "$(ss -Hltn "sport = :$((base + i))")" ] || continue 2
-    done
-    echo "$base"
-    return
-  done
-}
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 export HA_PG_PORT HA_API_PORT HA_RAFT_PORT
@@ -70,12 +59,12 @@ URL=$("$ROOT/scripts/ha.sh" url)
 HA_DIR="$RUN_DIR/ha"
 [ -d "$HA_DIR/m0" ] || fail "no cluster under $HA_DIR"
 
-cluster() { curl -fsS --max-time 2 "http://127.0.0.1:$((HA_API_PORT + $1))/cluster"; }
-member_with_role() {  # any member's API index, role -> member name
-  cluster "$1" | /usr/bin/python3 -c '
+
+first_leader=$(member_with_role 0 leader)
+timeline() { cluster 0 | /usr/bin/python3 -c '
 import json, sys
-print(next((m["name"] for m in json.load(sys.stdin)["members"] if m["role"] == sys.argv[1]), ""))' "$2"
-}
+print(next((m.get("timeline") for m in json.load(sys.stdin)["members"] if m["role"] == "leader"), ""))'; }
+first_timeline=$(timeline)
 
 SERVICE_PORT=$(free_port)
 env -i APP_ENV=production SECRET_KEY=ha-test-signing-key-0123456789abcdef DATABASE_URL="$URL" \
@@ -96,6 +85,14 @@ sleep "$LOAD_BEFORE_KILL"
 leader=$(member_with_role 0 leader)
 sync_standby=$(member_with_role 0 sync_standby)
 [ -n "$leader" ] && [ -n "$sync_standby" ] || fail "no leader ($leader) or sync standby ($sync_standby)"
+# No false failover: under the load, on a busy machine, the first leader
+# kept its key (same leader, same timeline) and every write before the kill
+# was acknowledged.
+[ "$leader" = "$first_leader" ] && [ "$(timeline)" = "$first_timeline" ] ||
+  fail "a failover without a fault: the leader was $first_leader on timeline $first_timeline, now $leader on $(timeline)"
+echo "before the kill ($LOAD_BEFORE_KILL s of load): $(cat "$HA_DIR"/m*/patroni.log | grep -c 'Error communicating with DCS') Raft calls timed out, $(cat "$HA_DIR"/m*/patroni.log | grep -c 'Loop time exceeded') Patroni loops late"
+before_kill=$(awk '$3 != 201' "$WORK/requests.log" | wc -l)
+[ "$before_kill" -eq 0 ] || fail "$before_kill writes failed before the kill"
 leader_dir="$HA_DIR/$leader"
 patroni_pid=$(cat "$leader_dir/patroni.pid")
 postmaster_pid=$(head -n 1 "$leader_dir/data/postmaster.pid")

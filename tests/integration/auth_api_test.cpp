@@ -1,6 +1,8 @@
 // The auth API over real HTTP against a real PostgreSQL: the whole flow, every
-// failure, revocation across two app instances, expiry, the login rate limit,
-// REQUIRE_ADMIN_FOR_WRITES, and no credential in any log line.
+// failure, revocation across two app instances, expiry, the login rate limit
+// (in PostgreSQL: counted before the hash, per-email back-off, across
+// replicas), the bound on hashes at once, REQUIRE_ADMIN_FOR_WRITES,
+// REQUIRE_AUTH_FOR_READS, and no credential in any log line.
 #include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
 
@@ -188,6 +190,20 @@ TEST_F(Auth, Register_InvalidPayloads_Return400) {
 
 // --- login failures ---------------------------------------------------------------------
 
+// A token is a credential: no cache may keep the answers that carry one; the
+// answers that carry none need not say so.
+TEST_F(Auth, TokenAnswers_AreNoStore) {
+  std::string email = fresh_email("nostore");
+  auto registered = register_user(email);
+  ASSERT_EQ(registered.status, 201) << registered.body;
+  EXPECT_EQ(registered.header("Cache-Control"), "no-store");
+  auto logged_in = login(email, kPassword);
+  ASSERT_EQ(logged_in.status, 200) << logged_in.body;
+  EXPECT_EQ(logged_in.header("Cache-Control"), "no-store");
+  auto status = with_token("/auth/status", logged_in.json()["auth_token"].get<std::string>());
+  EXPECT_EQ(status.header("Cache-Control"), "");
+}
+
 TEST_F(Auth, Login_WrongPasswordAndUnknownEmail_SameAnswer) {
   std::string email = fresh_email("who");
   ASSERT_EQ(register_user(email).status, 201);
@@ -283,6 +299,196 @@ TEST_F(Auth, Login_UntrustedXRealIp_IsIgnoredByTheLimit) {
   EXPECT_EQ(login(fresh_email("spoof"), "guess", app->port()).status, 429);
 }
 
+// The counters live in PostgreSQL; "time passes" for a key by moving its
+// row's times back.
+void age_counter(const std::string& key, int seconds) {
+  std::string by = "interval '" + std::to_string(seconds) + " seconds'";
+  fixture::execute("UPDATE login_attempts SET window_start = window_start - " + by +
+                   ", blocked_until = blocked_until - " + by + ", expires_at = expires_at - " + by +
+                   " WHERE key = '" + key + "'");
+}
+
+long long attempts_of(const std::string& key) {
+  auto rows = fixture::execute("SELECT attempts FROM login_attempts WHERE key = '" + key + "'");
+  return rows.empty() ? -1 : rows[0][0].as<long long>();
+}
+
+int retry_after_of(const support::HttpResponse& response) {
+  EXPECT_EQ(response.status, 429) << response.body;
+  return std::atoi(response.header("Retry-After").c_str());
+}
+
+// Counted before the hash: of 64 guesses at once (each from its own address),
+// exactly LOGIN_MAX_FAILURES get to the hash (401); the rest are refused
+// (429) before it, however the hashes and the requests interleave.
+TEST_F(Auth, Login_64ParallelWrongLoginsForOneEmail_AtMostMaxFailuresReachTheHash) {
+  std::string email = fresh_email("burst");
+  ASSERT_EQ(register_user(email).status, 201);
+  std::vector<std::string> addresses;
+  for (int i = 0; i < 64; ++i) addresses.push_back(fresh_address());
+  std::vector<int> statuses(64);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 64; ++i) {
+    threads.emplace_back([&, i] {
+      statuses[i] = support::http_request(
+                        port(), "POST", "/auth/login",
+                        json{{"email", email}, {"password", "guess " + std::to_string(i)}}.dump(),
+                        {{"X-Real-IP", addresses[i]}, {"Content-Type", "application/json"}})
+                        .status;
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  int hashed = static_cast<int>(std::count(statuses.begin(), statuses.end(), 401));
+  int refused = static_cast<int>(std::count(statuses.begin(), statuses.end(), 429));
+  EXPECT_EQ(hashed, 10);
+  EXPECT_EQ(hashed + refused, 64) << "other statuses than 401 and 429";
+  EXPECT_EQ(attempts_of("email:" + email), 10);  // a refused attempt is not counted
+}
+
+// Per email a throttle, not a lock: after the 10th failure 429 for a minute;
+// each failure let through after that doubles the wait, up to 15 minutes;
+// the right password after the wait gets in and starts the count over.
+TEST_F(Auth, Login_EmailThrottle_RetryAfterDoublesUpTo15Minutes) {
+  std::string email = fresh_email("doubling");
+  std::string key = "email:" + email;
+  ASSERT_EQ(register_user(email).status, 201);
+  for (int i = 0; i < 10; ++i) {
+    address_ = fresh_address();
+    expect_fail(login(email, "guess"), 401, "Invalid credentials.");
+  }
+  address_ = fresh_address();
+  int wait = retry_after_of(login(email, kPassword));  // even the right password waits
+  EXPECT_GE(wait, 59);
+  EXPECT_LE(wait, 60);
+  for (int expected : {120, 240, 480, 900, 900}) {
+    age_counter(key, wait);
+    address_ = fresh_address();
+    expect_fail(login(email, "guess"), 401, "Invalid credentials.");  // reached the hash
+    wait = retry_after_of(login(email, "guess"));
+    EXPECT_GE(wait, expected - 1) << "after waiting, the next failure doubles the wait";
+    EXPECT_LE(wait, expected);
+  }
+  EXPECT_EQ(attempts_of(key), 15);
+  age_counter(key, wait);
+  address_ = fresh_address();
+  expect_token_body(login(email, kPassword), 200, "Successfully logged in.");
+  EXPECT_EQ(attempts_of(key), -1);  // forgotten
+  expect_fail(login(email, "guess"), 401, "Invalid credentials.");
+  EXPECT_EQ(attempts_of(key), 1);
+}
+
+TEST_F(Auth, Login_EmailLeftAloneAfterItsWait_StartsOver) {
+  std::string email = fresh_email("rested");
+  std::string key = "email:" + email;
+  for (int i = 0; i < 10; ++i) {
+    address_ = fresh_address();
+    EXPECT_EQ(login(email, "guess").status, 401);
+  }
+  int wait = retry_after_of(login(email, "guess"));
+  age_counter(key, wait + 15 * 60);  // 15 minutes past the wait
+  expect_fail(login(email, "guess"), 401, "Invalid credentials.");
+  EXPECT_EQ(attempts_of(key), 1);
+}
+
+TEST_F(Auth, Login_SuccessGivesTheAttemptBack) {
+  std::string email = fresh_email("sometimes");
+  ASSERT_EQ(register_user(email).status, 201);
+  for (int i = 0; i < 9; ++i) EXPECT_EQ(login(email, "guess").status, 401);
+  EXPECT_EQ(login(email, kPassword).status, 200);
+  EXPECT_EQ(attempts_of("email:" + email), -1);
+  EXPECT_EQ(attempts_of("address:" + address_), 9);
+  EXPECT_EQ(login(email, "guess").status, 401);  // the address's 10th
+  EXPECT_EQ(login(email, kPassword).status, 429);
+}
+
+// The limit holds across replicas (and restarts): the counters are in the database.
+TEST_F(Auth, Login_FailuresOnOneReplica_CountOnAnother) {
+  auto other = start_app({});
+  std::string email = fresh_email("replicas");
+  ASSERT_EQ(register_user(email).status, 201);
+  for (int i = 0; i < 10; ++i) {
+    address_ = fresh_address();
+    EXPECT_EQ(login(email, "guess", i % 2 ? port() : other->port()).status, 401);
+  }
+  address_ = fresh_address();
+  expect_fail(login(email, kPassword, other->port()), 429,
+              "Too many failed logins. Please try again later.");
+  other.reset();
+  auto restarted = start_app({});
+  EXPECT_EQ(login(email, kPassword, restarted->port()).status, 429);
+}
+
+// One IPv6 host can use a whole /64: that is what counts as one client.
+TEST_F(Auth, Login_Ipv6Clients_AreCountedByTheirSlash64) {
+  auto app = start_app({{"LOGIN_MAX_FAILURES", "2"}});
+  address_ = "2001:db8:77:1::1";
+  EXPECT_EQ(login(fresh_email("v6"), "guess", app->port()).status, 401);
+  address_ = "2001:db8:77:1:ffff:ffff:ffff:fffe";
+  EXPECT_EQ(login(fresh_email("v6"), "guess", app->port()).status, 401);
+  address_ = "2001:db8:77:1:abcd::9";
+  auto limited = login(fresh_email("v6"), "guess", app->port());
+  EXPECT_GE(retry_after_of(limited), 1);
+  address_ = "2001:db8:77:2::1";  // the next /64
+  EXPECT_EQ(login(fresh_email("v6"), "guess", app->port()).status, 401);
+}
+
+// Rows past their time are deleted by later logins, a bounded number at a time.
+TEST_F(Auth, Login_ForgottenCountersArePruned) {
+  fixture::execute(
+      "INSERT INTO login_attempts (key, attempts, window_start, expires_at) "
+      "SELECT 'email:stale' || g || '@example.com', 3, now() - interval '1 hour', "
+      "now() - interval '1 hour' + g * interval '1 second' FROM generate_series(1, 150) g");
+  for (int i = 0; i < 20; ++i) {  // 40 counts: at least two prunes of 100 rows
+    address_ = fresh_address();
+    EXPECT_EQ(login(fresh_email("pruner"), "guess").status, 401);
+  }
+  auto left = fixture::execute("SELECT count(*) FROM login_attempts WHERE key LIKE 'email:stale%'");
+  EXPECT_EQ(left[0][0].as<long long>(), 0);
+  auto expired = fixture::execute("SELECT count(*) FROM login_attempts WHERE expires_at <= now()");
+  EXPECT_EQ(expired[0][0].as<long long>(), 0);
+}
+
+// --- how many hashes at once -------------------------------------------------------------
+
+// One hash at a time, a short queue: of a burst of registrations, those that
+// cannot start their hash in time get 503 with Retry-After, quickly; no slot
+// is lost, so the service answers normally right after.
+TEST_F(Auth, PasswordHashConcurrency1_BurstQueuesThen503WithRetryAfter) {
+  auto app = start_app({{"PASSWORD_HASH_COST", "interactive"},
+                        {"PASSWORD_HASH_CONCURRENCY", "1"},
+                        {"PASSWORD_HASH_QUEUE_TIMEOUT_MS", "150"}});
+  constexpr int kBurst = 8;
+  std::vector<support::HttpResponse> responses(kBurst);
+  std::vector<double> seconds(kBurst);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kBurst; ++i) {
+    threads.emplace_back([&, i] {
+      auto start = std::chrono::steady_clock::now();
+      responses[i] = register_user(fresh_email("queued"), kPassword, app->port());
+      seconds[i] = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  int created = 0;
+  int busy = 0;
+  for (int i = 0; i < kBurst; ++i) {
+    const auto& response = responses[i];
+    if (response.status == 201) {
+      ++created;
+    } else {
+      ++busy;
+      expect_fail(response, 503, "Too many password checks at once. Please try again shortly.");
+      EXPECT_EQ(response.header("Retry-After"), "1");
+      EXPECT_LT(seconds[i], 2.0) << "a refused request waits the queue timeout, not the hashes";
+    }
+  }
+  EXPECT_GE(created, 1);
+  EXPECT_GE(busy, 1) << "eight 64 MiB hashes one at a time cannot all start within 150 ms";
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(register_user(fresh_email("after"), kPassword, app->port()).status, 201);
+  }
+}
+
 // --- token failures ---------------------------------------------------------------------
 
 TEST_F(Auth, Status_WithoutABearerToken_Returns403) {
@@ -298,8 +504,9 @@ TEST_F(Auth, Status_BadTokens_Return401Invalid) {
   std::string token = token_for(fresh_email("bad"));
   std::string tampered = token;
   tampered[tampered.size() - 2] = tampered[tampered.size() - 2] == 'A' ? 'B' : 'A';
-  std::string other_key =
-      users::TokenCodec("a-different-key-of-32-bytes-or-more!", 3600).issue(1).token;
+  std::string other_key = users::TokenCodec("a-different-key-of-32-bytes-or-more!", 3600)
+                              .issue(1, 0, std::time(nullptr))
+                              .token;
   std::string payload = token.substr(token.find('.'), token.rfind('.') - token.find('.'));
   std::string alg_none = "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0" + payload + ".";
   for (const std::string& bad : {std::string("garbage"), tampered, other_key, alg_none}) {
@@ -313,7 +520,7 @@ TEST_F(Auth, Status_ExpiredToken_Returns401SignatureExpired) {
   ASSERT_EQ(register_user(email).status, 201);
   long long id = fixture::execute("SELECT id FROM users")[0][0].as<long long>();
   // Signed with the app's key ("secret" in testing), two hours ago.
-  auto expired = users::TokenCodec("secret", 3600).issue(id, std::time(nullptr) - 7200).token;
+  auto expired = users::TokenCodec("secret", 3600).issue(id, 0, std::time(nullptr) - 7200).token;
   expect_fail(with_token("/auth/status", expired), 401, "Signature expired. Please log in again.");
 }
 
@@ -396,6 +603,37 @@ TEST_F(Auth, RequireAdminForWrites_ThePageFormNeedsAnAdminToken) {
 TEST_F(Auth, RequireAdminForWritesOff_WritesStayOpen) {
   EXPECT_EQ(add_user("open", "open@example.com").status, 201);
   EXPECT_EQ(post_form("username=form&email=form%40example.com").status, 303);
+}
+
+// --- REQUIRE_AUTH_FOR_READS ---------------------------------------------------------------
+
+TEST_F(Auth, RequireAuthForReads_UsersApiNeedsAValidToken) {
+  auto app = start_app({{"REQUIRE_AUTH_FOR_READS", "true"}});
+  std::string email = fresh_email("reader");
+  std::string token = token_for(email, app->port());
+  long long id = with_token("/auth/status", token, app->port()).json()["data"]["id"];
+  std::string one = "/users/" + std::to_string(id);
+  for (const std::string& path : {std::string("/users"), std::string("/users?limit=5"), one}) {
+    SCOPED_TRACE(path);
+    expect_fail(send(app->port(), "GET", path), 403, "Provide a valid auth token.");
+    expect_fail(with_token(path, token + "x", app->port()), 401,
+                "Invalid token. Please log in again.");
+    auto allowed = with_token(path, token, app->port());
+    EXPECT_EQ(allowed.status, 200) << allowed.body;
+    EXPECT_NE(allowed.body.find(email), std::string::npos);
+  }
+  // The page answers without a token, with usernames only.
+  auto page = send(app->port(), "GET", "/");
+  EXPECT_EQ(page.status, 200);
+  EXPECT_NE(page.body.find("michael"), std::string::npos);
+  EXPECT_EQ(page.body.find(email), std::string::npos);
+  EXPECT_EQ(page.body.find("@example.com"), std::string::npos);
+}
+
+TEST_F(Auth, RequireAuthForReadsOff_ReadsStayOpen) {
+  ASSERT_EQ(add_user("open", "open@example.com").status, 201);
+  EXPECT_EQ(get("/users").status, 200);
+  EXPECT_EQ(get("/users/1").status, 200);
 }
 
 // --- logs ---------------------------------------------------------------------------------

@@ -1,7 +1,9 @@
 // Many clients at once: the database's unique index decides duplicates, and
 // nothing is lost when every request arrives together.
+#include <chrono>
 #include <condition_variable>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -173,6 +175,35 @@ TEST_F(Concurrency, PostUsers_BurstWithDuplicatesMixedIn_EachEmailCreatedExactly
   // Each 201 is visible: the user it announced is stored with that email.
   EXPECT_EQ(fixture::execute("SELECT count(DISTINCT lower(email)) FROM users")[0][0].as<int>(),
             kEmails + 1);
+}
+
+// MAX_CONNECTIONS: with the limit's connections open, one more is closed at
+// once (the client hears now instead of waiting in the backlog), the open ones
+// are still served, and a new one is taken again once one of them closes.
+TEST(MaxConnections, OneMoreIsClosedAtOnce_TheOpenOnesServed_TakenAgainAfterAClose) {
+  auto app = users::create_app(
+      fixture::testing_config(fixture::service().database_url, {{"MAX_CONNECTIONS", "2"}}));
+  app->start();
+  int port = app->port();
+  auto first = std::make_unique<support::HttpConnection>("127.0.0.1", port);
+  support::HttpConnection second("127.0.0.1", port);
+  EXPECT_EQ(first->request("GET", "/ping").status, 200);
+  EXPECT_EQ(second.request("GET", "/ping").status, 200);
+
+  support::HttpConnection refused("127.0.0.1", port);
+  EXPECT_TRUE(refused.is_closed_by_peer(std::chrono::seconds(2)));
+  EXPECT_EQ(second.request("GET", "/ping").status, 200);
+
+  first.reset();
+  bool served = false;
+  for (int attempt = 0; attempt < 50 && !served; ++attempt) {
+    try {
+      served = support::http_request(port, "GET", "/ping").status == 200;
+    } catch (const std::exception&) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  }
+  EXPECT_TRUE(served) << "no new connection taken after one of the two closed";
 }
 
 }  // namespace

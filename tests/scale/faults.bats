@@ -6,6 +6,9 @@
 # against it and prints the counts (shown on fd 3, and kept in
 # $SCALE_COUNTS_FILE when set).
 
+# `run !`: a bare `! cmd` never fails a Bats test.
+bats_require_minimum_version 1.5.0
+
 setup() {
   ROOT="$(cd "$BATS_TEST_DIRNAME/../.." && pwd)"
   # A directory the postgres user can enter (the tests may run as root).
@@ -78,8 +81,7 @@ start_load() {  # max seconds; stops earlier when $RUN_DIR/stop-load exists
 # only once the load is flowing through nginx (and, with a replica named, to
 # that replica).
 wait_for_load() {  # [replica]
-  local i
-  for i in $(seq 300); do
+  for _ in $(seq 300); do
     if [ -n "${1:-}" ]; then [ "$(served "$1")" -ge 50 ] && return 0
     else [ "$(grep -c . "$RUN_DIR/scale/nginx/access.log" 2>/dev/null || true)" -ge 300 ] && return 0; fi
     kill -0 "$LOAD_PID" 2>/dev/null || return 1
@@ -110,8 +112,8 @@ verdict() {  # name, [--strict-posts]
   [ "$status" -ne 0 ]
   [[ "$output" == *"port $((SCALE_BASE_PORT + 1)) (users-service replica 2) is already in use by pid $holder"* ]]
   # Nothing was started: no replica on the first port, no nginx.
-  ! ss -Hltn "sport = :$SCALE_BASE_PORT" | grep -q .
-  ! ss -Hltn "sport = :$NGINX_PORT" | grep -q .
+  [ -z "$(ss -Hltn "sport = :$SCALE_BASE_PORT")" ]
+  [ -z "$(ss -Hltn "sport = :$NGINX_PORT")" ]
 }
 
 @test "kill -9 of one replica under load: no GET fails, every 201 is stored once" {
@@ -123,7 +125,7 @@ verdict() {  # name, [--strict-posts]
   [ "$(cat "/proc/$victim/comm")" = users-service ]
   kill -9 "$victim"
   wait "$LOAD_PID"; LOAD_PID=""
-  ! kill -0 "$victim" 2>/dev/null
+  run ! kill -0 "$victim"
   verdict kill_replica
   curl -fsS "http://127.0.0.1:$NGINX_PORT/ping"
 }

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# The browser test's pinned npm packages must run on the Node.js that
-# scripts/install-deps.sh gives a fresh Debian bookworm (Debian's nodejs, 18)
-# and on the node this machine runs. Every `engines.node` in the lock file is
-# checked against both; a range of a form this check cannot read fails it.
+# The pinned npm packages (the browser test's, and Swagger UI's that the build
+# installs) must run on the Node.js that scripts/install-deps.sh gives a fresh
+# Debian bookworm (Debian's nodejs, 18) and on the node this machine runs.
+# Every `engines.node` in the lock files is checked against both; a range of
+# a form this check cannot read fails it.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
-lock="$root/tests/e2e/browser/package-lock.json"
+locks=("$root/tests/e2e/browser/package-lock.json" "$root/services/users/swagger-ui/package-lock.json")
 debian_node=18.20.4   # nodejs in Debian bookworm (and bookworm-security)
 if apt-cache madison nodejs >/dev/null 2>&1; then
   from_debian=$(apt-cache madison nodejs | awk -F'|' '$3 ~ /debian\.org/ {gsub(/ /,"",$2); print $2}' |
@@ -13,6 +14,8 @@ if apt-cache madison nodejs >/dev/null 2>&1; then
   [ -n "$from_debian" ] && debian_node=$from_debian
 fi
 local_node=$(node --version 2>/dev/null | tr -d v || true)
+for lock in "${locks[@]}"; do
+echo "$lock:"
 python3 - "$lock" "$debian_node" "$local_node" <<'PY'
 import json, re, sys
 lock, versions = sys.argv[1], [v for v in sys.argv[2:] if v]
@@ -42,3 +45,4 @@ for name, meta in packages.items():
         failed |= not good
 sys.exit(1 if failed else 0)
 PY
+done

@@ -1,5 +1,10 @@
 #!/usr/bin/env bash
-# Both compose files parse (no Docker engine needed). Exit 77 = skipped.
+# Both compose files parse (no Docker engine needed), the prod file refuses
+# to start without its secrets, and its containers are hardened: read-only
+# root, every capability dropped (only postgres' and nginx's few added back),
+# no new privileges, the service as its least-privilege database role behind
+# nginx's HTTPS; the podman additions merge onto their files and the prod
+# images take make release's REGISTRY and IMAGE_TAG. Exit 77 = skipped.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 if command -v docker-compose >/dev/null; then
@@ -10,12 +15,76 @@ else
   echo "SKIP: neither docker-compose nor the docker compose plugin is installed"; exit 77
 fi
 cd "$root"
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+touch "$tmp/tls.crt" "$tmp/tls.key"
+prod_env=(SECRET_KEY=static-check POSTGRES_PASSWORD=owner-pw APP_DB_PASSWORD=app-pw
+          TLS_CERT_FILE="$tmp/tls.crt" TLS_KEY_FILE="$tmp/tls.key")
 "${compose[@]}" -f docker-compose.yml config -q
 echo "ok: docker-compose.yml"
-SECRET_KEY=static-check "${compose[@]}" -f docker-compose-prod.yml config -q
+env "${prod_env[@]}" "${compose[@]}" -f docker-compose-prod.yml config -q
 echo "ok: docker-compose-prod.yml"
-# The prod file must refuse to start without a SECRET_KEY.
-if env -u SECRET_KEY "${compose[@]}" -f docker-compose-prod.yml config -q 2>/dev/null; then
-  echo "FAIL: docker-compose-prod.yml accepted a missing SECRET_KEY"; exit 1
+# The prod file must refuse to start without any of its secrets.
+for variable in SECRET_KEY POSTGRES_PASSWORD APP_DB_PASSWORD TLS_CERT_FILE TLS_KEY_FILE; do
+  if env "${prod_env[@]}" env -u "$variable" "${compose[@]}" -f docker-compose-prod.yml config -q 2>/dev/null; then
+    echo "FAIL: docker-compose-prod.yml accepted a missing $variable"; exit 1
+  fi
+done
+echo "ok: prod requires SECRET_KEY, POSTGRES_PASSWORD, APP_DB_PASSWORD, TLS_CERT_FILE and TLS_KEY_FILE"
+# The podman additions (scripts/containers.sh env) merge onto their files.
+"${compose[@]}" -f docker-compose.yml -f docker-compose.podman.yml config -q
+echo "ok: docker-compose.yml + docker-compose.podman.yml"
+env "${prod_env[@]}" "${compose[@]}" -f docker-compose-prod.yml -f docker-compose-prod.podman.yml config -q
+echo "ok: docker-compose-prod.yml + docker-compose-prod.podman.yml"
+# The prod images take the REGISTRY prefix and IMAGE_TAG of make release.
+images=$(env "${prod_env[@]}" REGISTRY=127.0.0.1:5999/ IMAGE_TAG=abc1234 \
+  "${compose[@]}" -f docker-compose-prod.yml config | awk '$1 == "image:" {print $2}' | sort -u | tr '\n' ' ')
+[ "$images" = "127.0.0.1:5999/users-db:abc1234 127.0.0.1:5999/users-nginx:abc1234 127.0.0.1:5999/users-service:abc1234 " ] || {
+  echo "FAIL: prod image names with REGISTRY and IMAGE_TAG: $images"; exit 1; }
+echo "ok: prod image names take REGISTRY and IMAGE_TAG"
+
+if ! python3 -c 'import yaml' 2>/dev/null; then
+  echo "SKIP: python3-yaml is not installed for the hardening checks"; exit 77
 fi
-echo "ok: prod requires SECRET_KEY"
+env "${prod_env[@]}" "${compose[@]}" -f docker-compose-prod.yml config > "$tmp/prod.yml"
+python3 - "$tmp/prod.yml" <<'PY'
+import sys, yaml
+services = yaml.safe_load(open(sys.argv[1]))["services"]
+failures = []
+def expect(condition, message):
+    if not condition:
+        failures.append(message)
+# The minimum each image needs added back after cap_drop: [ALL].
+minimum = {
+    "users-db": {"CHOWN", "DAC_OVERRIDE", "FOWNER", "SETUID", "SETGID"},
+    "users-migrate": set(),
+    "users-service": set(),
+    "nginx": {"CHOWN", "NET_BIND_SERVICE", "SETUID", "SETGID"},
+}
+expect(set(services) == set(minimum), f"services are {sorted(services)}, expected {sorted(minimum)}")
+for name, spec in services.items():
+    expect(spec.get("read_only") is True, f"{name}: read_only is not true")
+    expect(spec.get("cap_drop") == ["ALL"], f"{name}: cap_drop is not [ALL]")
+    added = set(spec.get("cap_add") or [])
+    expect(added == minimum.get(name, set()), f"{name}: cap_add is {sorted(added)}, expected {sorted(minimum.get(name, set()))}")
+    expect("no-new-privileges:true" in (spec.get("security_opt") or []), f"{name}: no security_opt no-new-privileges:true")
+    expect("privileged" not in spec, f"{name}: privileged")
+env = lambda name: services[name].get("environment") or {}
+expect(env("users-service").get("DATABASE_URL", "").startswith("postgresql://users_app:"),
+       "users-service does not connect as users_app")
+expect(env("users-migrate").get("DATABASE_APP_ROLE") == "users_app",
+       "users-migrate does not grant users_app (DATABASE_APP_ROLE)")
+expect(env("users-migrate").get("DATABASE_URL", "").startswith("postgresql://postgres:"),
+       "users-migrate does not run as the tables' owner")
+expect(str(env("users-service").get("SECURITY_HEADERS")).lower() == "false",
+       "users-service sends its own security headers behind nginx (SECURITY_HEADERS is not false)")
+ports = {str(p.get("target")) if isinstance(p, dict) else str(p).split(":")[-1]
+         for p in services["nginx"].get("ports", [])}
+expect(ports == {"80", "443"}, f"nginx publishes {sorted(ports)}, expected 80 and 443")
+secrets = {s["source"] if isinstance(s, dict) else s for s in services["nginx"].get("secrets", [])}
+expect(secrets == {"tls_cert", "tls_key"}, f"nginx's secrets are {sorted(secrets)}")
+expect(not services["users-service"].get("ports"), "users-service publishes a port (only nginx may)")
+for message in failures:
+    print("FAIL: " + message)
+sys.exit(1 if failures else 0)
+PY
+echo "ok: prod containers hardened; the service as users_app behind nginx's HTTPS"

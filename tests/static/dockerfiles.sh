@@ -4,7 +4,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 allowed_images='^(debian:bookworm|debian:bookworm-slim|postgres:15-bookworm|nginx:1\.2[2-9]-bookworm)$'
-if [ -z "$(ls -A /var/lib/apt/lists 2>/dev/null | grep -v -e lock -e partial)" ]; then
+if [ -z "$(find /var/lib/apt/lists -mindepth 1 -maxdepth 1 ! -name lock ! -name partial -print -quit 2>/dev/null)" ]; then
   echo "SKIP: no apt package lists (run apt-get update) to check package names"; exit 77
 fi
 status=0

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# nginx -t on both templates as rendered for a local run, and the promises
-# the prod template makes.
+# nginx -t on both templates as rendered for a local run (the prod one also
+# with HTTPS), the promises the prod template makes, and the HTTPS render
+# serving: redirect, HSTS, TLS versions, headers on every answer, /metrics
+# closed, a JSON 429 from the auth rate limit.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
@@ -10,13 +12,100 @@ for flavour in dev prod; do
   echo "ok: nginx -t $flavour"
 done
 prod="$root/nginx/prod.conf.template"
+# shellcheck disable=SC2016 # nginx's own $variables, literally
 for promise in 'server_tokens off;' 'client_max_body_size 1m;' 'keepalive 64;' \
                'proxy_set_header Connection "";' 'proxy_set_header X-Request-ID' \
-               'X-Content-Type-Options nosniff' 'X-Frame-Options DENY' 'Content-Security-Policy' \
+               'include ${NGINX_RUNTIME_DIR}/security-headers.conf;' \
                'error_page 413' 'error_page 502' 'error_page 504' 'gzip on;'; do
   grep -qF -- "$promise" "$prod" || { echo "FAIL: prod template lacks: $promise"; exit 1; }
 done
+for promise in 'X-Content-Type-Options nosniff' 'X-Frame-Options DENY' 'Referrer-Policy no-referrer' \
+               'Content-Security-Policy'; do
+  grep -qF -- "$promise" "$root/nginx/security-headers.conf" ||
+    { echo "FAIL: nginx/security-headers.conf lacks: $promise"; exit 1; }
+done
 echo "ok: prod template promises"
+
+# HTTPS: TLS 1.2/1.3 only, no tickets, no stapling, HSTS; the auth POSTs
+# rate-limited per client address; /metrics closed.
+headers="$root/nginx/security-headers.conf"
+# shellcheck disable=SC2016 # nginx's own $variables, literally
+for promise in 'ssl_protocols TLSv1.2 TLSv1.3;' 'ssl_session_tickets off;' 'ssl_stapling off;' \
+               'return 301 https://$host$request_uri;' 'limit_req_status 429;' \
+               'limit_req zone=users_auth' '"POST /auth/login" $binary_remote_addr;' \
+               '"POST /auth/register" $binary_remote_addr;' '"POST /auth/password" $binary_remote_addr;' \
+               'error_page 429 /__nginx_error/429;' 'location = /metrics {' \
+               'proxy_hide_header Content-Security-Policy;'; do
+  grep -qF -- "$promise" "$prod" || { echo "FAIL: prod template lacks: $promise"; exit 1; }
+done
+grep -q '^#tls add_header Strict-Transport-Security "max-age=[0-9]*' "$headers" ||
+  { echo "FAIL: security-headers.conf sends no HSTS with HTTPS"; exit 1; }
+# nginx drops inherited add_header lines in a location with its own: every
+# block that adds a header must include the security headers too.
+awk '/^ *location /{loc=$0; adds=0; incl=0} /add_header/{adds=1} /include .*security-headers.conf/{incl=1}
+     /^        }$/{ if (loc != "" && adds && !incl) { print "FAIL: " loc " adds a header without the security headers"; bad=1 } loc="" }
+     END{exit bad}' "$prod"
+echo "ok: prod template promises HTTPS, HSTS, rate limits and headers in every location"
+
+# Scripts run on one page only, Swagger UI's /docs/try, and from this origin
+# only: no inline script, no eval, nowhere (the CSP is the map $users_csp).
+docs_try_csp=$(grep -E '^ +~\^/docs/try[^ ]* +"' "$prod" || true)
+if grep -vE '^ +~\^/docs/try[^ ]* +"' "$prod" | grep -q 'script-src'; then
+  echo "FAIL: prod CSP allows scripts outside /docs/try"; exit 1
+fi
+grep -qF "script-src 'self';" <<<"$docs_try_csp" || { echo "FAIL: /docs/try has no script-src 'self'"; exit 1; }
+grep -qF "frame-ancestors 'none'" <<<"$docs_try_csp" || { echo "FAIL: /docs/try drops frame-ancestors 'none'"; exit 1; }
+if grep -qE "unsafe-(inline|eval)" "$prod"; then echo "FAIL: prod CSP allows inline script or eval"; exit 1; fi
+echo "ok: only /docs/try runs scripts, from 'self'"
+
+tls="$tmp/tls"
+mkdir -p "$tls"
+openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=localhost -addext subjectAltName=DNS:localhost \
+  -keyout "$tls/key.pem" -out "$tls/cert.pem" 2>/dev/null
+https_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+http_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+NGINX_TLS_CERT="$tls/cert.pem" NGINX_TLS_KEY="$tls/key.pem" NGINX_HTTP_PORT=$http_port \
+  "$root/scripts/render-nginx.sh" prod "$tmp/https" "$https_port" 127.0.0.1:9
+nginx -t -q -c "$tmp/https/nginx.conf" -p "$tmp/https" -e "$tmp/https/error.log"
+echo "ok: nginx -t prod with HTTPS"
+nginx -c "$tmp/https/nginx.conf" -p "$tmp/https" -e "$tmp/https/error.log"
+trap 'kill "$(cat "$tmp/https/nginx.pid" 2>/dev/null)" 2>/dev/null; rm -rf "$tmp"' EXIT
+base="https://localhost:$https_port"
+fetch() { curl -sS --cacert "$tls/cert.pem" --resolve "localhost:$https_port:127.0.0.1" -D "$tmp/h" -o "$tmp/b" -w '%{http_code}' "$@"; }
+for _ in $(seq 50); do curl -s -o /dev/null "http://127.0.0.1:$http_port/nginx-ping" && break; sleep 0.1; done
+code=$(curl -sS -D "$tmp/h" -o /dev/null -w '%{http_code}' "http://127.0.0.1:$http_port/users?x=1")
+[ "$code" = 301 ] && grep -qi '^location: https://127.0.0.1/users?x=1' "$tmp/h" ||
+  { echo "FAIL: plain HTTP answered $code, not a redirect to HTTPS"; cat "$tmp/h"; exit 1; }
+for path in /nginx-ping /metrics /users; do  # nginx's own 200, its 404, its 502 (no upstream)
+  fetch "$base$path" >/dev/null
+  for header in 'Strict-Transport-Security: max-age=' 'Content-Security-Policy: ' \
+                'X-Frame-Options: DENY' 'X-Content-Type-Options: nosniff' 'Referrer-Policy: no-referrer'; do
+    [ "$(grep -ci "^$header" "$tmp/h")" = 1 ] ||
+      { echo "FAIL: $path does not carry '$header' exactly once"; cat "$tmp/h"; exit 1; }
+  done
+done
+fetch "$base/docs/try" >/dev/null
+[ "$(grep -ci '^Content-Security-Policy: ' "$tmp/h")" = 1 ] && grep -qi "^Content-Security-Policy: .*script-src 'self'" "$tmp/h" ||
+  { echo "FAIL: /docs/try does not carry one CSP allowing scripts from 'self'"; cat "$tmp/h"; exit 1; }
+fetch "$base/users" >/dev/null
+if grep -qi '^Content-Security-Policy: .*script-src' "$tmp/h"; then echo "FAIL: /users allows scripts"; exit 1; fi
+[ "$(fetch "$base/metrics")" = 404 ] && grep -q '"Resource not found."' "$tmp/b" ||
+  { echo "FAIL: /metrics is not nginx's JSON 404"; exit 1; }
+fetch --tlsv1.2 --tls-max 1.2 "$base/nginx-ping" >/dev/null
+if curl -sS -o /dev/null --cacert "$tls/cert.pem" --resolve "localhost:$https_port:127.0.0.1" --tlsv1.1 --tls-max 1.1 --ciphers 'DEFAULT@SECLEVEL=0' \
+     "$base/nginx-ping" 2>"$tmp/err" || ! grep -q 'protocol version' "$tmp/err"; then
+  echo "FAIL: TLS 1.1 was not refused by nginx"; cat "$tmp/err"; exit 1
+fi
+# 30 POSTs on one kept-alive connection (one curl, 30 transfers), then one more.
+flood=()
+for _ in $(seq 30); do flood+=("$base/auth/login" -o /dev/null); done
+codes=$(curl -sS --cacert "$tls/cert.pem" --resolve "localhost:$https_port:127.0.0.1" -X POST --data '{}' \
+  -w '%{http_code} ' "${flood[@]}")
+[ "$(fetch -X POST "$base/auth/login" --data '{}')" = 429 ] && [[ "$codes" == *"429"* ]] &&
+  grep -q '"Too many requests."' "$tmp/b" && grep -qi '^retry-after: 1' "$tmp/h" ||
+  { echo "FAIL: 31 quick POST /auth/login got $codes, no JSON 429"; cat "$tmp/h" "$tmp/b"; exit 1; }
+[ "$(fetch -X GET "$base/auth/login")" != 429 ] || { echo "FAIL: a GET was rate-limited"; exit 1; }
+echo "ok: HTTPS serves: redirect, HSTS and headers on every answer, TLS 1.2+, /metrics 404, auth POSTs 429"
 # Every status nginx can produce by itself is answered as the service's JSON,
 # through an internal URI (a named location fails for an unparsable request line).
 for flavour in dev prod; do

@@ -336,4 +336,97 @@ TEST(HttpErrors, ServiceUnavailable_Is503WithRetryAfter) {
   EXPECT_STREQ(error.what(), "Service unavailable.");
 }
 
+// --- SECURITY_HEADERS ------------------------------------------------------------
+
+int count_fields(const support::HttpResponse& response, const std::string& name) {
+  int count = 0;
+  for (const auto& [field, value] : response.headers) {
+    if (field.size() != name.size()) continue;
+    bool same = true;
+    for (std::size_t i = 0; i < name.size(); ++i) {
+      same = same && std::tolower(static_cast<unsigned char>(field[i])) ==
+                         std::tolower(static_cast<unsigned char>(name[i]));
+    }
+    count += same ? 1 : 0;
+  }
+  return count;
+}
+
+void expect_security_headers(const support::HttpResponse& response) {
+  EXPECT_EQ(response.header("X-Content-Type-Options"), "nosniff");
+  EXPECT_EQ(response.header("X-Frame-Options"), "DENY");
+  EXPECT_EQ(response.header("Referrer-Policy"), "no-referrer");
+  EXPECT_NE(response.header("Content-Security-Policy").find("default-src 'none'"),
+            std::string::npos);
+  EXPECT_EQ(count_fields(response, "Content-Security-Policy"), 1);
+}
+
+class HeadersBlueprint : public common::Blueprint {
+ public:
+  void register_routes(common::Routes& routes) override {
+    routes.get("/ok", [](const common::Request&) { return common::success_message(200, "ok"); });
+    routes.get("/own-csp", [](const common::Request&) {
+      auto response = common::success_message(200, "ok");
+      response.headers.emplace_back("Content-Security-Policy", "default-src 'self'");
+      return response;
+    });
+    routes.get("/boom", [](const common::Request&) -> common::Response {
+      throw std::runtime_error("broken");
+    });
+  }
+};
+
+template <typename Suite>
+class HeadersSuite : public unit::AppSuite<Suite> {
+ protected:
+  static void start_with(const std::string& security_headers) {
+    auto config = unit::test_config({{"MAX_BODY_BYTES", "64"}});
+    if (!security_headers.empty()) {
+      config =
+          unit::test_config({{"MAX_BODY_BYTES", "64"}, {"SECURITY_HEADERS", security_headers}});
+    }
+    auto app = std::make_unique<common::App>(config);
+    app->mount(std::make_shared<HeadersBlueprint>());
+    unit::AppSuite<Suite>::serve(std::move(app));
+  }
+};
+
+class SecurityHeadersOn : public HeadersSuite<SecurityHeadersOn> {
+ protected:
+  static void SetUpTestSuite() { start_with(""); }  // the default
+};
+
+class SecurityHeadersOff : public HeadersSuite<SecurityHeadersOff> {
+ protected:
+  static void SetUpTestSuite() { start_with("false"); }
+};
+
+TEST_F(SecurityHeadersOn, EveryAnswer_CarriesThemOnce) {
+  expect_security_headers(http_request(port(), "GET", "/ok"));
+  expect_security_headers(http_request(port(), "GET", "/boom"));     // handler error
+  expect_security_headers(http_request(port(), "GET", "/no/such"));  // 404
+  expect_security_headers(http_request(port(), "DELETE", "/ok"));    // 405
+  HttpConnection connection("127.0.0.1", port(), 3s);                // refused by the edge
+  auto refused = connection.request("POST", "/ok", std::string(65, 'x'));
+  EXPECT_EQ(refused.status, 413);
+  expect_security_headers(refused);
+}
+
+TEST_F(SecurityHeadersOn, AHandlersOwnPolicy_Wins) {
+  auto response = http_request(port(), "GET", "/own-csp");
+  EXPECT_EQ(response.header("Content-Security-Policy"), "default-src 'self'");
+  EXPECT_EQ(count_fields(response, "Content-Security-Policy"), 1);
+  EXPECT_EQ(response.header("X-Frame-Options"), "DENY");
+}
+
+TEST_F(SecurityHeadersOff, NoAnswer_CarriesThem) {
+  for (const char* path : {"/ok", "/boom", "/no/such"}) {
+    auto response = http_request(port(), "GET", path);
+    EXPECT_FALSE(response.has_header("Content-Security-Policy")) << path;
+    EXPECT_FALSE(response.has_header("X-Frame-Options")) << path;
+    EXPECT_FALSE(response.has_header("X-Content-Type-Options")) << path;
+    EXPECT_FALSE(response.has_header("Referrer-Policy")) << path;
+  }
+}
+
 }  // namespace

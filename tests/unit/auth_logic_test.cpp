@@ -1,9 +1,15 @@
 // The pure parts of authentication: the password policy and hashing, the auth
-// payloads, the Bearer header, the login limiter and the trusted-proxy rule.
+// payloads, the Bearer header, the login limiter's keys, the default number of
+// hashes at once (from cgroup files) and the trusted-proxy rule.
 #include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <cstdlib>
+#include <fstream>
 
 #include "auth_payloads.hpp"
 #include "authenticator.hpp"
+#include "common/cgroup.hpp"
 #include "common/client_address.hpp"
 #include "login_limiter.hpp"
 #include "passwords.hpp"
@@ -98,32 +104,143 @@ TEST(BearerToken, OnlyTheBearerScheme) {
   EXPECT_EQ(users::bearer_token("abc.def.ghi"), "");
 }
 
-TEST(LoginLimiter, AllowsNFailuresAMinuteThenSaysHowLongToWait) {
-  users::LoginLimiter limiter(3);
-  auto start = users::LoginLimiter::Clock::now();
-  for (int i = 0; i < 3; ++i) {
-    EXPECT_FALSE(limiter.retry_after("k", start + i * 1s));
-    limiter.record_failure("k", start + i * 1s);
-  }
-  auto wait = limiter.retry_after("k", start + 3s);
-  ASSERT_TRUE(wait);
-  EXPECT_EQ(*wait, 57);  // until the first failure is a minute old
-  EXPECT_EQ(*limiter.retry_after("k", start + 3s + 500ms), 57);  // rounded up
-  EXPECT_FALSE(limiter.retry_after("other", start + 3s));
-  EXPECT_FALSE(limiter.retry_after("k", start + 60s));  // the first one has aged out
-  limiter.record_failure("k", start + 60s);
-  EXPECT_EQ(*limiter.retry_after("k", start + 60s), 1);  // now the one at 1 s is the oldest
-  EXPECT_FALSE(limiter.retry_after("k", start + 61s));
+// The counting itself is SQL (tests/integration/auth_api_test.cpp); these
+// are the keys it counts under.
+TEST(LoginLimiter, AnIpv6ClientIsCountedByItsSlash64) {
+  using users::LoginLimiter;
+  EXPECT_EQ(LoginLimiter::address_key("2001:db8:1:2:3:4:5:6"), "address:2001:db8:1:2::/64");
+  EXPECT_EQ(LoginLimiter::address_key("2001:db8:1:2:ffff::1"), "address:2001:db8:1:2::/64");
+  EXPECT_EQ(LoginLimiter::address_key("2001:DB8:1:2::9"), "address:2001:db8:1:2::/64");
+  EXPECT_EQ(LoginLimiter::address_key("2001:db8:1:3::1"), "address:2001:db8:1:3::/64");
+  EXPECT_EQ(LoginLimiter::address_key("::1"), "address:::/64");
+  // IPv4, also written as an IPv4-mapped IPv6 address, is one address.
+  EXPECT_EQ(LoginLimiter::address_key("192.0.2.7"), "address:192.0.2.7");
+  EXPECT_EQ(LoginLimiter::address_key("::ffff:192.0.2.7"), "address:192.0.2.7");
+  EXPECT_EQ(LoginLimiter::address_key("unix"), "address:unix");
 }
 
-TEST(LoginLimiter, ForgetsOldKeys) {
-  users::LoginLimiter limiter(1);
-  auto start = users::LoginLimiter::Clock::now();
-  limiter.record_failure("a", start);
-  EXPECT_TRUE(limiter.retry_after("a", start + 1s));
-  limiter.record_failure("b", start + 120s);  // prunes "a"
-  EXPECT_FALSE(limiter.retry_after("a", start + 120s));
-  EXPECT_TRUE(limiter.retry_after("b", start + 121s));
+TEST(LoginLimiter, EmailsAreCountedCaseInsensitively) {
+  EXPECT_EQ(users::LoginLimiter::email_key("Bob@Example.COM"), "email:bob@example.com");
+}
+
+// --- how many hashes at once -------------------------------------------------------------
+
+constexpr std::uint64_t kMiB = 1024 * 1024;
+
+TEST(HashConcurrency, HalfTheMemoryAtTheCostsMemoryPerHash) {
+  std::size_t interactive = users::PasswordHasher::memory_per_hash("interactive");
+  EXPECT_EQ(interactive, 64 * kMiB);
+  // 512 MiB: half is 256, four 64 MiB hashes; the CPUs allow more.
+  EXPECT_EQ(users::hash_concurrency_for(512 * kMiB, 8.0, interactive), 4);
+  EXPECT_EQ(users::hash_concurrency_for(512 * kMiB, std::nullopt, interactive), 4);
+  EXPECT_EQ(users::hash_concurrency_for(1023 * kMiB, 16.0, interactive), 7);
+  // At most the CPUs (a fraction rounds down), at least 1.
+  EXPECT_EQ(users::hash_concurrency_for(64 * 1024 * kMiB, 2.0, interactive), 2);
+  EXPECT_EQ(users::hash_concurrency_for(64 * 1024 * kMiB, 2.5, interactive), 2);
+  EXPECT_EQ(users::hash_concurrency_for(64 * 1024 * kMiB, 0.5, interactive), 1);
+  EXPECT_EQ(users::hash_concurrency_for(100 * kMiB, 4.0, interactive), 1);
+  EXPECT_EQ(users::hash_concurrency_for(0, 4.0, interactive), 1);
+  // A dearer cost fits fewer.
+  std::size_t moderate = users::PasswordHasher::memory_per_hash("moderate");
+  EXPECT_EQ(moderate, 256 * kMiB);
+  EXPECT_EQ(users::hash_concurrency_for(2048 * kMiB, 8.0, moderate), 4);
+}
+
+TEST(HashConcurrency, TheSettingWins) {
+  common::Config config;
+  config.password_hash_cost = "interactive";
+  config.password_hash_concurrency = 3;
+  EXPECT_EQ(users::default_hash_concurrency(config), 3);
+  config.password_hash_concurrency = 0;
+  int computed = users::default_hash_concurrency(config);
+  EXPECT_GE(computed, 1);
+  EXPECT_LE(computed, common::usable_cpus());
+}
+
+// A cgroup tree written out as the kernel shows it.
+class CgroupFiles : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char pattern[] = "/tmp/cgroup-test-XXXXXX";
+    ASSERT_NE(::mkdtemp(pattern), nullptr);
+    root_ = pattern;
+  }
+  void TearDown() override { std::system(("rm -rf '" + root_ + "'").c_str()); }
+  void write(const std::string& path, const std::string& text) {
+    std::string full = root_ + "/" + path;
+    std::system(("mkdir -p '" + full.substr(0, full.rfind('/')) + "'").c_str());
+    std::ofstream(full) << text;
+  }
+  common::CgroupLimits read() {
+    return common::read_cgroup_limits(root_ + "/fs", root_ + "/self_cgroup");
+  }
+  std::string root_;
+};
+
+TEST_F(CgroupFiles, V2_TheTightestLimitOnTheWayUp) {
+  write("self_cgroup", "0::/machine/app.scope\n");
+  write("fs/machine/app.scope/memory.max", "536870912\n");
+  write("fs/machine/app.scope/cpu.max", "max 100000\n");
+  write("fs/machine/memory.max", "max\n");
+  write("fs/machine/cpu.max", "150000 100000\n");
+  auto limits = read();
+  ASSERT_TRUE(limits.memory_bytes);
+  EXPECT_EQ(*limits.memory_bytes, 512 * kMiB);
+  ASSERT_TRUE(limits.cpus);
+  EXPECT_DOUBLE_EQ(*limits.cpus, 1.5);
+  // podman run --memory=512m --cpus=1.5 at the interactive cost: 4 by memory, 1 by CPUs.
+  EXPECT_EQ(users::hash_concurrency_for(*limits.memory_bytes, limits.cpus, 64 * kMiB), 1);
+}
+
+TEST_F(CgroupFiles, V2_NoLimits) {
+  write("self_cgroup", "0::/\n");
+  write("fs/memory.max", "max\n");
+  write("fs/cpu.max", "max 100000\n");
+  auto limits = read();
+  EXPECT_FALSE(limits.memory_bytes);
+  EXPECT_FALSE(limits.cpus);
+}
+
+TEST_F(CgroupFiles, V1_MemoryAndCpuControllers) {
+  write("self_cgroup", "4:memory:/docker/abc\n3:cpu,cpuacct:/docker/abc\n0::/\n");
+  write("fs/memory/docker/abc/memory.limit_in_bytes", "1073741824\n");
+  write("fs/memory/memory.limit_in_bytes", "9223372036854771712\n");  // no limit
+  write("fs/cpu,cpuacct/docker/abc/cpu.cfs_quota_us", "200000\n");
+  write("fs/cpu,cpuacct/docker/abc/cpu.cfs_period_us", "100000\n");
+  auto limits = read();
+  ASSERT_TRUE(limits.memory_bytes);
+  EXPECT_EQ(*limits.memory_bytes, 1024 * kMiB);
+  ASSERT_TRUE(limits.cpus);
+  EXPECT_DOUBLE_EQ(*limits.cpus, 2.0);
+  EXPECT_EQ(users::hash_concurrency_for(*limits.memory_bytes, limits.cpus, 64 * kMiB), 2);
+}
+
+// Inside a container, v1 shows the container's own cgroup as the mount's root.
+TEST_F(CgroupFiles, V1_PathNotThere_TheRootCounts) {
+  write("self_cgroup", "4:memory:/process_api/b4eb\n1:cpu:/\n");
+  write("fs/memory/memory.limit_in_bytes", "268435456\n");
+  write("fs/cpu/cpu.cfs_quota_us", "-1\n");
+  write("fs/cpu/cpu.cfs_period_us", "100000\n");
+  auto limits = read();
+  ASSERT_TRUE(limits.memory_bytes);
+  EXPECT_EQ(*limits.memory_bytes, 256 * kMiB);
+  EXPECT_FALSE(limits.cpus);
+}
+
+// A cgroup made inside such a container: its tail is what exists under the mount.
+TEST_F(CgroupFiles, V1_NestedInAContainer_TheTailThatExistsCounts) {
+  write("self_cgroup", "4:memory:/process_api/b4eb/hash-test\n");
+  write("fs/memory/hash-test/memory.limit_in_bytes", "268435456\n");
+  write("fs/memory/memory.limit_in_bytes", "1073741824\n");
+  auto limits = read();
+  ASSERT_TRUE(limits.memory_bytes);
+  EXPECT_EQ(*limits.memory_bytes, 256 * kMiB);
+}
+
+TEST_F(CgroupFiles, NoFiles_NoLimits) {
+  auto limits = read();
+  EXPECT_FALSE(limits.memory_bytes);
+  EXPECT_FALSE(limits.cpus);
 }
 
 TEST(ClientAddress, AddressSetMatchesAddressesAndBlocks) {

@@ -39,9 +39,10 @@ std::string error_of(const Vars& vars) {
   return "";
 }
 
-// Development with a valid DATABASE_URL plus `extra`.
+// Development (unless `extra` says otherwise) with a valid DATABASE_URL plus `extra`.
 Vars dev(Vars extra = {}) {
   extra.emplace("DATABASE_URL", kUrl);
+  extra.emplace("APP_ENV", "development");
   return extra;
 }
 
@@ -55,7 +56,19 @@ void expect_refused(const Vars& vars, const std::string& variable) {
 
 // --- APP_ENV -------------------------------------------------------------------
 
-TEST(Config, NoAppEnv_IsDevelopmentWithItsDefaults) {
+TEST(Config, NoAppEnv_IsProduction) {
+  // Development's known signing key must be asked for: without APP_ENV the
+  // service wants production's SECRET_KEY.
+  expect_refused({{"DATABASE_URL", kUrl}}, "SECRET_KEY");
+  auto config = load({{"DATABASE_URL", kUrl}, {"SECRET_KEY", kProdKey}});
+  EXPECT_EQ(config.app_env, AppEnv::production);
+  EXPECT_EQ(config.log_level, "info");
+  EXPECT_EQ(config.password_hash_cost, "interactive");
+  EXPECT_EQ(load({{"DATABASE_URL", kUrl}, {"SECRET_KEY", kProdKey}, {"APP_ENV", ""}}).app_env,
+            AppEnv::production);
+}
+
+TEST(Config, Development_HasItsDefaults) {
   auto config = load(dev());
   EXPECT_EQ(config.app_env, AppEnv::development);
   EXPECT_EQ(config.database_url, kUrl);
@@ -82,10 +95,6 @@ TEST(Config, EachAppEnvValue_IsRead) {
             AppEnv::production);
 }
 
-TEST(Config, EmptyAppEnv_MeansDevelopment) {
-  EXPECT_EQ(load(dev({{"APP_ENV", ""}})).app_env, AppEnv::development);
-}
-
 TEST(Config, UnknownAppEnv_IsRefused) {
   for (const char* value : {"staging", "Production", "prod", "test", " testing"}) {
     expect_refused(dev({{"APP_ENV", value}}), "APP_ENV");
@@ -101,10 +110,11 @@ TEST(Config, AppEnvToString_RoundTrips) {
 // --- database URLs ----------------------------------------------------------------
 
 TEST(Config, DatabaseUrl_IsRequiredInDevelopment) {
-  expect_refused({}, "DATABASE_URL");
-  expect_refused({{"DATABASE_URL", ""}}, "DATABASE_URL");
+  expect_refused({{"APP_ENV", "development"}}, "DATABASE_URL");
+  expect_refused({{"APP_ENV", "development"}, {"DATABASE_URL", ""}}, "DATABASE_URL");
   // The test URL does not stand in for it.
-  expect_refused({{"DATABASE_TEST_URL", kTestUrl}}, "DATABASE_URL");
+  expect_refused({{"APP_ENV", "development"}, {"DATABASE_TEST_URL", kTestUrl}}, "DATABASE_URL");
+  expect_refused({}, "DATABASE_URL");  // production, the default
 }
 
 TEST(Config, DatabaseUrl_IsRequiredInProduction) {
@@ -127,9 +137,10 @@ TEST(Config, Testing_RequiresDatabaseTestUrl) {
 }
 
 TEST(Config, BothLibpqSchemes_AreAccepted) {
-  EXPECT_EQ(load({{"DATABASE_URL", "postgres://u@h/db"}}).database_url, "postgres://u@h/db");
-  EXPECT_EQ(load({{"DATABASE_URL", "postgresql://u:p@h:5433/db?sslmode=disable"}}).database_url,
-            "postgresql://u:p@h:5433/db?sslmode=disable");
+  EXPECT_EQ(load(dev({{"DATABASE_URL", "postgres://u@h/db"}})).database_url, "postgres://u@h/db");
+  EXPECT_EQ(
+      load(dev({{"DATABASE_URL", "postgresql://u:p@h:5433/db?sslmode=disable"}})).database_url,
+      "postgresql://u:p@h:5433/db?sslmode=disable");
 }
 
 TEST(Config, NonLibpqUrl_IsRefused) {
@@ -312,6 +323,9 @@ TEST(Config, AuthDefaults) {
   EXPECT_EQ(config.trusted_proxies, (std::vector<std::string>{"127.0.0.1", "::1"}));
   EXPECT_EQ(config.password_hash_cost, "interactive");
   EXPECT_EQ(config.login_max_failures, 10);
+  EXPECT_FALSE(config.require_auth_for_reads);
+  EXPECT_EQ(config.password_hash_concurrency, 0);  // from the cgroup at start-up
+  EXPECT_EQ(config.password_hash_queue_timeout_ms, 2000);
   EXPECT_EQ(load({{"APP_ENV", "testing"}, {"DATABASE_TEST_URL", kTestUrl}}).password_hash_cost,
             "min");
 }
@@ -321,7 +335,13 @@ TEST(Config, AuthVariables_AreRead) {
                           {"REQUIRE_ADMIN_FOR_WRITES", "true"},
                           {"TRUSTED_PROXIES", "10.0.0.0/8, ::1"},
                           {"PASSWORD_HASH_COST", "moderate"},
-                          {"LOGIN_MAX_FAILURES", "3"}}));
+                          {"LOGIN_MAX_FAILURES", "3"},
+                          {"REQUIRE_AUTH_FOR_READS", "true"},
+                          {"PASSWORD_HASH_CONCURRENCY", "2"},
+                          {"PASSWORD_HASH_QUEUE_TIMEOUT_MS", "250"}}));
+  EXPECT_TRUE(config.require_auth_for_reads);
+  EXPECT_EQ(config.password_hash_concurrency, 2);
+  EXPECT_EQ(config.password_hash_queue_timeout_ms, 250);
   EXPECT_EQ(config.token_expiration_seconds, 5);
   EXPECT_TRUE(config.require_admin_for_writes);
   EXPECT_EQ(config.trusted_proxies, (std::vector<std::string>{"10.0.0.0/8", "::1"}));
@@ -339,6 +359,9 @@ TEST(Config, BadAuthVariables_AreRefused) {
   expect_refused(dev({{"TRUSTED_PROXIES", "10.0.0.0/33"}}), "TRUSTED_PROXIES");
   expect_refused(dev({{"PASSWORD_HASH_COST", "max"}}), "PASSWORD_HASH_COST");
   expect_refused(dev({{"LOGIN_MAX_FAILURES", "-1"}}), "LOGIN_MAX_FAILURES");
+  expect_refused(dev({{"REQUIRE_AUTH_FOR_READS", "on"}}), "REQUIRE_AUTH_FOR_READS");
+  expect_refused(dev({{"PASSWORD_HASH_CONCURRENCY", "0"}}), "PASSWORD_HASH_CONCURRENCY");
+  expect_refused(dev({{"PASSWORD_HASH_QUEUE_TIMEOUT_MS", "2s"}}), "PASSWORD_HASH_QUEUE_TIMEOUT_MS");
 }
 
 TEST(Config, SecretKey_IsReadInDevelopment) {
@@ -402,6 +425,16 @@ TEST(RedactUrl, PasswordQueryParameter_IsHidden) {
   std::string redacted =
       common::redact_url("postgresql://bob@db/x?sslmode=disable&password=hunter2");
   EXPECT_EQ(redacted.find("hunter2"), std::string::npos) << redacted;
+}
+
+// --- SECURITY_HEADERS ------------------------------------------------------------
+
+TEST(Config, SecurityHeaders_OnByDefaultAndTurnedOffByFalseOr0) {
+  EXPECT_TRUE(load(dev()).security_headers);
+  EXPECT_TRUE(load(dev({{"SECURITY_HEADERS", "true"}})).security_headers);
+  EXPECT_FALSE(load(dev({{"SECURITY_HEADERS", "false"}})).security_headers);
+  EXPECT_FALSE(load(dev({{"SECURITY_HEADERS", "0"}})).security_headers);
+  expect_refused(dev({{"SECURITY_HEADERS", "off"}}), "SECURITY_HEADERS");
 }
 
 }  // namespace

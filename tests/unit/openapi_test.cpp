@@ -139,6 +139,63 @@ TEST_F(ServedDocs, DocsPage_IsSelfContainedAndDescribesEveryOperation) {
   EXPECT_NE(page.body.find("Successfully registered."), std::string::npos);  // examples shown
 }
 
+// The descriptions are CommonMark: /docs shows them rendered, no backticks.
+TEST_F(ServedDocs, DocsPage_RendersTheDescriptionsMarkdown) {
+  auto page = get("/docs");
+  ASSERT_EQ(page.status, 200);
+  EXPECT_NE(
+      page.body.find("<code>{&quot;status&quot;:&quot;fail&quot;,&quot;message&quot;:...}</code>"),
+      std::string::npos);
+  EXPECT_NE(page.body.find("With <code>limit</code>"), std::string::npos);
+  EXPECT_EQ(page.body.find('`'), std::string::npos) << "raw Markdown left in the page";
+}
+
+// Swagger UI: one page, its files from this origin (no inline script, so the
+// CSP can keep script-src 'self'), with their types and cache headers.
+TEST_F(ServedDocs, DocsTry_IsSwaggerUiServedFromThisOrigin) {
+  auto page = get("/docs/try");
+  ASSERT_EQ(page.status, 200);
+  EXPECT_EQ(page.header("Content-Type"), "text/html; charset=utf-8");
+  EXPECT_EQ(page.header("Cache-Control"), "no-cache");
+  // Its own policy (the prod one relaxed for Swagger UI): scripts from this
+  // origin only, never inline or eval.
+  std::string csp = page.header("Content-Security-Policy");
+  EXPECT_NE(csp.find("default-src 'none'; script-src 'self';"), std::string::npos) << csp;
+  EXPECT_EQ(csp.find("unsafe-"), std::string::npos) << csp;
+  EXPECT_EQ(get("/docs").header("Content-Security-Policy").find("script-src"), std::string::npos);
+  std::size_t script_tags = 0;
+  std::size_t script_sources = 0;
+  std::set<std::string> files;
+  for (const auto& reference : support::page_references(page.body)) {
+    if (reference.url == "<inline script>") {  // one for every <script>, with src or not
+      ++script_tags;
+      continue;
+    }
+    if (reference.url == "data:,") continue;  // the empty favicon: no request at all
+    EXPECT_TRUE(reference.url.rfind("/docs/try/", 0) == 0) << reference.tag << " " << reference.url;
+    if (reference.tag == "script") ++script_sources;
+    auto response = get(reference.url);
+    EXPECT_EQ(response.status, 200) << reference.url;
+    EXPECT_EQ(response.header("Cache-Control"), "public, max-age=86400") << reference.url;
+    auto name = reference.url.substr(10, reference.url.find('?') - 10);
+    files.insert(name);
+    bool css = name.size() > 4 && name.substr(name.size() - 4) == ".css";
+    EXPECT_EQ(response.header("Content-Type"),
+              css ? "text/css; charset=utf-8" : "text/javascript; charset=utf-8")
+        << reference.url;
+  }
+  EXPECT_EQ(files, (std::set<std::string>{"swagger-ui.css", "swagger-ui-bundle.js",
+                                          "swagger-initializer.js"}));
+  EXPECT_EQ(script_tags, script_sources) << "an inline script";
+  EXPECT_EQ(page.body.find("style="), std::string::npos);
+  EXPECT_NE(get("/docs/try/swagger-initializer.js").body.find("url: '/openapi.json'"),
+            std::string::npos);
+  EXPECT_NE(get("/docs/try/swagger-ui-bundle.js").body.find("SwaggerUIBundle"), std::string::npos);
+  auto missing = get("/docs/try/swagger-ui.js.map");
+  EXPECT_EQ(missing.status, 404);
+  EXPECT_EQ(missing.header("Content-Type"), "application/json");
+}
+
 TEST(HtmlAssets, FindsScriptsAndRemoteAssets) {
   EXPECT_EQ(support::external_loads(R"(<link rel="stylesheet" href="/static/style.css">)"), "");
   EXPECT_EQ(support::external_loads(R"(<a href="https://example.com">x</a>)"), "");

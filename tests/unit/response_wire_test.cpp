@@ -77,4 +77,18 @@ TEST(PercentDecode, MalformedOrControl_Refused) {
   }
 }
 
+// SECURITY_HEADERS: the defaults follow the response's own headers, each
+// only when the response has no field of that name (any case).
+TEST(ResponseWire, Defaults_AreAddedUnlessTheResponseHasItsOwn) {
+  auto response = pong();
+  response.headers.emplace_back("content-security-policy", "default-src 'self'");
+  auto wire = response_wire(response, "rid", false, false, false, common::edge::security_headers());
+  EXPECT_NE(wire.find("X-Content-Type-Options: nosniff\r\n"), std::string::npos);
+  EXPECT_NE(wire.find("X-Frame-Options: DENY\r\n"), std::string::npos);
+  EXPECT_NE(wire.find("Referrer-Policy: no-referrer\r\n"), std::string::npos);
+  EXPECT_NE(wire.find("content-security-policy: default-src 'self'\r\n"), std::string::npos);
+  EXPECT_EQ(wire.find("Content-Security-Policy:"), std::string::npos) << wire;
+  EXPECT_EQ(response_wire(pong(), "rid", false, false).find("X-Frame-Options"), std::string::npos);
+}
+
 }  // namespace

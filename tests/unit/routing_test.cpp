@@ -94,8 +94,13 @@ TEST_F(Routing, PutPing_Returns405JsonWithAllow) {
 }
 
 TEST_F(Routing, OtherWrongMethods_Return405JsonWithAllow) {
-  for (const auto& [method, path] : std::vector<std::pair<std::string, std::string>>{
-           {"POST", "/ping"}, {"PATCH", "/users/1"}, {"DELETE", "/users/1"}, {"TRACE", "/ping"}}) {
+  for (const auto& [method, path] :
+       std::vector<std::pair<std::string, std::string>>{{"POST", "/ping"},
+                                                        {"PUT", "/users/1"},
+                                                        {"POST", "/users/1"},
+                                                        {"DELETE", "/users"},
+                                                        {"PATCH", "/users"},
+                                                        {"TRACE", "/ping"}}) {
     SCOPED_TRACE(method + " " + path);
     auto response = http_request(port(), method, path);
     expect_json_fail(response, 405);
@@ -139,7 +144,7 @@ TEST_F(Routing, OptionsUsers_Returns204WithAllow) {
 TEST_F(Routing, OptionsUserById_Returns204WithAllow) {
   auto response = http_request(port(), "OPTIONS", "/users/5");
   EXPECT_EQ(response.status, 204);
-  EXPECT_EQ(response.header("Allow"), "GET, HEAD, OPTIONS");
+  EXPECT_EQ(response.header("Allow"), "DELETE, GET, HEAD, OPTIONS, PATCH");
 }
 
 // --- the database is down ----------------------------------------------------------

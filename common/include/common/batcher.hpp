@@ -46,7 +46,7 @@ class Batcher {
   Result submit(Key key) {
     EventLoop* loop = EventLoop::current();
     if (!loop || !Fiber::current()) return run_checked({std::move(key)}).front();
-    Queue& queue = loop->local<Queue>(owner_);
+    auto& queue = loop->local<Queue>(owner_);
     Waiter self{std::move(key)};
     queue.pending.push_back(&self);
     schedule(*loop, queue);
@@ -109,7 +109,7 @@ class Batcher {
   // End of the iteration: what is queued goes out, as far as the cap allows.
   void start_batches(EventLoop& loop) {
     if (loop.stopping()) return;
-    Queue& queue = loop.local<Queue>(owner_);
+    auto& queue = loop.local<Queue>(owner_);
     queue.scheduled = false;
     while (!queue.pending.empty() && queue.running < max_in_flight_) {
       Waiter* leader = queue.pending.front();
@@ -146,7 +146,7 @@ class Batcher {
       if (waiter != &self) waiter->turn.notify();
     }
     if (loop.stopping()) return;
-    Queue& queue = loop.local<Queue>(owner_);
+    auto& queue = loop.local<Queue>(owner_);
     --queue.running;
     schedule(loop, queue);
   }

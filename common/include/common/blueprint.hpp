@@ -5,6 +5,7 @@
 
 #include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/http.hpp"
@@ -34,11 +35,21 @@ class Routes {
  public:
   explicit Routes(std::string prefix = "") : prefix_(std::move(prefix)) {}
 
-  Routes& get(const std::string& path, Handler handler) { return add("GET", path, handler); }
-  Routes& post(const std::string& path, Handler handler) { return add("POST", path, handler); }
-  Routes& put(const std::string& path, Handler handler) { return add("PUT", path, handler); }
-  Routes& patch(const std::string& path, Handler handler) { return add("PATCH", path, handler); }
-  Routes& del(const std::string& path, Handler handler) { return add("DELETE", path, handler); }
+  Routes& get(const std::string& path, Handler handler) {
+    return add("GET", path, std::move(handler));
+  }
+  Routes& post(const std::string& path, Handler handler) {
+    return add("POST", path, std::move(handler));
+  }
+  Routes& put(const std::string& path, Handler handler) {
+    return add("PUT", path, std::move(handler));
+  }
+  Routes& patch(const std::string& path, Handler handler) {
+    return add("PATCH", path, std::move(handler));
+  }
+  Routes& del(const std::string& path, Handler handler) {
+    return add("DELETE", path, std::move(handler));
+  }
   Routes& add(const std::string& method, const std::string& path, Handler handler);
 
   // Applies to the routes added after this call.

@@ -21,8 +21,8 @@ class ConfigError : public std::runtime_error {
 };
 
 struct Config {
-  AppEnv app_env = AppEnv::development;
-  std::string database_url;  // DATABASE_URL, or DATABASE_TEST_URL in testing
+  AppEnv app_env = AppEnv::production;  // development and testing must be asked for
+  std::string database_url;             // DATABASE_URL, or DATABASE_TEST_URL in testing
   std::string host = "0.0.0.0";
   int port = 5000;
   int threads = 1;
@@ -38,11 +38,21 @@ struct Config {
   std::string secret_key;                     // at least 32 bytes in production
   int token_expiration_seconds = 3600;
   bool require_admin_for_writes = false;
+  bool require_auth_for_reads = false;  // GET /users and /users/{id} need a valid token
   // Peers whose X-Real-IP is believed (IP addresses or CIDR blocks).
   std::vector<std::string> trusted_proxies = {"127.0.0.1", "::1"};
   // Argon2id cost: min (tests), interactive (default), moderate, sensitive.
   std::string password_hash_cost = "interactive";
   int login_max_failures = 10;  // failed logins per address and per email a minute
+  // Argon2id hashes computed at once; 0: from the memory and CPUs the cgroup
+  // allows (see users::default_hash_concurrency).
+  int password_hash_concurrency = 0;
+  // How long a hash may wait for its turn before the request gets a 503.
+  int password_hash_queue_timeout_ms = 2000;
+  // SECURITY_HEADERS: the service adds X-Content-Type-Options, X-Frame-Options,
+  // Referrer-Policy and a Content-Security-Policy to every response (a
+  // handler's own value wins). Off behind the project's nginx, which adds them.
+  bool security_headers = true;
 
   // Looks variables up through `lookup` so tests need not touch the real
   // environment; from_env() uses getenv.

@@ -24,6 +24,10 @@ struct Request {
   std::string authorization;  // the Authorization header as sent, "" if absent
   std::string peer_address;   // the TCP peer's IP address
   std::string real_ip;        // X-Real-IP as sent (trusted only from a proxy)
+  // Conditional requests (RFC 9110 13.1): the fields as sent, every line of
+  // the field joined with ", "; "" when absent.
+  std::string if_match;
+  std::string if_none_match;
 
   // A path parameter by name ("id" for "/users/:id"); "" if absent.
   std::string param(std::string_view name) const;

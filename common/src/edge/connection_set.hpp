@@ -28,6 +28,8 @@ struct ServerState {
   int max_connections = 1024;
   const std::atomic<bool>* draining = nullptr;
   FramerLimits limits;
+  // Added to every answer that lacks them (SECURITY_HEADERS); empty when off.
+  HeaderList default_headers;
   std::chrono::milliseconds header_timeout{std::chrono::seconds(10)};
   std::chrono::milliseconds body_timeout{std::chrono::seconds(30)};
   std::chrono::milliseconds keepalive_timeout{std::chrono::seconds(65)};

@@ -3,6 +3,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cctype>
 #include <chrono>
 
@@ -31,6 +32,23 @@ std::string media_type(const std::string* header) {
   while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.pop_back();
   for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return text;
+}
+
+// Every line of a list-valued field, joined as one (RFC 9110 5.3).
+std::string joined_field(const FramedRequest& framed, std::string_view name) {
+  std::string joined;
+  for (const auto& [field, value] : framed.headers) {
+    if (field.size() != name.size() ||
+        !std::equal(field.begin(), field.end(), name.begin(), [](char a, char b) {
+          return std::tolower(static_cast<unsigned char>(a)) ==
+                 std::tolower(static_cast<unsigned char>(b));
+        })) {
+      continue;
+    }
+    if (!joined.empty()) joined += ", ";
+    joined += value;
+  }
+  return joined;
 }
 
 Response render(const Endpoint& endpoint, const Request& request, int status,
@@ -91,9 +109,12 @@ bool has_body(int status) {
 // when the connection was cut on the way (the client stalled or left, or the
 // producer threw): the client then sees an incomplete body, never a
 // complete-looking one.
-bool stream(HttpConnection& connection, const Response& response, const std::string& request_id,
-            bool close, bool http10) {
-  if (!connection.write(response_wire(response, request_id, false, close, http10))) return false;
+bool stream(HttpConnection& connection, const ServerState& state, const Response& response,
+            const std::string& request_id, bool close, bool http10) {
+  if (!connection.write(
+          response_wire(response, request_id, false, close, http10, state.default_headers))) {
+    return false;
+  }
   std::string out;
   std::string piece;
   try {
@@ -141,6 +162,8 @@ bool dispatch(HttpConnection& connection, ServerState& state, FramedRequest& fra
     request.authorization = *authorization;
   }
   if (const auto* real_ip = framed.header("X-Real-IP")) request.real_ip = *real_ip;
+  request.if_match = joined_field(framed, "If-Match");
+  request.if_none_match = joined_field(framed, "If-None-Match");
   request.peer_address = connection.peer_address();
   request.request_id =
       is_valid_request_id(framed.client_request_id) ? framed.client_request_id : new_request_id();
@@ -167,14 +190,15 @@ bool dispatch(HttpConnection& connection, ServerState& state, FramedRequest& fra
   std::size_t bytes = head || endpoint.head_only ? 0 : response.body.size();
   if (response.stream && !head && has_body(response.status)) {
     close = close || framed.http10;  // an HTTP/1.0 body ends with the connection
-    bool complete = stream(connection, response, request.request_id, close, framed.http10);
+    bool complete = stream(connection, state, response, request.request_id, close, framed.http10);
     report(state, endpoint, request, started, response.status, bytes);
     return complete && !close;
   }
   // Reported before it is written: once a client has read its answer, the
   // access log and /metrics already count it.
   report(state, endpoint, request, started, response.status, bytes);
-  if (!connection.write(response_wire(response, request.request_id, head, close, framed.http10))) {
+  if (!connection.write(response_wire(response, request.request_id, head, close, framed.http10,
+                                      state.default_headers))) {
     return false;
   }
   return connection.wait_for_room(kMaxUnsent) && !close;

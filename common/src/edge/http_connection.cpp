@@ -175,7 +175,7 @@ void HttpConnection::answer_refusal(const Item& item) {
   RequestIdScope scope(item.request_id);
   Response response = fail(item.refusal.status, item.refusal.message);
   spdlog::warn("refused a request from {}: {} {}", peer_address_, response.status, response.body);
-  write(response_wire(response, item.request_id, false, true));
+  write(response_wire(response, item.request_id, false, true, false, state_.default_headers));
   last_seen_ = true;
   items_.clear();
 }

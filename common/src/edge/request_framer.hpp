@@ -58,7 +58,7 @@ class RequestFramer {
     refused,       // refusal() says why; the framer accepts nothing more
   };
 
-  explicit RequestFramer(FramerLimits limits) : limits_(limits) {}
+  explicit RequestFramer(const FramerLimits& limits) : limits_(limits) {}
 
   void feed(std::string_view bytes);
   // The next event; call again until need_more.

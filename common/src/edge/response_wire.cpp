@@ -1,6 +1,8 @@
 // A response as bytes on the wire.
 #include "edge/response_wire.hpp"
 
+#include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <ctime>
 #include <map>
@@ -60,16 +62,38 @@ const char* http_date() {
   if (now != formatted_at) {
     std::tm parts{};
     gmtime_r(&now, &parts);
-    std::strftime(text, sizeof text, "%a, %d %b %Y %H:%M:%S GMT", &parts);
+    // 29 characters: the buffer always holds them, so strftime cannot fail.
+    (void)std::strftime(text, sizeof text, "%a, %d %b %Y %H:%M:%S GMT", &parts);
     formatted_at = now;
   }
   return text;
 }
 
+bool has_field(const HeaderList& headers, const std::string& name) {
+  return std::any_of(headers.begin(), headers.end(), [&](const auto& header) {
+    return header.first.size() == name.size() &&
+           std::equal(name.begin(), name.end(), header.first.begin(), [](char a, char b) {
+             return std::tolower(static_cast<unsigned char>(a)) ==
+                    std::tolower(static_cast<unsigned char>(b));
+           });
+  });
+}
+
 }  // namespace
 
+const HeaderList& security_headers() {
+  static const HeaderList headers = {
+      {"X-Content-Type-Options", "nosniff"},
+      {"X-Frame-Options", "DENY"},
+      {"Referrer-Policy", "no-referrer"},
+      {"Content-Security-Policy",
+       "default-src 'none'; style-src 'self'; form-action 'self'; frame-ancestors 'none'; "
+       "base-uri 'none'"}};
+  return headers;
+}
+
 std::string response_wire(const Response& response, const std::string& request_id, bool head,
-                          bool close, bool http10) {
+                          bool close, bool http10, const HeaderList& defaults) {
   int status = response.status;
   bool bodiless_status = status < 200 || status == 204 || status == 304;
   std::string out;
@@ -79,6 +103,9 @@ std::string response_wire(const Response& response, const std::string& request_i
   append_field(out, "Content-Type", response.content_type);
   append_field(out, "X-Request-ID", request_id);
   for (const auto& [name, value] : response.headers) append_field(out, name, value);
+  for (const auto& [name, value] : defaults) {
+    if (!has_field(response.headers, name)) append_field(out, name, value);
+  }
   out.append(close ? "Connection: close\r\n" : "Connection: keep-alive\r\n");
   if (!bodiless_status && response.stream) {
     // An HTTP/1.0 client knows no chunked coding: its body ends with the

@@ -17,8 +17,15 @@ namespace common::edge {
 // body for 1xx, 204 and 304. For a streamed response (Response::stream), only
 // the head, with Transfer-Encoding: chunked (none for an HTTP/1.0 client,
 // whose body the closing connection ends).
+// `defaults` (the security headers) follow, each unless the response has
+// its own field of that name.
 std::string response_wire(const Response& response, const std::string& request_id, bool head,
-                          bool close, bool http10 = false);
+                          bool close, bool http10 = false, const HeaderList& defaults = {});
+
+// What SECURITY_HEADERS adds, the same set as nginx/prod.conf.template's:
+// no MIME sniffing, no framing, no Referer, and a Content-Security-Policy
+// that allows the service's own stylesheet and form posts only.
+const HeaderList& security_headers();
 
 // One piece of a streamed body as a chunk (as is for HTTP/1.0); nothing for
 // an empty piece.

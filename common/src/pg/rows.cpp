@@ -48,8 +48,8 @@ bool Rows::is_null(int row, int column) const {
 
 std::string_view Rows::text(int row, int column) const {
   check(*this, row, column);
-  return std::string_view(PQgetvalue(result_.get(), row, column),
-                          static_cast<std::size_t>(PQgetlength(result_.get(), row, column)));
+  return {PQgetvalue(result_.get(), row, column),
+          static_cast<std::size_t>(PQgetlength(result_.get(), row, column))};
 }
 
 long long Rows::integer(int row, int column) const {

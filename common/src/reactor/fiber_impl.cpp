@@ -66,7 +66,7 @@ class StackPool {
 
  private:
   static std::size_t page() {
-    static const std::size_t size = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+    static const auto size = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
     return size;
   }
   std::vector<void*> free_;

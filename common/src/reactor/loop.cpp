@@ -11,6 +11,7 @@
 #include <cstring>
 #include <future>
 #include <stdexcept>
+#include <system_error>
 #include <unordered_set>
 
 namespace common::reactor {
@@ -89,7 +90,7 @@ void Loop::control(int operation, int fd, std::uint32_t events) {
   event.events = events;
   event.data.fd = fd;
   if (::epoll_ctl(inner_fd_, operation, fd, &event) != 0 && operation != EPOLL_CTL_DEL) {
-    throw std::runtime_error(std::string("epoll_ctl: ") + std::strerror(errno));
+    throw std::system_error(errno, std::generic_category(), "epoll_ctl");
   }
 }
 

@@ -52,7 +52,7 @@ int pool_threads = 0;
 
 OffLoopPool& pool() {
   // Never destroyed: its threads may still be busy when the process exits.
-  static OffLoopPool* instance = new OffLoopPool(
+  static auto* instance = new OffLoopPool(
       pool_threads > 0 ? pool_threads
                        : static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
   return *instance;

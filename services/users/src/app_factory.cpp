@@ -1,18 +1,25 @@
 #include "app_factory.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
+#include <chrono>
 
 #include "authenticator.hpp"
 #include "common/database.hpp"
 #include "common/health_blueprint.hpp"
 #include "common/logging.hpp"
 #include "common/metrics.hpp"
+#include "login_limiter.hpp"
+#include "passwords.hpp"
 #include "revoked_tokens.hpp"
+#include "routes/account.hpp"
 #include "routes/api_docs.hpp"
 #include "routes/auth.hpp"
 #include "routes/index.hpp"
 #include "routes/ping.hpp"
 #include "routes/static_files.hpp"
+#include "routes/swagger_ui.hpp"
 #include "routes/users.hpp"
 #include "user_repository.hpp"
 
@@ -22,20 +29,34 @@ std::unique_ptr<common::App> create_app(const common::Config& config) {
   auto app = std::make_unique<common::App>(config);
   auto statements = UserRepository::statements();
   for (auto& statement : RevokedTokens::statements()) statements.push_back(std::move(statement));
+  for (auto& statement : LoginLimiter::statements()) statements.push_back(std::move(statement));
   // Each loop owns its connections: DB_POOL_SIZE shared among THREADS loops.
   auto pool = std::make_shared<common::Database>(
       config.database_url, std::move(statements),
       std::max(1, config.db_pool_size / std::max(1, config.threads)));
   auto repository = std::make_shared<UserRepository>(*pool);
   auto revoked = std::make_shared<RevokedTokens>(*pool);
+  auto limiter = std::make_shared<LoginLimiter>(*pool, config.login_max_failures);
+  // One hasher for every route that hashes: its bound on hashes in flight
+  // (memory) holds for the whole process.
+  auto hasher = std::make_shared<PasswordHasher>(
+      config.password_hash_cost, default_hash_concurrency(config),
+      std::chrono::milliseconds(config.password_hash_queue_timeout_ms));
+  spdlog::info("password hashes: at most {} at once ({} cost, {} MiB each), queued up to {} ms",
+               hasher->concurrency(), config.password_hash_cost,
+               PasswordHasher::memory_per_hash(config.password_hash_cost) >> 20,
+               config.password_hash_queue_timeout_ms);
   auto tokens = std::make_shared<TokenCodec>(config.secret_key, config.token_expiration_seconds);
   auto authenticator = std::make_shared<Authenticator>(*tokens, *repository, *revoked);
   const Authenticator* admin_guard =
       config.require_admin_for_writes ? authenticator.get() : nullptr;
+  const Authenticator* read_guard = config.require_auth_for_reads ? authenticator.get() : nullptr;
   app->keep_alive(pool);
   app->on_each_loop([database = pool.get()] { database->open_on_this_loop(); });
   app->keep_alive(repository);
   app->keep_alive(revoked);
+  app->keep_alive(limiter);
+  app->keep_alive(hasher);
   app->keep_alive(tokens);
   app->keep_alive(authenticator);
   app->add_observer(std::make_shared<common::AccessLog>(config.log_format == "json"));
@@ -64,13 +85,18 @@ std::unique_ptr<common::App> create_app(const common::Config& config) {
 
   app->mount(std::make_shared<PingBlueprint>());
   app->mount(std::make_shared<common::HealthBlueprint>(readiness));
-  app->mount(std::make_shared<UsersBlueprint>(*repository, admin_guard));
+  app->mount(std::make_shared<UsersBlueprint>(*repository, admin_guard, read_guard));
   app->mount(std::make_shared<IndexBlueprint>(*repository, admin_guard));
-  app->mount(
-      std::make_shared<AuthBlueprint>(config, *repository, *revoked, *tokens, *authenticator));
+  app->mount(std::make_shared<AuthBlueprint>(config, *repository, *revoked, *tokens, *authenticator,
+                                             *hasher, *limiter));
+  auto account = std::make_shared<AccountBlueprint>(config, *repository, *tokens, *authenticator,
+                                                    *hasher, *limiter);
+  app->mount(account);
+  metrics->add_collector([account](std::string& out) { account->append_metrics(out); });
   app->mount(std::make_shared<StaticBlueprint>());
   app->mount(std::make_shared<common::MetricsBlueprint>(metrics));
   app->mount(std::make_shared<ApiDocsBlueprint>());
+  app->mount(std::make_shared<SwaggerUiBlueprint>());
   return app;
 }
 

@@ -31,10 +31,22 @@ std::optional<Credentials> parse_login_json(std::string_view body) {
   if (!json) return std::nullopt;
   auto* email = string_field(*json, "email");
   auto* password = string_field(*json, "password");
-  if (!email || !password || password->size() > 4 * 128) return std::nullopt;
+  if (!email || !password || password->size() > std::size_t{4} * 128) return std::nullopt;
   std::string trimmed = trim(*email);
   if (trimmed.empty() || trimmed.size() > 4 * kMaxFieldLength) return std::nullopt;
   return Credentials{std::move(trimmed), *password};
+}
+
+std::optional<PasswordChange> parse_password_change_json(std::string_view body) {
+  auto json = parse_json_object(body);
+  if (!json) return std::nullopt;
+  auto* current = string_field(*json, "current_password");
+  auto* replacement = string_field(*json, "new_password");
+  if (!current || !replacement || current->size() > std::size_t{4} * 128 ||
+      !is_acceptable_password(*replacement)) {
+    return std::nullopt;
+  }
+  return PasswordChange{*current, *replacement};
 }
 
 }  // namespace users

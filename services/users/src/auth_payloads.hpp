@@ -1,4 +1,5 @@
-// The JSON bodies of POST /auth/register and POST /auth/login: pure parsing
+// The JSON bodies of POST /auth/register, POST /auth/login and POST
+// /auth/password: pure parsing
 // and validation, no database. Anything not valid is nullopt (400 "Invalid
 // payload.").
 #pragma once
@@ -21,11 +22,19 @@ struct Credentials {
   std::string password;
 };
 
+struct PasswordChange {
+  std::string current_password;
+  std::string new_password;
+};
+
 // {"username","email","password"}: the user as POST /users wants it, plus a
 // password that passes is_acceptable_password.
 std::optional<Registration> parse_registration_json(std::string_view body);
 // {"email","password"}: strings, the email non-empty, the password at most 512
 // bytes (longer cannot be anyone's, and would only cost hashing time).
 std::optional<Credentials> parse_login_json(std::string_view body);
+// {"current_password","new_password"}: strings, the current one at most 512
+// bytes (as a login's), the new one passing is_acceptable_password.
+std::optional<PasswordChange> parse_password_change_json(std::string_view body);
 
 }  // namespace users

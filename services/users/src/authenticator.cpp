@@ -9,6 +9,12 @@ const char* const kInvalid = "Invalid token. Please log in again.";
 
 }  // namespace
 
+std::string session_refusal(const TokenClaims& claims, const Account& account) {
+  if (!account.user.active) return "Account disabled.";
+  if (claims.token_version != account.token_version) return kInvalid;
+  return {};
+}
+
 std::string bearer_token(const std::string& authorization) {
   auto space = authorization.find(' ');
   if (space == std::string::npos) return {};
@@ -39,6 +45,9 @@ Session Authenticator::authenticate(const common::Request& request) const {
   }
   auto account = users_.find_account(session.claims.user_id);
   if (!account) throw common::HttpError(401, kInvalid);  // the user is gone
+  if (auto why = session_refusal(session.claims, *account); !why.empty()) {
+    throw common::HttpError(401, why);
+  }
   session.account = std::move(*account);
   return session;
 }

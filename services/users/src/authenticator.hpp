@@ -1,7 +1,8 @@
 // Who sent a request: the user behind its "Authorization: Bearer <token>".
 // Used by the auth routes and, with REQUIRE_ADMIN_FOR_WRITES, by the write
 // routes of the users API and the page. Failures are HttpErrors (403 with no
-// token, 401 for a bad, expired or revoked one, 401 for a non-admin).
+// token, 401 for a bad, expired or revoked one, for a disabled account, and
+// for a non-admin).
 #pragma once
 
 #include "common/http.hpp"
@@ -29,6 +30,11 @@ class Authenticator {
   UserRepository& users_;
   RevokedTokens& revoked_;
 };
+
+// Why a verified token does not open this account now ("" when it does): the
+// account is disabled, or the token's version is not the row's (a password
+// change, a deactivation or a reset revoked it). Pure, for unit tests.
+std::string session_refusal(const TokenClaims& claims, const Account& account);
 
 // The token of an "Authorization: Bearer <token>" header; "" when there is none.
 std::string bearer_token(const std::string& authorization);

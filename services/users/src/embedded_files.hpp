@@ -14,6 +14,11 @@ struct EmbeddedFile {
 
 const std::vector<EmbeddedFile>& embedded_files();
 
+// Swagger UI's files for /docs/try (services/users/swagger-ui/: npm's
+// swagger-ui-dist and our initializer), keyed by their path under that folder,
+// e.g. "node_modules/swagger-ui-dist/swagger-ui.css".
+const std::vector<EmbeddedFile>& swagger_ui_files();
+
 // The content of `path`; throws std::out_of_range if it was not embedded.
 std::string_view embedded_file(std::string_view path);
 

@@ -1,38 +1,131 @@
-// A sliding one-minute window of failure times per key.
+// SQL of the login_attempts table; the decisions are made in one statement
+// per key under the row's lock.
 #include "login_limiter.hpp"
 
+#include <arpa/inet.h>
+
+#include <algorithm>
+
 namespace users {
+namespace {
 
-std::optional<int> LoginLimiter::retry_after(const std::string& key, Clock::time_point now) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  auto it = failures_.find(key);
-  if (it == failures_.end()) return std::nullopt;
-  auto& times = it->second;
-  while (!times.empty() && times.front() + window_ <= now) times.pop_front();
-  if (static_cast<int>(times.size()) < max_failures_) return std::nullopt;
-  auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(times.front() + window_ - now);
-  return static_cast<int>((wait.count() + 999) / 1000);  // whole seconds, rounded up
+constexpr unsigned kPruneEvery = 16;  // count calls per prune of at most kPruneRows rows
+constexpr int kPruneRows = 100;       // more than the 2 x 16 rows those calls can add
+
+}  // namespace
+
+LoginLimiter::LoginLimiter(common::Database& database, int max_failures)
+    : database_(database), max_failures_(std::max(1, max_failures)) {}
+
+// login_attempts_count, on the row that login_attempts_ensure made sure of;
+// $1 key, $2 the attempts allowed, $3 the window in seconds, $4 the back-off
+// cap in seconds (0: no back-off, refused until the window ends). `old` is
+// the row as it was (locked), `counted` with this attempt counted unless the
+// key was blocked, `judged` with when it is blocked and forgotten.
+std::vector<common::PreparedStatement> LoginLimiter::statements() {
+  return {
+      {"login_attempts_ensure",
+       "INSERT INTO login_attempts (key, attempts, window_start, expires_at) "
+       "VALUES ($1, 0, now(), now() + make_interval(secs => $2::int)) "
+       "ON CONFLICT (key) DO NOTHING"},
+      {"login_attempts_count",
+       "WITH old AS ("
+       "  SELECT key, attempts, window_start, blocked_until, expires_at,"
+       "         coalesce(blocked_until > now(), false) AS blocked, expires_at <= now() AS stale"
+       "  FROM login_attempts WHERE key = $1 FOR UPDATE),"
+       " counted AS ("
+       "  SELECT key, blocked, blocked_until, expires_at,"
+       "         CASE WHEN blocked THEN attempts WHEN stale THEN 1 ELSE attempts + 1 END AS "
+       "attempts,"
+       "         CASE WHEN stale THEN now() ELSE window_start END AS window_start"
+       "  FROM old),"
+       " judged AS ("
+       "  SELECT key, blocked, attempts, window_start, expires_at AS old_expires_at,"
+       "         CASE WHEN blocked THEN blocked_until"
+       "              WHEN attempts < $2::int THEN NULL"
+       "              WHEN $4::int = 0 THEN window_start + make_interval(secs => $3::int)"
+       "              ELSE now() + make_interval(secs => least("
+       "                $3::int * power(2, least(attempts - $2::int, 30)), $4::int)) END"
+       "           AS blocked_until"
+       "  FROM counted) "
+       "UPDATE login_attempts a SET attempts = j.attempts, window_start = j.window_start,"
+       "  blocked_until = j.blocked_until,"
+       "  expires_at = CASE WHEN j.blocked THEN j.old_expires_at"
+       "                    WHEN j.blocked_until IS NOT NULL AND $4::int > 0"
+       "                      THEN j.blocked_until + make_interval(secs => $4::int)"
+       "                    ELSE j.window_start + make_interval(secs => $3::int) END "
+       "FROM judged j WHERE a.key = j.key "
+       "RETURNING j.blocked, ceil(extract(epoch FROM j.blocked_until - now()))::bigint"},
+      {"login_attempts_refund",
+       "UPDATE login_attempts SET attempts = attempts - 1, blocked_until = NULL "
+       "WHERE key = $1 AND attempts > 0"},
+      {"login_attempts_forget", "DELETE FROM login_attempts WHERE key = $1"},
+      {"login_attempts_prune",
+       "DELETE FROM login_attempts WHERE key IN (SELECT key FROM login_attempts "
+       "WHERE expires_at <= now() ORDER BY expires_at LIMIT " +
+           std::to_string(kPruneRows) + " FOR UPDATE SKIP LOCKED)"},
+  };
 }
 
-void LoginLimiter::record_failure(const std::string& key, Clock::time_point now) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  prune(now);
-  auto& times = failures_[key];
-  times.push_back(now);
-  // Only the newest max_failures_ matter for the decision.
-  while (static_cast<int>(times.size()) > max_failures_) times.pop_front();
-}
-
-void LoginLimiter::prune(Clock::time_point now) {
-  if (now - last_prune_ < window_) return;
-  last_prune_ = now;
-  for (auto it = failures_.begin(); it != failures_.end();) {
-    if (it->second.empty() || it->second.back() + window_ <= now) {
-      it = failures_.erase(it);
-    } else {
-      ++it;
-    }
+std::optional<int> LoginLimiter::count(const std::string& key, int backoff_cap_seconds) {
+  std::vector<common::Statement> batch = {
+      {"login_attempts_ensure", {key, std::to_string(kWindowSeconds)}},
+      {"login_attempts_count",
+       {key, std::to_string(max_failures_), std::to_string(kWindowSeconds),
+        std::to_string(backoff_cap_seconds)}},
+  };
+  if (calls_.fetch_add(1, std::memory_order_relaxed) % kPruneEvery == 0) {
+    batch.push_back({"login_attempts_prune", {}});
   }
+  auto results = database_.run(std::move(batch));  // one transaction
+  const auto& row = results[1];
+  if (row.empty() || !row.boolean(0, 0)) return std::nullopt;
+  return static_cast<int>(std::max(1LL, row.integer(0, 1)));
+}
+
+std::optional<int> LoginLimiter::count_attempt(const std::string& address,
+                                               const std::string& email) {
+  // The address first: an attempt it refuses is not counted against the email.
+  if (auto wait = count(address_key(address), 0)) return wait;
+  return count(email_key(email), kMaxBackoffSeconds);
+}
+
+void LoginLimiter::succeeded(const std::string& address, const std::string& email) {
+  database_.run({{"login_attempts_refund", {address_key(address)}},
+                 {"login_attempts_forget", {email_key(email)}}});
+}
+
+void LoginLimiter::forget_email(const std::string& email) {
+  database_.run({"login_attempts_forget", {email_key(email)}});
+}
+
+void LoginLimiter::forget_email(pqxx::connection& connection, const std::string& email) {
+  pqxx::work work(connection);
+  work.exec_params("DELETE FROM login_attempts WHERE key = $1", email_key(email));
+  work.commit();
+}
+
+std::string LoginLimiter::address_key(const std::string& address) {
+  unsigned char bytes[16];
+  if (::inet_pton(AF_INET6, address.c_str(), bytes) == 1) {
+    static const unsigned char kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    char text[INET6_ADDRSTRLEN];
+    if (std::equal(kMapped, kMapped + 12, bytes)) {
+      ::inet_ntop(AF_INET, bytes + 12, text, sizeof text);
+      return "address:" + std::string(text);
+    }
+    std::fill(bytes + 8, bytes + 16, 0);
+    ::inet_ntop(AF_INET6, bytes, text, sizeof text);
+    return "address:" + std::string(text) + "/64";
+  }
+  return "address:" + address;
+}
+
+std::string LoginLimiter::email_key(const std::string& email) {
+  std::string key = "email:" + email;
+  std::transform(key.begin(), key.end(), key.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return key;
 }
 
 }  // namespace users

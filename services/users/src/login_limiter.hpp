@@ -1,37 +1,63 @@
-// Brute-force brake for POST /auth/login: at most N failed logins a minute per
-// key (the client's address, and separately the email tried). In memory, per
-// instance: a replica set gives an attacker N per replica, still far below
-// what guessing needs, and nothing to clean up in the database.
+// Brute-force brake for POST /auth/login, counted in PostgreSQL so that the
+// limit holds on every replica and across restarts.
+//
+// Two keys per attempt: the client's address (an IPv6 client by its /64, which
+// one host can fill at will) and the email tried. An attempt is counted before
+// its password is hashed, atomically in one row, so a burst of parallel
+// guesses cannot get more than LOGIN_MAX_FAILURES of them to the hash.
+//   - Per address: at most N attempts a minute (a fixed one-minute window from
+//     the first), then 429 until the minute is over.
+//   - Per email: the same N a minute, then a throttle rather than a lock: 429
+//     for a minute after the N-th, and each further attempt let through once
+//     that has passed doubles the wait (2, 4, 8 minutes), at most 15 minutes.
+//     An email left alone for 15 minutes after its wait starts over; a
+//     successful login starts it over at once.
+// A refused attempt (429) is not counted and costs no hash and no sleep.
 #pragma once
 
-#include <chrono>
-#include <deque>
-#include <mutex>
+#include <atomic>
 #include <optional>
+#include <pqxx/pqxx>
 #include <string>
-#include <unordered_map>
+#include <vector>
+
+#include "common/database.hpp"
 
 namespace users {
 
 class LoginLimiter {
  public:
-  using Clock = std::chrono::steady_clock;
+  static constexpr int kWindowSeconds = 60;
+  static constexpr int kMaxBackoffSeconds = 15 * 60;
 
-  explicit LoginLimiter(int max_failures, std::chrono::seconds window = std::chrono::seconds(60))
-      : max_failures_(max_failures), window_(window) {}
+  LoginLimiter(common::Database& database, int max_failures);
 
-  // Seconds to wait when `key` has used up its failures; nullopt to go ahead.
-  std::optional<int> retry_after(const std::string& key, Clock::time_point now = Clock::now());
-  void record_failure(const std::string& key, Clock::time_point now = Clock::now());
+  static std::vector<common::PreparedStatement> statements();
+
+  // Counts a login attempt before its password is checked: nullopt to go
+  // ahead, or the seconds to wait (Retry-After) when the address or the email
+  // has used up its attempts.
+  std::optional<int> count_attempt(const std::string& address, const std::string& email);
+  // The attempt counted last for them succeeded: the address gets it back and
+  // the email's counter starts over.
+  void succeeded(const std::string& address, const std::string& email);
+  // Forgets the email's counter (its account is gone).
+  void forget_email(const std::string& email);
+  // The same for `manage delete`, on its own connection.
+  static void forget_email(pqxx::connection& connection, const std::string& email);
+
+  // The keys: an IPv4 address as it is (also an IPv4-mapped IPv6 one), an
+  // IPv6 address as its /64 block, anything else as it is; an email in lower case.
+  static std::string address_key(const std::string& address);
+  static std::string email_key(const std::string& email);
 
  private:
-  void prune(Clock::time_point now);  // forgets keys with no recent failure
+  // nullopt when counted, else the seconds to wait.
+  std::optional<int> count(const std::string& key, int backoff_cap_seconds);
 
+  common::Database& database_;
   int max_failures_;
-  std::chrono::seconds window_;
-  std::mutex mutex_;
-  std::unordered_map<std::string, std::deque<Clock::time_point>> failures_;
-  Clock::time_point last_prune_{};
+  std::atomic<unsigned> calls_{0};  // every 16th also prunes forgotten rows
 };
 
 }  // namespace users

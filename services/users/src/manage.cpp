@@ -1,6 +1,6 @@
 // manage: the service's command line (Flask's manage.py): migrate,
-// recreate_db, seed_db, create_admin. APP_ENV picks the database as for the
-// service.
+// recreate_db, seed_db, create_admin, deactivate, delete, set_admin. APP_ENV
+// picks the database as for the service.
 #include <CLI/CLI.hpp>
 #include <cstdlib>
 #include <iostream>
@@ -8,6 +8,7 @@
 #include <pqxx/pqxx>
 
 #include "common/config.hpp"
+#include "login_limiter.hpp"
 #include "migrations.hpp"
 #include "passwords.hpp"
 #include "user_repository.hpp"
@@ -33,6 +34,8 @@ int seed(const common::Config& config) {
 // The password comes from ADMIN_PASSWORD or the first line of standard input,
 // never from the command line (which any local user can read in ps).
 std::optional<std::string> read_admin_password() {
+  // A one-thread command line tool: nothing else touches the environment.
+  // NOLINTNEXTLINE(concurrency-mt-unsafe)
   if (const char* value = std::getenv("ADMIN_PASSWORD"); value && *value) return value;
   std::string line;
   if (!std::getline(std::cin, line)) return std::nullopt;
@@ -61,13 +64,25 @@ int create_admin(const common::Config& config, const std::string& username,
   return 0;
 }
 
-}  // namespace
+// Prints what a command did to the user with `email`, or says that no user
+// has it (exit 1).
+int report(const std::optional<users::ManagedUser>& user, const std::string& email,
+           const std::string& what) {
+  if (!user) {
+    std::cerr << "manage: no user has the email " << email << "\n";
+    return 1;
+  }
+  std::cout << user->email << " (id " << user->id << ") " << what << "\n";
+  return 0;
+}
 
-int main(int argc, char** argv) {
+int run(int argc, char** argv) {
   CLI::App cli{"manage: administer the users-service database"};
   cli.require_subcommand(1);
   auto* migrate = cli.add_subcommand("migrate", "apply pending migrations");
   auto* recreate = cli.add_subcommand("recreate_db", "drop all tables and re-apply migrations");
+  bool force = false;
+  recreate->add_flag("--force", force, "drop them even when APP_ENV=production");
   auto* seed_db = cli.add_subcommand("seed_db", "add the two seed users (idempotent)");
   auto* create_admin_cmd = cli.add_subcommand(
       "create_admin",
@@ -77,17 +92,68 @@ int main(int argc, char** argv) {
   std::string admin_email;
   create_admin_cmd->add_option("--username", admin_username, "the admin's username")->required();
   create_admin_cmd->add_option("--email", admin_email, "the admin's email")->required();
+  std::string target_email;
+  auto* deactivate_cmd = cli.add_subcommand(
+      "deactivate", "deactivate a user: they cannot log in, and their tokens stop working");
+  deactivate_cmd->add_option("--email", target_email, "the user's email")->required();
+  auto* delete_cmd = cli.add_subcommand("delete", "delete a user");
+  delete_cmd->add_option("--email", target_email, "the user's email")->required();
+  auto* set_admin_cmd = cli.add_subcommand("set_admin", "give or take a user's admin rights");
+  set_admin_cmd->add_option("--email", target_email, "the user's email")->required();
+  bool admin_on = false;
+  bool admin_off = false;
+  auto* on = set_admin_cmd->add_flag("--on", admin_on, "make the user an admin");
+  auto* off = set_admin_cmd->add_flag("--off", admin_off, "make the user a plain user");
+  on->excludes(off);
   CLI11_PARSE(cli, argc, argv);
+  if (set_admin_cmd->parsed() && !admin_on && !admin_off) {
+    std::cerr << "manage: set_admin needs --on or --off\n";
+    return 1;
+  }
 
   auto config = common::Config::from_env_or_exit("manage");
   std::cout << "database " << common::redact_url(config.database_url) << "\n";
+  // Dropping every table is a development command; production (also the
+  // default when APP_ENV is unset) needs it said twice.
+  if (recreate->parsed() && config.app_env == common::AppEnv::production && !force) {
+    std::cerr << "manage: recreate_db drops every table; with APP_ENV=production it needs "
+                 "--force\n";
+    return 1;
+  }
+  if (seed_db->parsed()) return seed(config);
+  if (create_admin_cmd->parsed()) return create_admin(config, admin_username, admin_email);
+  pqxx::connection connection(config.database_url);
+  if (deactivate_cmd->parsed()) {
+    return report(users::UserRepository::deactivate(connection, target_email), target_email,
+                  "deactivated; their tokens no longer work");
+  }
+  if (delete_cmd->parsed()) {
+    auto removed = users::UserRepository::remove_by_email(connection, target_email);
+    if (removed) users::LoginLimiter::forget_email(connection, removed->email);
+    return report(removed, target_email, "deleted");
+  }
+  if (set_admin_cmd->parsed()) {
+    return report(users::UserRepository::set_admin(connection, target_email, admin_on),
+                  target_email, admin_on ? "is now an admin" : "is no longer an admin");
+  }
+  if (migrate->parsed()) print_applied(users::migrate(connection));
+  if (recreate->parsed()) print_applied(users::recreate(connection));
+  // The service's own role (least privilege): data rights only.
+  // NOLINTNEXTLINE(concurrency-mt-unsafe): a one-thread command-line tool
+  if (const char* role = std::getenv("DATABASE_APP_ROLE"); role && *role) {
+    users::grant_app_role(connection, role);
+    std::cout << "granted " << role << " read and write on the tables\n";
+  }
+  return 0;
+}
+
+}  // namespace
+
+// Whatever throws (the command line's set-up included) ends as one line on
+// standard error and exit status 1.
+int main(int argc, char** argv) {
   try {
-    if (seed_db->parsed()) return seed(config);
-    if (create_admin_cmd->parsed()) return create_admin(config, admin_username, admin_email);
-    pqxx::connection connection(config.database_url);
-    if (migrate->parsed()) print_applied(users::migrate(connection));
-    if (recreate->parsed()) print_applied(users::recreate(connection));
-    return 0;
+    return run(argc, argv);
   } catch (const std::exception& error) {
     std::string what = error.what();
     while (!what.empty() && what.back() == '\n') what.pop_back();

@@ -2,6 +2,7 @@
 #include "migrations.hpp"
 
 #include <algorithm>
+#include <stdexcept>
 
 #include "embedded_files.hpp"
 
@@ -41,6 +42,29 @@ std::vector<std::string> migrate(pqxx::connection& connection) {
   }
   work.commit();
   return applied;
+}
+
+void grant_app_role(pqxx::connection& connection, const std::string& role) {
+  pqxx::work work(connection);
+  // Concurrent GRANTs on one object fail ("tuple concurrently updated").
+  work.exec("SELECT pg_advisory_xact_lock(" + std::to_string(kMigrationLock) + ")");
+  auto exists = work.exec_params("SELECT 1 FROM pg_roles WHERE rolname = $1", role);
+  if (exists.empty()) {
+    throw std::runtime_error("DATABASE_APP_ROLE names role " + work.quote(role) +
+                             ", which does not exist: create it first (LOGIN, no other right)");
+  }
+  std::string name = work.quote_name(role);
+  // Before PostgreSQL 15 every role may create in public: not the service's.
+  work.exec("REVOKE CREATE ON SCHEMA public FROM PUBLIC");
+  work.exec("REVOKE ALL ON SCHEMA public FROM " + name);
+  work.exec("GRANT USAGE ON SCHEMA public TO " + name);
+  work.exec("REVOKE ALL ON ALL TABLES IN SCHEMA public FROM " + name);
+  work.exec("GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO " + name);
+  // The migrations' record is the migrator's: the service may only read it.
+  work.exec("REVOKE INSERT, UPDATE, DELETE ON schema_migrations FROM " + name);
+  work.exec("REVOKE ALL ON ALL SEQUENCES IN SCHEMA public FROM " + name);
+  work.exec("GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO " + name);
+  work.commit();
 }
 
 std::vector<std::string> recreate(pqxx::connection& connection) {

@@ -3,9 +3,13 @@
 
 #include <sodium.h>
 
+#include <algorithm>
+#include <cmath>
 #include <stdexcept>
 
+#include "common/cgroup.hpp"
 #include "common/event_loop.hpp"
+#include "common/http.hpp"
 #include "validation.hpp"
 
 namespace users {
@@ -17,17 +21,37 @@ void init_sodium() {
 
 }  // namespace
 
-// Off the event loop, on the small pool whose size bounds how many hashes
-// run at once (each takes memlimit_, 64 MiB at "interactive", and a core for
-// a quarter of a second), however many clients log in together.
+// Off the event loop, once the gate lets it in: however many clients log in
+// together, at most `concurrency` hashes (each memlimit_, 64 MiB at
+// "interactive", and a core for a quarter of a second) run at once. Outside
+// a fiber (manage) the work runs inline, ungated.
 template <typename Compute>
 auto PasswordHasher::gated(Compute&& compute) const {
   decltype(compute()) result{};
+  if (!common::Fiber::current()) return compute();
+  if (!gate_->enter(queue_timeout_)) {
+    // Saturated, like a database with every connection busy: 503 with Retry-After.
+    throw common::ServiceUnavailable("Too many password checks at once. Please try again shortly.");
+  }
+  struct Leave {
+    common::FiberGate& gate;
+    ~Leave() { gate.leave(); }
+  } leave{*gate_};
   common::run_off_loop([&] { result = compute(); });
   return result;
 }
 
-PasswordHasher::PasswordHasher(const std::string& cost) {
+std::size_t PasswordHasher::memory_per_hash(const std::string& cost) {
+  if (cost == "min") return crypto_pwhash_MEMLIMIT_MIN;
+  if (cost == "interactive") return crypto_pwhash_MEMLIMIT_INTERACTIVE;
+  if (cost == "moderate") return crypto_pwhash_MEMLIMIT_MODERATE;
+  if (cost == "sensitive") return crypto_pwhash_MEMLIMIT_SENSITIVE;
+  throw std::invalid_argument("unknown password hash cost: " + cost);
+}
+
+PasswordHasher::PasswordHasher(const std::string& cost, int concurrency,
+                               std::chrono::milliseconds queue_timeout)
+    : gate_(std::make_unique<common::FiberGate>(concurrency)), queue_timeout_(queue_timeout) {
   init_sodium();
   if (cost == "min") {
     opslimit_ = crypto_pwhash_OPSLIMIT_MIN;
@@ -66,6 +90,25 @@ bool PasswordHasher::verify(const std::string& stored_hash, std::string_view pas
 
 void PasswordHasher::verify_dummy(std::string_view password) const {
   verify(dummy_hash_, password);
+}
+
+int hash_concurrency_for(std::uint64_t memory_bytes, std::optional<double> cpus,
+                         std::size_t per_hash) {
+  std::uint64_t fits = memory_bytes / 2 / std::max<std::size_t>(1, per_hash);
+  int jobs = static_cast<int>(std::min<std::uint64_t>(fits, 1024));
+  if (cpus) jobs = std::min(jobs, static_cast<int>(std::floor(*cpus)));
+  return std::max(1, jobs);
+}
+
+int default_hash_concurrency(const common::Config& config) {
+  if (config.password_hash_concurrency > 0) return config.password_hash_concurrency;
+  auto limits = common::read_cgroup_limits();
+  std::uint64_t memory = limits.memory_bytes.value_or(common::physical_memory_bytes());
+  if (memory == 0) memory = std::uint64_t{1} << 30;  // unknown: assume 1 GiB
+  double cpus = common::usable_cpus();
+  if (limits.cpus) cpus = std::min(cpus, *limits.cpus);
+  return hash_concurrency_for(memory, cpus,
+                              PasswordHasher::memory_per_hash(config.password_hash_cost));
 }
 
 bool is_acceptable_password(std::string_view password) {

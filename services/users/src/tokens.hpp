@@ -1,6 +1,10 @@
-// Auth tokens: JWT HS256 signed with SECRET_KEY (libjwt), with the claims sub
-// (user id), iat, exp and jti (the id a logout revokes). HS256 is the only
-// algorithm accepted: "none" and every other algorithm are invalid tokens.
+// Auth tokens: JWT HS256 signed with SECRET_KEY (libjwt), with the claims iss
+// and aud (this service, both checked), sub (user id), iat, exp, jti (the id a
+// logout revokes) and token_version (the user's at issue time; the
+// Authenticator compares it with the row, so bumping the row's revokes every
+// token of the user). HS256 is the only algorithm accepted: "none" and every
+// other algorithm are invalid tokens. The signature is checked here in
+// constant time before libjwt (which compares with strcmp) parses anything.
 #pragma once
 
 #include <ctime>
@@ -13,8 +17,13 @@ struct TokenClaims {
   long long user_id = 0;
   long long issued_at = 0;
   long long expires_at = 0;
+  long long token_version = 0;
   std::string jti;
 };
+
+// The iss and aud claims of every token: issued by and meant for this service.
+inline constexpr const char* kTokenIssuer = "users-service";
+inline constexpr const char* kTokenAudience = "users-service";
 
 struct IssuedToken {
   std::string token;
@@ -35,12 +44,17 @@ class TokenCodec {
  public:
   TokenCodec(std::string secret_key, int lifetime_seconds);
 
-  IssuedToken issue(long long user_id, std::time_t now = std::time(nullptr)) const;
+  // A token for the user at their current token_version.
+  // `now` has no default: a call written for the older issue(user_id, now)
+  // does not compile instead of passing the time as the version.
+  IssuedToken issue(long long user_id, long long token_version, std::time_t now) const;
   // The claims of a token this codec signed and that has not expired at `now`;
   // throws TokenError otherwise (expired only once the signature is good).
   TokenClaims verify(const std::string& token, std::time_t now = std::time(nullptr)) const;
 
  private:
+  bool has_valid_signature(const std::string& token) const;
+
   std::string key_;
   int lifetime_seconds_;
 };

@@ -5,6 +5,10 @@
 
 namespace users {
 
+std::string etag_opaque(const User& user) {
+  return std::to_string(user.id) + "-" + std::to_string(user.version);
+}
+
 void to_json(nlohmann::json& json, const User& user) {
   json = nlohmann::json{{"id", user.id},
                         {"username", user.username},
@@ -18,7 +22,7 @@ namespace {
 void append_user(std::string& out, long long id, std::string_view username, std::string_view email,
                  bool active, std::string_view created_at) {
   // Keys in nlohmann's (sorted) order.
-  out += active ? "{\"active\":true,\"created_at\":" : "{\"active\":false,\"created_at\":";
+  out += active ? R"({"active":true,"created_at":)" : R"({"active":false,"created_at":)";
   common::append_json_string(out, created_at);
   out += ",\"email\":";
   common::append_json_string(out, email);

@@ -16,7 +16,12 @@ struct User {
   std::string email;
   bool active = false;
   std::string created_at;  // ISO 8601 UTC, e.g. 2026-11-22T21:37:45Z
+  long long version = 0;   // row_version: bumped on every change (the ETag); not in the JSON
 };
+
+// The opaque part of a user's strong ETag: "<id>-<row_version>" (the id too,
+// so that a tag of one user never matches another's).
+std::string etag_opaque(const User& user);
 
 // {"id","username","email","active","created_at"}
 void to_json(nlohmann::json& json, const User& user);
@@ -44,9 +49,7 @@ class UserRows {
   std::string_view created_at(int i) const { return rows_.text(begin_ + i, 4); }
   User user(int i) const;
   // The first `count` of them.
-  UserRows head(int count) const {
-    return UserRows(rows_, begin_, begin_ + std::min(count, size()));
-  }
+  UserRows head(int count) const { return {rows_, begin_, begin_ + std::min(count, size())}; }
 
  private:
   common::Rows rows_;

@@ -23,7 +23,9 @@ const char* const kUniqueViolation = "23505";
 // created_at leaves the database already in ISO 8601 UTC.
 constexpr const char* kColumns =
     "id, username, email, active, "
-    "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')";
+    "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), row_version";
+// The column after kColumns's (a statement's extra column, e.g. ordinality).
+constexpr int kAfterUser = 6;
 
 User to_user(const common::Rows& rows, int row) {
   User user;
@@ -32,14 +34,18 @@ User to_user(const common::Rows& rows, int row) {
   user.email = rows.text(row, 2);
   user.active = rows.boolean(row, 3);
   user.created_at = rows.text(row, 4);
+  user.version = rows.integer(row, 5);
   return user;
 }
 
 Account to_account(const common::Rows& rows, int row) {
   Account account;
   account.user = to_user(rows, row);
-  account.admin = rows.boolean(row, 5);
-  if (!rows.is_null(row, 6)) account.password_hash = std::string(rows.text(row, 6));
+  account.admin = rows.boolean(row, kAfterUser);
+  if (!rows.is_null(row, kAfterUser + 1)) {
+    account.password_hash = std::string(rows.text(row, kAfterUser + 1));
+  }
+  account.token_version = rows.integer(row, kAfterUser + 2);
   return account;
 }
 
@@ -77,7 +83,9 @@ UserRepository::UserRepository(common::Database& database)
 // cast.
 std::vector<common::PreparedStatement> UserRepository::statements() {
   const std::string columns = kColumns;
-  const std::string account = columns + ", admin, password";
+  const std::string account = columns + ", admin, password, token_version";
+  // An If-Match condition: $2 is NULL (none) or the versions it accepts.
+  const std::string if_version = "($2::bigint[] IS NULL OR row_version = ANY($2::bigint[]))";
   return {
       {"users_insert",
        "INSERT INTO users (username, email) VALUES ($1::text, $2::text) RETURNING " + columns},
@@ -110,14 +118,31 @@ std::vector<common::PreparedStatement> UserRepository::statements() {
       {"users_newest_before",
        "SELECT " + columns + " FROM users WHERE id < $1::bigint ORDER BY id DESC LIMIT $2::int"},
       // Authentication.
+      // Registered users are active.
       {"users_insert_with_password",
-       "INSERT INTO users (username, email, password) VALUES ($1::text, $2::text, $3::text) "
-       "RETURNING " +
+       "INSERT INTO users (username, email, password, active) "
+       "VALUES ($1::text, $2::text, $3::text, true) RETURNING " +
            columns},
       {"users_account_by_id", "SELECT " + account + " FROM users WHERE id = $1::bigint"},
       {"users_accounts_by_ids", "SELECT " + account + " FROM users WHERE id = ANY($1::bigint[])"},
       {"users_account_by_email",
        "SELECT " + account + " FROM users WHERE lower(email) = lower($1::text)"},
+      // The account's life: the row is locked first (FOR UPDATE waits for a
+      // concurrent change and then sees its result), so "absent" and "stale"
+      // are told apart on the row the change then sees.
+      {"users_lock", "SELECT row_version FROM users WHERE id = $1::bigint FOR UPDATE"},
+      {"users_update",
+       "UPDATE users SET username = COALESCE($3::text, username),"
+       " email = COALESCE($4::text, email), active = COALESCE($5::boolean, active),"
+       " admin = COALESCE($6::boolean, admin),"
+       " token_version = token_version + CASE WHEN $5::boolean = false THEN 1 ELSE 0 END"
+       " WHERE id = $1::bigint AND " +
+           if_version + " RETURNING " + account},
+      {"users_delete",
+       "DELETE FROM users WHERE id = $1::bigint AND " + if_version + " RETURNING email"},
+      {"users_change_password",
+       "UPDATE users SET password = $3::text, token_version = token_version + 1"
+       " WHERE id = $1::bigint AND token_version = $2::bigint RETURNING token_version"},
   };
 }
 
@@ -147,7 +172,7 @@ std::vector<std::optional<User>> UserRepository::add_many(const std::vector<NewU
   // Answered only after its COMMIT: nobody hears of a user that could vanish.
   auto rows = database_.run({"users_insert_many", {text_array(usernames), text_array(emails)}});
   for (int row = 0; row < rows.size(); ++row) {
-    auto position = static_cast<std::size_t>(rows.integer(row, 5) - 1);  // ordinality from 1
+    auto position = static_cast<std::size_t>(rows.integer(row, kAfterUser) - 1);  // from 1
     added.at(position) = to_user(rows, row);
   }
   return added;
@@ -214,9 +239,9 @@ std::vector<UserRows> UserRepository::pages_many(bool newest_first,
     // each page is a range of them.
     int begin = 0;
     while (begin < rows.size()) {
-      auto page = rows.integer(begin, 5);
+      auto page = rows.integer(begin, kAfterUser);
       int end = begin + 1;
-      while (end < rows.size() && rows.integer(end, 5) == page) ++end;
+      while (end < rows.size() && rows.integer(end, kAfterUser) == page) ++end;
       pages.at(static_cast<std::size_t>(page - 1)) = UserRows(rows, begin, end);
       begin = end;
     }
@@ -271,6 +296,70 @@ std::optional<Account> UserRepository::find_account_by_email(const std::string& 
   return to_account(rows, 0);
 }
 
+namespace {
+
+std::optional<std::string> versions_param(const ExpectedVersions& expected) {
+  if (!expected) return std::nullopt;
+  return bigint_array(*expected);
+}
+
+std::optional<std::string> bool_param(const std::optional<bool>& value) {
+  if (!value) return std::nullopt;
+  return *value ? "true" : "false";
+}
+
+ChangeStatus unchanged_status(const common::Rows& lock) {
+  return lock.empty() ? ChangeStatus::absent : ChangeStatus::stale;
+}
+
+}  // namespace
+
+UpdateResult UserRepository::update(long long id, const UserChanges& changes,
+                                    const ExpectedVersions& expected) {
+  UpdateResult result;
+  if (id < 1) return result;
+  std::vector<common::Rows> rows;
+  try {
+    rows =
+        database_.run({{"users_lock", {std::to_string(id)}},
+                       {"users_update",
+                        {std::to_string(id), versions_param(expected), changes.username,
+                         changes.email, bool_param(changes.active), bool_param(changes.admin)}}});
+  } catch (const common::SqlError& error) {
+    if (error.sqlstate() == kUniqueViolation) throw DuplicateEmail();
+    throw;
+  }
+  if (rows.at(1).empty()) {
+    result.status = unchanged_status(rows.at(0));
+    return result;
+  }
+  result.status = ChangeStatus::done;
+  result.account = to_account(rows[1], 0);
+  return result;
+}
+
+DeleteResult UserRepository::remove(long long id, const ExpectedVersions& expected) {
+  DeleteResult result;
+  if (id < 1) return result;
+  auto rows = database_.run({{"users_lock", {std::to_string(id)}},
+                             {"users_delete", {std::to_string(id), versions_param(expected)}}});
+  if (rows.at(1).empty()) {
+    result.status = unchanged_status(rows.at(0));
+    return result;
+  }
+  result.status = ChangeStatus::done;
+  result.email = std::string(rows[1].text(0, 0));
+  return result;
+}
+
+std::optional<long long> UserRepository::change_password(long long id, long long token_version,
+                                                         const std::string& password_hash) {
+  auto rows = database_.run({"users_change_password",
+                             {std::to_string(id), std::to_string(token_version), password_hash}});
+  if (rows.empty()) return std::nullopt;
+  return rows.integer(0, 0);
+}
+
 bool UserRepository::add_if_missing(pqxx::connection& connection, const NewUser& user) {
   pqxx::work work(connection);
   auto result = work.exec_params(
@@ -285,11 +374,51 @@ void UserRepository::save_admin(pqxx::connection& connection, const NewUser& use
                                 const std::string& password_hash) {
   pqxx::work work(connection);
   work.exec_params(
-      "INSERT INTO users (username, email, password, admin) "
-      "VALUES ($1, $2, $3, true) ON CONFLICT ((lower(email))) "
-      "DO UPDATE SET password = excluded.password, admin = true",
+      "INSERT INTO users (username, email, password, admin, active) "
+      "VALUES ($1, $2, $3, true, true) ON CONFLICT ((lower(email))) "
+      "DO UPDATE SET password = excluded.password, admin = true, active = true, "
+      "token_version = users.token_version + 1",
       user.username, user.email, password_hash);
   work.commit();
+}
+
+namespace {
+
+std::optional<ManagedUser> managed(const pqxx::result& result) {
+  if (result.empty()) return std::nullopt;
+  return ManagedUser{result[0][0].as<long long>(), result[0][1].as<std::string>()};
+}
+
+}  // namespace
+
+std::optional<ManagedUser> UserRepository::deactivate(pqxx::connection& connection,
+                                                      const std::string& email) {
+  pqxx::work work(connection);
+  auto result = work.exec_params(
+      "UPDATE users SET active = false, token_version = token_version + 1 "
+      "WHERE lower(email) = lower($1) RETURNING id, email",
+      email);
+  work.commit();
+  return managed(result);
+}
+
+std::optional<ManagedUser> UserRepository::remove_by_email(pqxx::connection& connection,
+                                                           const std::string& email) {
+  pqxx::work work(connection);
+  auto result = work.exec_params(
+      "DELETE FROM users WHERE lower(email) = lower($1) RETURNING id, email", email);
+  work.commit();
+  return managed(result);
+}
+
+std::optional<ManagedUser> UserRepository::set_admin(pqxx::connection& connection,
+                                                     const std::string& email, bool admin) {
+  pqxx::work work(connection);
+  auto result = work.exec_params(
+      "UPDATE users SET admin = $2 WHERE lower(email) = lower($1) RETURNING id, email", email,
+      admin);
+  work.commit();
+  return managed(result);
 }
 
 }  // namespace users

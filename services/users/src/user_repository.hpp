@@ -27,6 +27,30 @@ struct Account {
   User user;
   bool admin = false;
   std::optional<std::string> password_hash;  // NULL for users made before auth
+  long long token_version = 0;               // tokens of another version are refused
+};
+
+// The row versions a conditional change accepts (If-Match): nullopt for any
+// (no condition), an empty list for none (412 whatever the row's version).
+using ExpectedVersions = std::optional<std::vector<long long>>;
+
+// What a conditional change found.
+enum class ChangeStatus { done, absent, stale };
+
+struct UpdateResult {
+  ChangeStatus status = ChangeStatus::absent;
+  std::optional<Account> account;  // the row as it is now, when done
+};
+
+struct DeleteResult {
+  ChangeStatus status = ChangeStatus::absent;
+  std::string email;  // the deleted user's, when done
+};
+
+// What a manage command did to the user with that email; nullopt when none has it.
+struct ManagedUser {
+  long long id = 0;
+  std::string email;
 };
 
 // Where a page starts and how long it is: ids after `from` (ascending pages)
@@ -71,12 +95,33 @@ class UserRepository {
   std::optional<Account> find_account(long long id);  // batched like find()
   std::vector<std::optional<Account>> find_accounts_many(const std::vector<long long>& ids);
   std::optional<Account> find_account_by_email(const std::string& email);  // case-insensitive
+
+  // The account's life, each one transaction that locks the row first, so
+  // the version compared is the one changed. update() throws DuplicateEmail
+  // (the unique index decides, also between concurrent changes); a change
+  // to active=false bumps token_version (every token of the user stops).
+  UpdateResult update(long long id, const UserChanges& changes, const ExpectedVersions& expected);
+  DeleteResult remove(long long id, const ExpectedVersions& expected);
+  // Stores the new hash and bumps token_version, if the row is still at
+  // `token_version` (the caller's token's); the new version, or nullopt when
+  // the user is gone or their tokens were revoked meanwhile.
+  std::optional<long long> change_password(long long id, long long token_version,
+                                           const std::string& password_hash);
+
   // The manage CLI's, on a plain libpqxx connection.
   // Adds the user unless the email exists; true if added.
   static bool add_if_missing(pqxx::connection& connection, const NewUser& user);
   // Makes the user an admin with this password, adding them if the email is new.
+  // A reset password revokes the user's tokens (token_version bumped).
   static void save_admin(pqxx::connection& connection, const NewUser& user,
                          const std::string& password_hash);
+  // Deactivates (and revokes every token of) the user with that email.
+  static std::optional<ManagedUser> deactivate(pqxx::connection& connection,
+                                               const std::string& email);
+  static std::optional<ManagedUser> remove_by_email(pqxx::connection& connection,
+                                                    const std::string& email);
+  static std::optional<ManagedUser> set_admin(pqxx::connection& connection,
+                                              const std::string& email, bool admin);
 
  private:
   common::Database& database_;

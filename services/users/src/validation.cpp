@@ -162,6 +162,41 @@ std::optional<NewUser> parse_new_user_json(std::string_view body) {
   return result.user;
 }
 
+std::string UserChanges::field_names() const {
+  std::string names;
+  auto add = [&names](bool set, const char* name) {
+    if (!set) return;
+    if (!names.empty()) names += ',';
+    names += name;
+  };
+  add(username.has_value(), "username");
+  add(email.has_value(), "email");
+  add(active.has_value(), "active");
+  add(admin.has_value(), "admin");
+  return names;
+}
+
+std::optional<UserChanges> parse_user_patch(std::string_view body) {
+  auto json = parse_json_object(body);
+  if (!json) return std::nullopt;
+  UserChanges changes;
+  for (const auto& [key, value] : json->items()) {
+    if (key == "username" || key == "email") {
+      if (!value.is_string()) return std::nullopt;
+      std::string text = trim(value.get_ref<const std::string&>());
+      if (!check_field(key, text).empty()) return std::nullopt;
+      if (key == "email" && !is_valid_email(text)) return std::nullopt;
+      (key == "username" ? changes.username : changes.email) = std::move(text);
+    } else if (key == "active" || key == "admin") {
+      if (!value.is_boolean()) return std::nullopt;
+      (key == "active" ? changes.active : changes.admin) = value.get<bool>();
+    } else {
+      return std::nullopt;  // id, created_at (read-only) or unknown
+    }
+  }
+  return changes;
+}
+
 std::optional<long long> parse_user_id(std::string_view text) {
   bool negative = !text.empty() && text.front() == '-';
   if (negative) text.remove_prefix(1);

@@ -15,6 +15,20 @@ struct NewUser {
   std::string email;
 };
 
+// A PATCH /users/{id}'s fields (a JSON Merge Patch, RFC 7396); unset ones
+// stay as they are.
+struct UserChanges {
+  std::optional<std::string> username;
+  std::optional<std::string> email;
+  std::optional<bool> active;
+  std::optional<bool> admin;
+  bool empty() const { return !username && !email && !active && !admin; }
+  // Beyond a user's own username: only an admin may.
+  bool needs_admin() const { return email || active || admin; }
+  // The names of the fields set, for the audit log ("username,email").
+  std::string field_names() const;
+};
+
 struct Validation {
   std::optional<NewUser> user;  // set when valid
   std::string message;          // why not, for people (the HTML form)
@@ -29,6 +43,13 @@ Validation validate_new_user(std::string_view username, std::string_view email);
 std::optional<NewUser> parse_new_user_json(std::string_view body);
 
 bool is_valid_email(std::string_view email);
+
+// The merge patch of PATCH /users/{id}: an object whose members are only
+// "username" and "email" (strings, trimmed and checked as for a new user) and
+// "active" and "admin" (booleans). Anything else -- not an object, another or
+// read-only member (id, created_at), a wrong type, null (these fields cannot
+// be removed) -- is nullopt.
+std::optional<UserChanges> parse_user_patch(std::string_view body);
 
 // A request body that is a JSON object, parsed with a nesting limit (a hostile
 // body never builds a deep tree); nullopt for anything else.

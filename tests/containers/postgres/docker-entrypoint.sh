@@ -32,7 +32,9 @@ if [ ! -s "$PGDATA/PG_VERSION" ]; then
   for f in /docker-entrypoint-initdb.d/*; do
     case "$f" in
       *.sql) echo "running $f"; psql -v ON_ERROR_STOP=1 -U "$POSTGRES_USER" -d "$POSTGRES_DB" -f "$f" ;;
-      *.sh) echo "running $f"; . "$f" ;;
+      *.sh) echo "running $f"
+            # shellcheck source=/dev/null # the image's init scripts, mounted at run time
+            . "$f" ;;
     esac
   done
   pg_ctl -D "$PGDATA" -m fast -w stop >/dev/null

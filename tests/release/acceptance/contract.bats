@@ -1,19 +1,43 @@
 #!/usr/bin/env bats
 # The HTTP contract through the production stack's nginx, from a container on
 # the compose network. Each test stands alone: emails are unique per run.
+#
+# Two profiles: the open one (the seed's contract), and the locked-down one
+# (REQUIRE_ADMIN_FOR_WRITES=true and REQUIRE_AUTH_FOR_READS=true), which
+# scripts/release.sh runs with AUTH_TOKEN set to an admin's token: every
+# request that brings no Authorization of its own then carries that token, so
+# the contract above holds for an admin, and the locked-down tests at the end
+# check what a client without a token (or without the admin flag) gets.
+
+# `run !`: a bare `! cmd` never fails a Bats test.
+bats_require_minimum_version 1.5.0
 
 setup_file() {
-  export RUN_ID="r$(date +%s%N)"
+  RUN_ID="r$(date +%s%N)"
+  export RUN_ID
 }
 
+locked_down() { [ -n "${AUTH_TOKEN:-}" ]; }
+
 # curl into $status_code, $body and $headers (files under BATS_TEST_TMPDIR).
+# In the locked-down profile the admin's token goes with every request that
+# sets no Authorization header itself; `anonymous request ...` sends none.
 request() {
   local method=$1 path=$2; shift 2
+  local auth=() arg
+  if locked_down && [ -z "${ANONYMOUS:-}" ]; then
+    auth=(-H "Authorization: Bearer $AUTH_TOKEN")
+    for arg in "$@"; do
+      if [[ "${arg,,}" == authorization:* ]]; then auth=(); break; fi
+    done
+  fi
   status_code=$(curl -sS -o "$BATS_TEST_TMPDIR/body" -D "$BATS_TEST_TMPDIR/headers" \
-    -w '%{http_code}' -X "$method" "$BASE_URL$path" "$@")
+    -w '%{http_code}' -X "$method" "${auth[@]}" "$BASE_URL$path" "$@")
   body=$(cat "$BATS_TEST_TMPDIR/body")
   headers=$(tr -d '\r' < "$BATS_TEST_TMPDIR/headers")
 }
+
+anonymous() { ANONYMOUS=1 "$@"; }
 
 post_user() {  # username email
   request POST /users -H 'Content-Type: application/json' \
@@ -92,6 +116,7 @@ expect_fail() {  # status message
   grep -qi '^content-type: text/html' <<<"$headers"
   grep -q 'All Users' <<<"$body"
   grep -q "page-$RUN_ID" <<<"$body"
+  run ! grep -q "page-$RUN_ID@example.com" <<<"$body"  # usernames and dates only
 }
 
 @test "POST / (form) adds a user, then shows the page" {
@@ -123,7 +148,7 @@ expect_fail() {  # status message
 @test "responses carry a request id and nginx hides its version" {
   request GET /ping -H 'X-Request-ID: acceptance-1'
   grep -qi '^x-request-id: acceptance-1' <<<"$headers"
-  ! grep -qi '^server: nginx/' <<<"$headers"
+  run ! grep -qi '^server: nginx/' <<<"$headers"
 }
 
 @test "health endpoints answer through nginx" {
@@ -152,8 +177,41 @@ expect_fail() {  # status message
   [ "$status_code" = 200 ]
   request GET /auth/status -H "Authorization: Bearer $token"
   [ "$status_code" = 401 ]
-  request GET /auth/status
+  anonymous request GET /auth/status
   expect_fail 403 "Provide a valid auth token."
+}
+
+@test "PATCH /users/{id} changes one's username, honours If-Match; DELETE removes the user" {
+  local email="life-$RUN_ID@example.com"
+  request POST /auth/register -H 'Content-Type: application/json' \
+    --data "{\"username\":\"life-$RUN_ID\",\"email\":\"$email\",\"password\":\"correct horse battery\"}"
+  [ "$status_code" = 201 ]
+  token=$(json_field .auth_token)
+  request GET /auth/status -H "Authorization: Bearer $token"
+  id=$(json_field .data.id)
+  request GET "/users/$id"
+  [ "$status_code" = 200 ]
+  [ "$(json_field .data.active)" = true ]
+  etag=$(sed -n 's/^[Ee][Tt][Aa][Gg]: //p' <<<"$headers")
+  [ -n "$etag" ]
+  request GET "/users/$id" -H "If-None-Match: $etag"
+  [ "$status_code" = 304 ]
+  request PATCH "/users/$id" -H "Authorization: Bearer $token" -H "If-Match: $etag" \
+    -H 'Content-Type: application/merge-patch+json' --data "{\"username\":\"renamed-$RUN_ID\"}"
+  [ "$status_code" = 200 ]
+  [ "$(json_field .data.username)" = "renamed-$RUN_ID" ]
+  request PATCH "/users/$id" -H "Authorization: Bearer $token" -H "If-Match: $etag" \
+    -H 'Content-Type: application/merge-patch+json' --data '{"username":"stale"}'
+  expect_fail 412 "The user has changed since you read it."
+  request PATCH "/users/$id" -H "Authorization: Bearer $token" \
+    -H 'Content-Type: application/merge-patch+json' --data '{"admin":true}'
+  expect_fail 401 "You do not have permission to do that."
+  request DELETE "/users/$id" -H "Authorization: Bearer $token"
+  [ "$status_code" = 204 ]
+  request GET "/users/$id"
+  expect_fail 404 "User does not exist"
+  request GET /auth/status -H "Authorization: Bearer $token"
+  expect_fail 401 "Invalid token. Please log in again."
 }
 
 @test "the OpenAPI document and the docs page are served" {
@@ -163,4 +221,171 @@ expect_fail() {  # status message
   request GET /docs
   [ "$status_code" = 200 ]
   grep -qi '^content-type: text/html' <<<"$headers"
+}
+
+@test "Swagger UI is served from the image, scripts allowed on its page only" {
+  request GET /docs/try
+  [ "$status_code" = 200 ]
+  grep -qi "^content-security-policy: .*script-src 'self';" <<<"$headers"
+  bundle=$(grep -o '/docs/try/swagger-ui-bundle.js?v=[0-9a-f]*' <<<"$body")
+  request GET "$bundle"
+  [ "$status_code" = 200 ]
+  grep -qi '^content-type: text/javascript' <<<"$headers"
+  grep -q SwaggerUIBundle <<<"$body"
+  request GET /docs
+  run grep -qi '^content-security-policy: .*script-src' <<<"$headers"
+  [ "$status" -ne 0 ]
+}
+
+# --- who may read and write: the open profile and the locked-down one -------
+# Each test asserts both profiles: what a client without a token gets is the
+# difference between them.
+
+@test "reads without a token: open in the open profile, 403 when locked down" {
+  post_user "anon-$RUN_ID" "anon-$RUN_ID@example.com"
+  [ "$status_code" = 201 ]
+  request GET /users
+  id=$(json_field ".data.users[] | select(.email == \"anon-$RUN_ID@example.com\") | .id")
+  [ -n "$id" ]
+  anonymous request GET /users
+  if locked_down; then
+    expect_fail 403 "Provide a valid auth token."
+  else
+    [ "$status_code" = 200 ]
+    [ -n "$(json_field ".data.users[] | select(.id == $id) | .email")" ]
+  fi
+  anonymous request GET "/users/$id"
+  if locked_down; then
+    expect_fail 403 "Provide a valid auth token."
+    request GET /users -H "Authorization: Bearer not-a-token"
+    expect_fail 401 "Invalid token. Please log in again."
+  else
+    [ "$status_code" = 200 ]
+    [ "$(json_field .data.email)" = "anon-$RUN_ID@example.com" ]
+  fi
+}
+
+@test "writes without a token: open in the open profile, 403 when locked down, 401 for a non-admin" {
+  anonymous post_user "w1-$RUN_ID" "w1-$RUN_ID@example.com"
+  if locked_down; then expect_fail 403 "Provide a valid auth token."; else [ "$status_code" = 201 ]; fi
+  anonymous request POST / --data-urlencode "username=w2-$RUN_ID" --data-urlencode "email=w2-$RUN_ID@example.com"
+  if locked_down; then  # the page's form answers with the page
+    [ "$status_code" = 403 ]
+    grep -qi '^content-type: text/html' <<<"$headers"
+    grep -q "Provide a valid auth token." <<<"$body"
+  else
+    [ "$status_code" = 303 ]
+  fi
+  request POST /auth/register -H 'Content-Type: application/json' \
+    --data "{\"username\":\"w3-$RUN_ID\",\"email\":\"w3-$RUN_ID@example.com\",\"password\":\"correct horse battery\"}"
+  [ "$status_code" = 201 ]
+  token=$(json_field .auth_token)
+  request POST /users -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
+    --data "{\"username\":\"w4-$RUN_ID\",\"email\":\"w4-$RUN_ID@example.com\"}"
+  if locked_down; then
+    expect_fail 401 "You do not have permission to do that."
+  else
+    [ "$status_code" = 201 ]  # the open profile does not look at the token
+  fi
+  # What was refused was not added; what was accepted was.
+  request GET /users
+  added=$(json_field ".data.users[] | select(.username | endswith(\"-$RUN_ID\")) | .username" |
+    grep -E '^w[124]-' | sort | tr '\n' ' ')
+  if locked_down; then [ -z "$added" ]; else [ "$added" = "w1-$RUN_ID w2-$RUN_ID w4-$RUN_ID " ]; fi
+}
+
+@test "the page answers without a token and shows usernames, never emails" {
+  post_user "pg-$RUN_ID" "pg-$RUN_ID@example.com"
+  [ "$status_code" = 201 ]
+  anonymous request GET /
+  [ "$status_code" = 200 ]
+  grep -qi '^content-type: text/html' <<<"$headers"
+  grep -q "pg-$RUN_ID" <<<"$body"
+  run ! grep -q "@example.com" <<<"$body"
+}
+
+# --- the edge: HTTPS, headers, what the public cannot reach, rate limits -----
+# BASE_URL is https://nginx, verified against the run's throwaway CA
+# (CURL_CA_BUNDLE, mounted by tests/release/compose.release.yml): every test
+# above already spoke verified HTTPS.
+
+@test "the certificate is verified against the run's CA, and only against it" {
+  [[ "$BASE_URL" == https://* ]]
+  [ -s "$CURL_CA_BUNDLE" ]
+  run curl -sS -o /dev/null --cacert /etc/ssl/certs/ca-certificates.crt "$BASE_URL/ping"
+  [ "$status" -ne 0 ]  # the system's CAs do not know the throwaway one
+  request GET /ping
+  [ "$status_code" = 200 ]
+}
+
+@test "plain HTTP on port 80 redirects to HTTPS" {
+  local host=${BASE_URL#https://}
+  local code
+  code=$(curl -sS -o /dev/null -D "$BATS_TEST_TMPDIR/headers" -w '%{http_code}' \
+    "http://$host/users?x=1")
+  [ "$code" = 301 ]
+  grep -qi "^location: https://$host/users?x=1" "$BATS_TEST_TMPDIR/headers"
+}
+
+@test "TLS 1.2 and 1.3 are accepted, TLS 1.1 is refused by nginx" {
+  curl -sS -o /dev/null --tlsv1.2 --tls-max 1.2 "$BASE_URL/ping"
+  curl -sS -o /dev/null --tlsv1.3 "$BASE_URL/ping"
+  # SECLEVEL=0: this client would speak TLS 1.1, so the refusal is the server's
+  # (curl 35, "alert protocol version").
+  run curl -sS -o /dev/null --tlsv1.1 --tls-max 1.1 --ciphers 'DEFAULT@SECLEVEL=0' "$BASE_URL/ping"
+  [ "$status" = 35 ]
+  [[ "$output" == *"protocol version"* ]]
+}
+
+# Each header exactly once, on the service's answers, nginx's own errors and
+# the static files alike.
+expect_edge_headers() {
+  [ "$(grep -ci '^strict-transport-security: max-age=' <<<"$headers")" = 1 ]
+  [ "$(grep -ci '^content-security-policy: ' <<<"$headers")" = 1 ]
+  [ "$(grep -ci '^x-frame-options: DENY' <<<"$headers")" = 1 ]
+  [ "$(grep -ci '^x-content-type-options: nosniff' <<<"$headers")" = 1 ]
+  [ "$(grep -ci '^referrer-policy: no-referrer' <<<"$headers")" = 1 ]
+}
+
+@test "HSTS and the security headers on every answer, /static/ included" {
+  request GET /ping
+  expect_edge_headers
+  request GET /static/style.css
+  [ "$status_code" = 200 ]
+  expect_edge_headers
+  request GET /no/such/route
+  expect_edge_headers
+  head -c 2000000 /dev/zero | tr '\0' a > "$BATS_TEST_TMPDIR/big"
+  request POST /users -H 'Content-Type: application/json' --data-binary "@$BATS_TEST_TMPDIR/big"
+  [ "$status_code" = 413 ]
+  expect_edge_headers
+}
+
+@test "token answers are never cached" {
+  request POST /auth/register -H 'Content-Type: application/json' \
+    --data "{\"username\":\"nostore-$RUN_ID\",\"email\":\"nostore-$RUN_ID@example.com\",\"password\":\"correct horse battery\"}"
+  [ "$status_code" = 201 ]
+  grep -qi '^cache-control: no-store' <<<"$headers"
+}
+
+@test "/metrics is not reachable through the edge" {
+  request GET /metrics
+  expect_fail 404 "Resource not found."
+  request GET /%6detrics
+  [ "$status_code" = 404 ]
+}
+
+# Last: it uses up this client's allowance for a while.
+@test "a flood of logins from one address gets JSON 429s from nginx" {
+  # 30 POSTs on one kept-alive connection (one curl, 30 transfers), then one more.
+  local flood=() codes
+  for _ in $(seq 1 30); do flood+=("$BASE_URL/auth/login" -o /dev/null); done
+  codes=$(curl -sS -X POST -H 'Content-Type: application/json' --data '{}' -w '%{http_code} ' "${flood[@]}")
+  [[ "$codes" == "400 "* ]]  # the first ones reach the service
+  [[ "$codes" == *"429 "* ]]
+  request POST /auth/login -H 'Content-Type: application/json' --data '{}'
+  expect_fail 429 "Too many requests."
+  grep -qi '^retry-after: 1' <<<"$headers"
+  request GET /ping  # other requests are not limited
+  [ "$status_code" = 200 ]
 }

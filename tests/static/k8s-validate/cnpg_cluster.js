@@ -6,7 +6,7 @@
 const CNPG_OWN_CONNECTIONS = 10;  // instance manager, replication, monitoring: an allowance
 const SUPERUSER_RESERVED = 3;     // PostgreSQL's superuser_reserved_connections default
 
-function checkPostgresCluster(cluster, { name, fail, expect, service, example, hpa, configMap }) {
+function checkPostgresCluster(cluster, { name, fail, expect, service, example, migrateExample, hpa, configMap }) {
   const where = `${name}: Cluster/${cluster.metadata.name}`;
   const spec = cluster.spec || {};
   expect(cluster.apiVersion === "postgresql.cnpg.io/v1", `${where}: apiVersion is ${cluster.apiVersion}`);
@@ -23,14 +23,21 @@ function checkPostgresCluster(cluster, { name, fail, expect, service, example, h
   expect(typeof initdb.database === "string" && typeof initdb.owner === "string",
     `${where}: bootstrap.initdb lacks database or owner`);
 
-  // DATABASE_URL (its shape in secret.example.yaml) points at the primary's service.
-  let url;
-  try { url = new URL(example.stringData.DATABASE_URL); } catch { return fail("secret.example.yaml: DATABASE_URL is not a URL"); }
-  expect(url.hostname.split(".")[0] === `${cluster.metadata.name}-rw`,
-    `secret.example.yaml: DATABASE_URL host ${url.hostname} is not the primary's service ${cluster.metadata.name}-rw`);
-  expect(url.pathname === `/${initdb.database}` && decodeURIComponent(url.username) === initdb.owner,
-    `secret.example.yaml: DATABASE_URL names ${url.username}@${url.pathname}, the Cluster creates ${initdb.owner}@/${initdb.database}`);
-  expect((url.port || "5432") === "5432", "secret.example.yaml: DATABASE_URL port is not 5432");
+  // DATABASE_URL (its shape in the examples) points at the primary's service:
+  // the Job's as the owner, the service's as a role the Cluster manages.
+  const managed = ((spec.managed || {}).roles || []).map((r) => r.name);
+  for (const [file, secret, users] of [["secret-migrate.example.yaml", migrateExample, [initdb.owner]],
+                                       ["secret.example.yaml", example, managed]]) {
+    let url;
+    try { url = new URL(secret.stringData.DATABASE_URL); } catch { fail(`${file}: DATABASE_URL is not a URL`); continue; }
+    expect(url.hostname.split(".")[0] === `${cluster.metadata.name}-rw`,
+      `${file}: DATABASE_URL host ${url.hostname} is not the primary's service ${cluster.metadata.name}-rw`);
+    expect(url.pathname === `/${initdb.database}` && users.includes(decodeURIComponent(url.username)),
+      `${file}: DATABASE_URL names ${url.username}@${url.pathname}, the Cluster has ${users.join(", ")} on /${initdb.database}`);
+    expect(decodeURIComponent(url.username) !== "postgres", `${file}: DATABASE_URL connects as the superuser`);
+    expect((url.port || "5432") === "5432", `${file}: DATABASE_URL port is not 5432`);
+  }
+  expect(!managed.includes(initdb.owner), `${where}: the owner ${initdb.owner} is also a managed role`);
 
   // Every pod the HPA may run, with its full pool, plus the Job, fits.
   const max = Number(((spec.postgresql || {}).parameters || {}).max_connections || 100);

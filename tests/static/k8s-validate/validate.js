@@ -69,7 +69,7 @@ function checkPodSecurity(pod, where, service) {
   }
 }
 
-function checkRender(name, objects, service, example) {
+function checkRender(name, objects, service, example, migrateExample) {
   const before = failures.length;
   const find = (kind, predicate = () => true) => objects.filter((o) => o.kind === kind && predicate(o));
   const one = (kind) => {
@@ -80,7 +80,11 @@ function checkRender(name, objects, service, example) {
   const deployment = one("Deployment");
   const job = one("Job");
   const svc = one("Service");
-  const ingress = one("Ingress");
+  const ingresses = find("Ingress");
+  const ingress = ingresses.find((i) => i.metadata.name === "users-service");
+  const authIngress = ingresses.find((i) => i.metadata.name === "users-service-auth");
+  expect(ingress && authIngress && ingresses.length === 2,
+    `${name}: expected the Ingresses users-service and users-service-auth, found ${ingresses.map((i) => i.metadata.name).join(", ")}`);
   const pdb = one("PodDisruptionBudget");
   const hpa = one("HorizontalPodAutoscaler");
   const policy = one("NetworkPolicy");
@@ -150,21 +154,57 @@ function checkRender(name, objects, service, example) {
     `${name}: NetworkPolicy egress allows more than PostgreSQL and DNS`);
   expect(egress.some((r) => (r.ports || []).some((p) => p.port === 53)), `${name}: NetworkPolicy has no egress to DNS`);
 
-  // Ingress -> Service -> pods, and nginx's body limit = the service's
-  const backend = ingress.spec.rules[0].http.paths[0].backend.service;
-  expect(backend.name === svc.metadata.name && svc.spec.ports.some((p) => p.name === backend.port.name || p.port === backend.port.number),
-    `${name}: the Ingress backend ${backend.name}:${backend.port.name || backend.port.number} is not the Service's port`);
-  expect(ingress.spec.ingressClassName === "nginx", `${name}: ingressClassName is not nginx`);
-  const bodySize = (ingress.metadata.annotations || {})["nginx.ingress.kubernetes.io/proxy-body-size"];
-  expect(facts.nginxSize(bodySize) === service.maxBodyBytes,
-    `${name}: proxy-body-size ${bodySize} is not the service's MAX_BODY_BYTES ${service.maxBodyBytes}`);
+  // Ingress -> Service -> pods, HTTPS only, nginx's body limit = the service's
+  for (const ing of ingresses) {
+    const where = `${name}: Ingress/${ing.metadata.name}`;
+    const annotations = ing.metadata.annotations || {};
+    for (const rule of ing.spec.rules) {
+      for (const p of rule.http.paths) {
+        const backend = p.backend.service;
+        expect(backend.name === svc.metadata.name && svc.spec.ports.some((sp) => sp.name === backend.port.name || sp.port === backend.port.number),
+          `${where}: the backend ${backend.name}:${backend.port.name || backend.port.number} of ${p.path} is not the Service's port`);
+        // /metrics is for Prometheus inside the cluster: no path may reach it.
+        const reaches = p.pathType === "Exact" ? p.path === "/metrics"
+          : "/metrics".startsWith(p.path.replace(/\/$/, "") + "/") || p.path === "/metrics" || p.path === "/";
+        expect(!reaches, `${where}: path ${p.path} (${p.pathType}) routes /metrics to the public`);
+      }
+      const tls = (ing.spec.tls || []).find((t) => (t.hosts || []).includes(rule.host));
+      expect(tls && tls.secretName, `${where}: host ${rule.host} has no tls: section with a Secret`);
+    }
+    expect(ing.spec.ingressClassName === "nginx", `${where}: ingressClassName is not nginx`);
+    expect(annotations["nginx.ingress.kubernetes.io/force-ssl-redirect"] === "true", `${where}: plain HTTP is not redirected to HTTPS (force-ssl-redirect)`);
+    expect(!!annotations["nginx.ingress.kubernetes.io/ssl-ciphers"], `${where}: no ssl-ciphers annotation`);
+    const bodySize = annotations["nginx.ingress.kubernetes.io/proxy-body-size"];
+    expect(facts.nginxSize(bodySize) === service.maxBodyBytes,
+      `${where}: proxy-body-size ${bodySize} is not the service's MAX_BODY_BYTES ${service.maxBodyBytes}`);
+  }
+  // The auth POSTs are rate-limited per client address.
+  const authPaths = authIngress.spec.rules.flatMap((r) => r.http.paths.map((p) => `${p.pathType} ${p.path}`)).sort();
+  expect(JSON.stringify(authPaths) === '["Exact /auth/login","Exact /auth/password","Exact /auth/register"]',
+    `${name}: Ingress/users-service-auth routes ${authPaths.join(", ")}, not exactly /auth/login, /auth/password, /auth/register`);
+  expect(Number((authIngress.metadata.annotations || {})["nginx.ingress.kubernetes.io/limit-rps"]) > 0,
+    `${name}: Ingress/users-service-auth has no limit-rps`);
+  expect(ingress.spec.rules.every((r) => authIngress.spec.rules.some((a) => a.host === r.host)),
+    `${name}: the rate-limited Ingress does not serve every host of the main one`);
 
   // The migration Job runs what compose's users-migrate runs, with the same image and env
   expect(JSON.stringify([...job.spec.template.spec.containers[0].command, ...(job.spec.template.spec.containers[0].args || [])]) === '["manage","migrate"]',
     `${name}: the Job does not run manage migrate`);
   expect(job.spec.template.spec.containers[0].image === container.image, `${name}: the Job's image differs from the Deployment's`);
-  expect(JSON.stringify(job.spec.template.spec.containers[0].envFrom) === JSON.stringify(container.envFrom),
-    `${name}: the Job reads other ConfigMaps/Secrets than the Deployment`);
+  // Least privilege: the Job migrates as the owner (its own Secret) and grants
+  // the service's role; the pods connect as that role.
+  const jobContainer = job.spec.template.spec.containers[0];
+  const jobConfig = jobContainer.envFrom.find((e) => e.configMapRef);
+  const jobSecret = jobContainer.envFrom.find((e) => e.secretRef);
+  expect(jobConfig && jobConfig.configMapRef.name === configMap.metadata.name, `${name}: the Job does not read the ConfigMap`);
+  expect(jobSecret && jobSecret.secretRef.name === migrateExample.metadata.name,
+    `${name}: the Job reads Secret ${jobSecret && jobSecret.secretRef.name}, secret-migrate.example.yaml is ${migrateExample.metadata.name}`);
+  const appRole = ((jobContainer.env || []).find((e) => e.name === "DATABASE_APP_ROLE") || {}).value;
+  const managed = (((cluster.spec || {}).managed || {}).roles || []).find((r) => r.name === appRole);
+  expect(!!appRole && managed && managed.login === true && managed.ensure === "present" && !managed.superuser && !managed.createdb && !managed.createrole,
+    `${name}: the Job's DATABASE_APP_ROLE ${appRole} is not a plain login role the Cluster manages`);
+  expect(decodeURIComponent(new URL(example.stringData.DATABASE_URL).username) === appRole,
+    `secret.example.yaml: the service connects as ${new URL(example.stringData.DATABASE_URL).username}, not as ${appRole}`);
 
   // Configuration and the Secret (never rendered; its example names the keys)
   const configRef = container.envFrom.find((e) => e.configMapRef);
@@ -184,7 +224,7 @@ function checkRender(name, objects, service, example) {
   expect(component(cluster) === "database", `${name}: the Cluster is not labelled component=database`);
   expect(component(job) === "migration" && component(configMap) === "config",
     `${name}: the Job and its ConfigMap are not labelled component=migration and component=config`);
-  checkPostgresCluster(cluster, { name, fail, expect, service, example, hpa, configMap });
+  checkPostgresCluster(cluster, { name, fail, expect, service, example, migrateExample, hpa, configMap });
 }
 
 // --- main -------------------------------------------------------------------
@@ -196,6 +236,13 @@ expect(JSON.stringify(Object.keys(example.stringData).sort()) === '["DATABASE_UR
   "secret.example.yaml: keys are not DATABASE_URL and SECRET_KEY");
 expect(example.stringData.SECRET_KEY.length < 32,
   "secret.example.yaml: the placeholder SECRET_KEY must stay under 32 bytes, so production refuses to start with it");
+const migrateExamplePath = path.join(root, "deploy/k8s/base/secret-migrate.example.yaml");
+const migrateExample = YAML.parse(fs.readFileSync(migrateExamplePath, "utf8"));
+validateSchema(migrateExample, "secret-migrate.example.yaml");
+expect(JSON.stringify(Object.keys(migrateExample.stringData).sort()) === '["DATABASE_URL","SECRET_KEY"]',
+  "secret-migrate.example.yaml: keys are not DATABASE_URL and SECRET_KEY");
+expect(migrateExample.stringData.SECRET_KEY.length < 32,
+  "secret-migrate.example.yaml: the placeholder SECRET_KEY must stay under 32 bytes");
 
 for (const arg of renders) {
   const [name, file] = arg.split("=");
@@ -204,7 +251,7 @@ for (const arg of renders) {
   for (const object of objects) validateSchema(object, `${name}: ${object.kind}/${object.metadata && object.metadata.name}`);
   if (failures.length === before) console.log(`ok: ${name}: ${objects.length} objects match the Kubernetes schemas (no unknown field)`);
   const checked = failures.length;
-  checkRender(name, objects, service, example);
+  checkRender(name, objects, service, example, migrateExample);
   if (name === "prod") {
     const image = objects.find((o) => o.kind === "Deployment").spec.template.spec.containers[0].image;
     expect(/:[\w][\w.-]*$/.test(image) && !image.endsWith(":latest"), `prod: image ${image} has no pinned tag`);

@@ -5,6 +5,7 @@
 #include <stdexcept>
 
 #include "../embedded_files.hpp"
+#include "../markdown.hpp"
 
 namespace users {
 namespace {
@@ -25,6 +26,13 @@ const ordered_json& resolve(const ordered_json& document, const ordered_json& no
 
 std::string text(const ordered_json& node, const char* key) {
   return node.contains(key) && node[key].is_string() ? node[key].get<std::string>() : "";
+}
+
+// A description field: CommonMark by the OpenAPI specification, so rendered
+// (safely: cmark drops raw HTML) rather than shown with its backticks.
+std::string described(const ordered_json& node, const char* key) {
+  std::string markdown = text(node, key);
+  return markdown.empty() ? "" : markdown_to_html(markdown);
 }
 
 std::string upper(std::string s) {
@@ -65,7 +73,7 @@ View response_view(const ordered_json& document, const std::string& status,
   const ordered_json& response = resolve(document, raw);
   View view;
   view.set("status", status);
-  view.set("response_description", text(response, "description"));
+  view.set("response_description", described(response, "description"));
   View examples{View::type::list};
   bool has_media = response.contains("content") && !response["content"].empty();
   if (has_media) {
@@ -93,7 +101,7 @@ View operation_view(const ordered_json& document, const std::string& path,
   view.set("path", path);
   view.set("anchor", text(operation, "operationId"));
   view.set("op_summary", text(operation, "summary"));
-  view.set("op_description", text(operation, "description"));
+  view.set("op_description", described(operation, "description"));
   view.set("has_op_description", !text(operation, "description").empty());
   view.set("security", security_text(document, operation));
 
@@ -104,7 +112,7 @@ View operation_view(const ordered_json& document, const std::string& path,
       View item;
       item.set("name", text(parameter, "name"));
       item.set("in", text(parameter, "in"));
-      item.set("param_description", text(parameter, "description"));
+      item.set("param_description", described(parameter, "description"));
       parameters.push_back(item);
     }
   }
@@ -139,7 +147,7 @@ std::string render_page(const ordered_json& document) {
   view.set("title", text(info, "title"));
   view.set("version", text(info, "version"));
   view.set("summary", text(info, "summary"));
-  view.set("info_description", text(info, "description"));
+  view.set("info_description", described(info, "description"));
   view.set("openapi", text(document, "openapi"));
 
   View operations{View::type::list};
@@ -163,7 +171,7 @@ std::string render_page(const ordered_json& document) {
   for (const auto& [name, scheme] : document["components"]["securitySchemes"].items()) {
     View item;
     item.set("name", name);
-    item.set("scheme_description", text(scheme, "description"));
+    item.set("scheme_description", described(scheme, "description"));
     schemes.push_back(item);
   }
   view.set("security_schemes", schemes);

@@ -1,6 +1,6 @@
 #include "auth.hpp"
 
-#include <algorithm>
+#include <spdlog/spdlog.h>
 
 #include "../auth_payloads.hpp"
 #include "common/json_response.hpp"
@@ -10,28 +10,27 @@ namespace {
 
 const char* const kInvalidPayload = "Invalid payload.";
 
+// A token is a credential: no cache on the way (a proxy, the browser's
+// history) may keep it (RFC 6749 5.1).
 common::Response token_response(int status, const std::string& message, const std::string& token) {
-  return common::json_response(
+  auto response = common::json_response(
       status, {{"status", "success"}, {"message", message}, {"auth_token", token}});
-}
-
-std::string lower(std::string text) {
-  std::transform(text.begin(), text.end(), text.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return text;
+  response.headers.emplace_back("Cache-Control", "no-store");
+  return response;
 }
 
 }  // namespace
 
 AuthBlueprint::AuthBlueprint(const common::Config& config, UserRepository& users,
                              RevokedTokens& revoked, const TokenCodec& tokens,
-                             const Authenticator& authenticator)
+                             const Authenticator& authenticator, const PasswordHasher& hasher,
+                             LoginLimiter& limiter)
     : users_(users),
       revoked_(revoked),
       tokens_(tokens),
       authenticator_(authenticator),
-      hasher_(config.password_hash_cost),
-      limiter_(config.login_max_failures),
+      hasher_(hasher),
+      limiter_(limiter),
       trusted_proxies_(config.trusted_proxies) {}
 
 void AuthBlueprint::register_routes(common::Routes& routes) {
@@ -52,23 +51,24 @@ common::Response AuthBlueprint::register_user(const common::Request& request) {
   } catch (const DuplicateEmail&) {
     throw common::HttpError(400, "Sorry. That user already exists.");
   }
-  return token_response(201, "Successfully registered.", tokens_.issue(user.id).token);
+  // A new row starts at token_version 0.
+  return token_response(201, "Successfully registered.",
+                        tokens_.issue(user.id, 0, std::time(nullptr)).token);
 }
 
 // An unknown email costs the same hash verification as a wrong password, and
 // both answer the same 401, so neither the body nor the time tells them apart.
+// The attempt is counted before the hash (see login_limiter.hpp) and given
+// back when it succeeds.
 common::Response AuthBlueprint::login(const common::Request& request) {
   if (request.content_type != "application/json") throw common::HttpError(400, kInvalidPayload);
   auto credentials = parse_login_json(request.body);
   if (!credentials) throw common::HttpError(400, kInvalidPayload);
 
-  const std::string keys[] = {"address:" + common::client_address(request, trusted_proxies_),
-                              "email:" + lower(credentials->email)};
-  for (const auto& key : keys) {
-    if (auto wait = limiter_.retry_after(key)) {
-      throw common::HttpError(429, "Too many failed logins. Please try again later.",
-                              {{"Retry-After", std::to_string(*wait)}});
-    }
+  const std::string address = common::client_address(request, trusted_proxies_);
+  if (auto wait = limiter_.count_attempt(address, credentials->email)) {
+    throw common::HttpError(429, "Too many failed logins. Please try again later.",
+                            {{"Retry-After", std::to_string(*wait)}});
   }
   auto account = users_.find_account_by_email(credentials->email);
   bool ok = false;
@@ -77,11 +77,19 @@ common::Response AuthBlueprint::login(const common::Request& request) {
   } else {
     hasher_.verify_dummy(credentials->password);
   }
-  if (!ok) {
-    for (const auto& key : keys) limiter_.record_failure(key);
-    throw common::HttpError(401, "Invalid credentials.");
+  if (!ok) throw common::HttpError(401, "Invalid credentials.");
+  try {
+    limiter_.succeeded(address, credentials->email);
+  } catch (const std::exception& error) {
+    // The password was right: the token is due even if the count stays.
+    spdlog::warn("login counters not reset: {}", error.what());
   }
-  return token_response(200, "Successfully logged in.", tokens_.issue(account->user.id).token);
+  // Only after the right password: a disabled account says so to its owner,
+  // and to nobody else.
+  if (!account->user.active) throw common::HttpError(401, "Account disabled.");
+  return token_response(
+      200, "Successfully logged in.",
+      tokens_.issue(account->user.id, account->token_version, std::time(nullptr)).token);
 }
 
 common::Response AuthBlueprint::status(const common::Request& request) {

@@ -15,7 +15,8 @@ namespace users {
 class AuthBlueprint : public common::Blueprint {
  public:
   AuthBlueprint(const common::Config& config, UserRepository& users, RevokedTokens& revoked,
-                const TokenCodec& tokens, const Authenticator& authenticator);
+                const TokenCodec& tokens, const Authenticator& authenticator,
+                const PasswordHasher& hasher, LoginLimiter& limiter);
   void register_routes(common::Routes& routes) override;
 
  private:
@@ -28,8 +29,8 @@ class AuthBlueprint : public common::Blueprint {
   RevokedTokens& revoked_;
   const TokenCodec& tokens_;
   const Authenticator& authenticator_;
-  PasswordHasher hasher_;
-  LoginLimiter limiter_;
+  const PasswordHasher& hasher_;
+  LoginLimiter& limiter_;
   common::AddressSet trusted_proxies_;
 };
 

@@ -88,7 +88,7 @@ common::Response IndexBlueprint::page(int status, const Form& form, const Listin
     std::string items;
     items.reserve(static_cast<std::size_t>(users.size()) * 120);
     for (int i = 0; i < users.size(); ++i) {
-      items += "      <li class=\"user\"><strong class=\"username\">";
+      items += R"(      <li class="user"><strong class="username">)";
       append_html_escaped(items, users.username(i));
       items += "</strong> - <em class=\"created-on\">";
       append_html_escaped(items, users.created_at(i).substr(0, 10));

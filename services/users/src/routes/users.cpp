@@ -1,6 +1,7 @@
 #include "users.hpp"
 
 #include "../paging.hpp"
+#include "common/entity_tags.hpp"
 #include "common/json_response.hpp"
 
 namespace users {
@@ -27,14 +28,26 @@ common::Response UsersBlueprint::add_user(const common::Request& request) {
 }
 
 common::Response UsersBlueprint::get_user(const common::Request& request) {
+  if (read_guard_) read_guard_->authenticate(request);
   auto id = parse_user_id(request.param("id"));
   if (!id) throw common::HttpError(400, "Param id error");
   auto user = repository_.find(*id);
   if (!user) throw common::HttpError(404, "User does not exist");
+  // A strong ETag of the row's version: a client revalidates with
+  // If-None-Match (304), and PATCH/DELETE compare If-Match with it.
+  auto opaque = etag_opaque(*user);
+  if (!request.if_none_match.empty() && common::none_match(request.if_none_match, opaque)) {
+    common::Response not_modified;
+    not_modified.status = 304;
+    not_modified.headers.emplace_back("ETag", common::strong_etag(opaque));
+    return not_modified;
+  }
   std::string data;
   data.reserve(192);
   append_json(data, *user);
-  return common::success_raw_data(200, data);
+  auto response = common::success_raw_data(200, data);
+  response.headers.emplace_back("ETag", common::strong_etag(opaque));
+  return response;
 }
 
 namespace {
@@ -55,6 +68,7 @@ std::string users_data(const UserRows& users) {
 }  // namespace
 
 common::Response UsersBlueprint::list_users(const common::Request& request) {
+  if (read_guard_) read_guard_->authenticate(request);
   if (request.query.empty()) return list_all_users();
   return list_page(request.query);
 }
@@ -91,7 +105,7 @@ common::Response UsersBlueprint::list_all_users() {
   response.stream = [this, cursor, kChunk](std::string& piece) {
     Cursor& at = *cursor;
     if (!at.opened) {
-      piece += "{\"data\":{\"users\":[";  // success_raw_data's shape, byte for byte
+      piece += R"({"data":{"users":[)";  // success_raw_data's shape, byte for byte
       at.opened = true;
     }
     piece.reserve(piece.size() + static_cast<std::size_t>(at.chunk.size()) * 160);
@@ -101,7 +115,7 @@ common::Response UsersBlueprint::list_all_users() {
       append_json(piece, at.chunk, i);
     }
     if (at.chunk.size() < kChunk) {
-      piece += "]},\"status\":\"success\"}";
+      piece += R"(]},"status":"success"})";
       return false;
     }
     at.chunk = repository_.page_after(at.chunk.id(at.chunk.size() - 1), kChunk);

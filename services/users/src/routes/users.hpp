@@ -10,9 +10,11 @@ namespace users {
 
 class UsersBlueprint : public common::Blueprint {
  public:
-  // With an admin_guard (REQUIRE_ADMIN_FOR_WRITES), POST /users needs an admin token.
-  explicit UsersBlueprint(UserRepository& repository, const Authenticator* admin_guard = nullptr)
-      : repository_(repository), admin_guard_(admin_guard) {}
+  // With an admin_guard (REQUIRE_ADMIN_FOR_WRITES), POST /users needs an admin
+  // token; with a read_guard (REQUIRE_AUTH_FOR_READS), the GETs need a valid one.
+  explicit UsersBlueprint(UserRepository& repository, const Authenticator* admin_guard = nullptr,
+                          const Authenticator* read_guard = nullptr)
+      : repository_(repository), admin_guard_(admin_guard), read_guard_(read_guard) {}
   void register_routes(common::Routes& routes) override;
 
  private:
@@ -24,6 +26,7 @@ class UsersBlueprint : public common::Blueprint {
 
   UserRepository& repository_;
   const Authenticator* admin_guard_;
+  const Authenticator* read_guard_;
 };
 
 }  // namespace users
