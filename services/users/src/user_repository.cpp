@@ -92,18 +92,21 @@ std::vector<common::PreparedStatement> UserRepository::statements() {
       {"users_by_id", "SELECT " + columns + " FROM users WHERE id = $1::bigint"},
       {"users_ping", "SELECT 1"},
       {"users_by_ids", "SELECT " + columns + " FROM users WHERE id = ANY($1::bigint[])"},
-      // Rows go in in the callers' order and DO NOTHING skips a row whose
-      // email exists, also when an earlier row of this very statement added
-      // it: the first caller of an email wins, as with separate posts. The
-      // result maps each added row back to its caller by the same lower() the
-      // index uses.
+      // Rows go in sorted by the index's key, so that two batches on two
+      // loops take the index's entries in the same order and can never
+      // deadlock (in the callers' order, a@ then b@ against b@ then a@ did).
+      // Callers of one batch are concurrent, so no order among them is lost.
+      // DO NOTHING skips a row whose email exists, also when an earlier row of
+      // this very statement added it: the first caller of an email wins, as
+      // with separate posts. The result maps each added row back to its caller
+      // by the same lower() the index uses.
       {"users_insert_many",
        "WITH input AS ("
        " SELECT username, email, ordinality FROM unnest($1::text[], $2::text[])"
        " WITH ORDINALITY AS t(username, email, ordinality)),"
        " added AS ("
        " INSERT INTO users (username, email) SELECT username, email FROM input"
-       " ORDER BY ordinality ON CONFLICT ((lower(email))) DO NOTHING"
+       " ORDER BY lower(email), ordinality ON CONFLICT ((lower(email))) DO NOTHING"
        " RETURNING " +
            columns +
            ")"
