@@ -68,10 +68,12 @@ limited=$(awk '/^ *map "\$request_method \$uri" \$users_auth_client \{/{on=1; ne
 if grep -vE '^ *(default ""|"POST /[a-z/]*[a-z]" \$binary_remote_addr);$' <<<"$limited"; then
   echo "FAIL: the rate-limited paths above are not exact \"POST /path\" strings"; exit 1
 fi
-if grep -E '^ *location ' "$prod" | grep -v '^ *location [=@]' |
-   grep -vxF -e '        location / {' -e '        location ~ "//|./$" {'; then
-  echo "FAIL: prod template has a location above that is neither exact nor the catch-all"; exit 1
-fi
+for template in "$prod" "$root/nginx/dev.conf.template"; do
+  if grep -E '^ *location ' "$template" | grep -v '^ *location [=@]' |
+     grep -vxF -e '        location / {' -e '        location ~ "//|./$" {'; then
+    echo "FAIL: $template has a location above that is neither exact nor the catch-all"; exit 1
+  fi
+done
 grep -qE '^ *limit_req zone=users_auth' "$prod" && [ "$(grep -c '^ *limit_req zone=' "$prod")" = 1 ] ||
   { echo "FAIL: the auth rate limit is not one server-wide limit_req keyed by exact paths"; exit 1; }
 for promise in 'merge_slashes off;' 'location ~ "//|./$" {' 'location = /metrics {'; do
