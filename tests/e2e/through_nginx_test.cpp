@@ -12,6 +12,7 @@
 #include <fstream>
 #include <sstream>
 #include <thread>
+#include <vector>
 
 #include "stack.hpp"
 #include "support/html_assets.hpp"
@@ -441,6 +442,12 @@ TEST_F(ThroughNginx, Edge_SecurityHeadersExactlyOnceOnEveryAnswer) {
 TEST_F(ThroughNginx, Edge_MetricsOnlyFromInside) {
   expect_json(call("GET", "/metrics"), 404, "message", "Resource not found.");
   EXPECT_EQ(call("GET", "/%6detrics").status, 404);
+  // No other spelling reaches the service's metrics either (a router that
+  // ignores a trailing slash or an empty segment would serve them).
+  for (const char* spelling :
+       {"/metrics/", "//metrics", "/metrics//", "/metrics%2F", "/./metrics/"}) {
+    expect_json(call("GET", spelling), 404, "message", "Resource not found.");
+  }
   EXPECT_EQ(support::http_request(stack->service_port(), "GET", "/metrics").status, 200);
 }
 
@@ -493,6 +500,46 @@ TEST_F(ThroughNginx, Edge_AuthFloodFromOneAddress_Json429ForItAlone) {
   EXPECT_EQ(ping.rfind("HTTP/1.1 200", 0), 0u) << ping;
   auto other = call("POST", "/auth/register", "{}", {{"Content-Type", "application/json"}});
   expect_json(other, 400, "message", "Invalid payload.");
+}
+
+// Another spelling of a rate-limited path is never served unlimited: 30
+// parallel POSTs from one address (its own, so the other tests' limits stay
+// apart) each get nginx's JSON 404 or the rate limit's 429, never the
+// service's answer.
+TEST_F(ThroughNginx, Edge_NonCanonicalAuthPathsNeverServedUnlimited) {
+  const std::vector<std::pair<std::string, const char*>> spellings = {
+      {"/auth/register/", "127.0.0.3"},
+      {"/auth/login/", "127.0.0.4"},
+      {"//auth/login", "127.0.0.5"},
+      {"/auth//register", "127.0.0.6"},
+      {"/auth/password/", "127.0.0.7"}};
+  const std::string body =
+      R"({"username":"slash","email":"slash@e2e.io","password":"e2e password"})";
+  for (const auto& [path, source] : spellings) {
+    SCOPED_TRACE(path);
+    const std::string request = "POST " + path +
+                                " HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                                "Content-Length: " +
+                                std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" +
+                                body;
+    std::vector<std::string> answers(30);
+    std::vector<std::thread> clients;
+    for (auto& answer : answers) {
+      clients.emplace_back([&answer, &request, source = source] {
+        answer = exchange_from(source, stack->nginx_port(), request);
+      });
+    }
+    for (auto& client : clients) client.join();
+    for (const auto& answer : answers) {
+      bool not_found = answer.rfind("HTTP/1.1 404", 0) == 0 &&
+                       answer.find(R"("message":"Resource not found.")") != std::string::npos;
+      bool limited = answer.rfind("HTTP/1.1 429", 0) == 0;
+      EXPECT_TRUE(not_found || limited) << answer;
+    }
+  }
+  for (const auto& user : call("GET", "/users").json()["data"]["users"]) {
+    EXPECT_NE(user["username"], "slash") << "a non-canonical register reached the service";
+  }
 }
 
 TEST_F(ThroughNginx, Edge_TokenAnswersAreNotCached) {

@@ -4,9 +4,48 @@
 # root, every capability dropped (only postgres' and nginx's few added back),
 # no new privileges, the service as its least-privilege database role behind
 # nginx's HTTPS; the podman additions merge onto their files and the prod
-# images take make release's REGISTRY and IMAGE_TAG. Exit 77 = skipped.
+# images take make release's REGISTRY and IMAGE_TAG; the prod network's
+# subnet is the only one TRUSTED_PROXIES believes. Exit 77 = skipped.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
+
+# Without an engine or compose: the prod file's network and TRUSTED_PROXIES
+# are one setting (USERS_SUBNET, same default), a subnet outside Docker's and
+# podman's default pools, and every container is on that network; the
+# database image fixes its locale at initdb (the stand-in honours it too).
+if python3 -c 'import yaml' 2>/dev/null; then
+  python3 - "$root/docker-compose-prod.yml" <<'PY'
+import ipaddress, re, sys, yaml
+spec = yaml.safe_load(open(sys.argv[1]))
+trusted = spec["services"]["users-service"]["environment"]["TRUSTED_PROXIES"]
+subnets = [c["subnet"] for c in spec["networks"]["default"]["ipam"]["config"]]
+failures = []
+if subnets != [trusted]:
+    failures.append(f"the network's subnets {subnets} are not TRUSTED_PROXIES {trusted!r}")
+m = re.fullmatch(r"\$\{USERS_SUBNET:-([0-9./]+)\}", trusted)
+if not m:
+    failures.append(f"TRUSTED_PROXIES {trusted!r} is not ${{USERS_SUBNET:-<subnet>}}")
+else:
+    net = ipaddress.ip_network(m.group(1))
+    pools = ["172.16.0.0/12", "192.168.0.0/16", "10.88.0.0/15"]  # Docker's and podman's defaults
+    if not net.is_private or any(net.overlaps(ipaddress.ip_network(p)) for p in pools):
+        failures.append(f"the default subnet {net} is not private or overlaps a default pool {pools}")
+for name, service in spec["services"].items():
+    if "network_mode" in service or set(service.get("networks") or ["default"]) != {"default"}:
+        failures.append(f"{name} is not on the default network alone")
+for message in failures:
+    print("FAIL: docker-compose-prod.yml: " + message)
+sys.exit(1 if failures else 0)
+PY
+  echo "ok: prod compose network has a fixed subnet, the only one TRUSTED_PROXIES believes"
+fi
+grep -qE '^ENV POSTGRES_INITDB_ARGS=".*--locale=C\.UTF-8' "$root/db/Dockerfile" ||
+  { echo "FAIL: db/Dockerfile does not initdb with --locale=C.UTF-8"; exit 1; }
+# shellcheck disable=SC2016 # the entrypoint's own variable, literally
+grep -qF '${POSTGRES_INITDB_ARGS:-}' "$root/tests/containers/postgres/docker-entrypoint.sh" ||
+  { echo "FAIL: the postgres stand-in ignores POSTGRES_INITDB_ARGS"; exit 1; }
+echo "ok: the compose database is initialised with the C.UTF-8 locale"
+
 if command -v docker-compose >/dev/null; then
   compose=(docker-compose)
 elif docker compose version >/dev/null 2>&1; then
@@ -45,10 +84,11 @@ echo "ok: prod image names take REGISTRY and IMAGE_TAG"
 if ! python3 -c 'import yaml' 2>/dev/null; then
   echo "SKIP: python3-yaml is not installed for the hardening checks"; exit 77
 fi
-env "${prod_env[@]}" "${compose[@]}" -f docker-compose-prod.yml config > "$tmp/prod.yml"
+env "${prod_env[@]}" USERS_SUBNET=10.199.5.0/24 "${compose[@]}" -f docker-compose-prod.yml config > "$tmp/prod.yml"
 python3 - "$tmp/prod.yml" <<'PY'
 import sys, yaml
-services = yaml.safe_load(open(sys.argv[1]))["services"]
+rendered = yaml.safe_load(open(sys.argv[1]))
+services = rendered["services"]
 failures = []
 def expect(condition, message):
     if not condition:
@@ -83,6 +123,12 @@ expect(ports == {"80", "443"}, f"nginx publishes {sorted(ports)}, expected 80 an
 secrets = {s["source"] if isinstance(s, dict) else s for s in services["nginx"].get("secrets", [])}
 expect(secrets == {"tls_cert", "tls_key"}, f"nginx's secrets are {sorted(secrets)}")
 expect(not services["users-service"].get("ports"), "users-service publishes a port (only nginx may)")
+# The network as compose makes it: USERS_SUBNET moves the subnet and what the
+# service trusts together.
+networks = rendered.get("networks") or {}
+subnets = [c["subnet"] for c in (networks.get("default", {}).get("ipam") or {}).get("config", [])]
+expect(subnets == ["10.199.5.0/24"] and env("users-service").get("TRUSTED_PROXIES") == "10.199.5.0/24",
+       f"with USERS_SUBNET=10.199.5.0/24 the network is {subnets}, TRUSTED_PROXIES {env('users-service').get('TRUSTED_PROXIES')}")
 for message in failures:
     print("FAIL: " + message)
 sys.exit(1 if failures else 0)

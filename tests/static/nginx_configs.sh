@@ -58,6 +58,31 @@ grep -qF "frame-ancestors 'none'" <<<"$docs_try_csp" || { echo "FAIL: /docs/try 
 if grep -qE "unsafe-(inline|eval)" "$prod"; then echo "FAIL: prod CSP allows inline script or eval"; exit 1; fi
 echo "ok: only /docs/try runs scripts, from 'self'"
 
+# Every rate-limited or blocked path is an exact match, and no other
+# spelling of it reaches the service: nginx keeps empty segments (no
+# merge_slashes) and answers any non-canonical path (an empty segment, a
+# trailing slash) with its 404, as the service does.
+limited=$(awk '/^ *map "\$request_method \$uri" \$users_auth_client \{/{on=1; next} on && /^ *}/{on=0} on' "$prod")
+[ -n "$limited" ] || { echo "FAIL: prod template has no map \$users_auth_client"; exit 1; }
+# shellcheck disable=SC2016 # nginx's own $variables, literally
+if grep -vE '^ *(default ""|"POST /[a-z/]*[a-z]" \$binary_remote_addr);$' <<<"$limited"; then
+  echo "FAIL: the rate-limited paths above are not exact \"POST /path\" strings"; exit 1
+fi
+for template in "$prod" "$root/nginx/dev.conf.template"; do
+  if grep -E '^ *location ' "$template" | grep -v '^ *location [=@]' |
+     grep -vxF -e '        location / {' -e '        location ~ "//|./$" {'; then
+    echo "FAIL: $template has a location above that is neither exact nor the catch-all"; exit 1
+  fi
+done
+grep -qE '^ *limit_req zone=users_auth' "$prod" && [ "$(grep -c '^ *limit_req zone=' "$prod")" = 1 ] ||
+  { echo "FAIL: the auth rate limit is not one server-wide limit_req keyed by exact paths"; exit 1; }
+for promise in 'merge_slashes off;' 'location ~ "//|./$" {' 'location = /metrics {'; do
+  grep -qF -- "$promise" "$prod" || { echo "FAIL: prod template lacks: $promise"; exit 1; }
+done
+awk '/location ~ "\/\/\|\.\/\$" \{/{getline; if ($0 !~ /^ *return 404;$/) exit 1; found=1} END{exit !found}' "$prod" ||
+  { echo "FAIL: the non-canonical paths' location does not return 404"; exit 1; }
+echo "ok: every rate-limited or blocked path is exact; other spellings are nginx's 404"
+
 tls="$tmp/tls"
 mkdir -p "$tls"
 openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=localhost -addext subjectAltName=DNS:localhost \
@@ -89,8 +114,14 @@ fetch "$base/docs/try" >/dev/null
   { echo "FAIL: /docs/try does not carry one CSP allowing scripts from 'self'"; cat "$tmp/h"; exit 1; }
 fetch "$base/users" >/dev/null
 if grep -qi '^Content-Security-Policy: .*script-src' "$tmp/h"; then echo "FAIL: /users allows scripts"; exit 1; fi
-[ "$(fetch "$base/metrics")" = 404 ] && grep -q '"Resource not found."' "$tmp/b" ||
-  { echo "FAIL: /metrics is not nginx's JSON 404"; exit 1; }
+for path in /metrics /metrics/ //metrics /metrics%2F; do
+  [ "$(fetch --path-as-is "$base$path")" = 404 ] && grep -q '"Resource not found."' "$tmp/b" ||
+    { echo "FAIL: $path is not nginx's JSON 404"; exit 1; }
+done
+for path in /auth/login/ /auth/register/ //auth/password; do
+  [ "$(fetch --path-as-is -X POST --data '{}' "$base$path")" = 404 ] ||
+    { echo "FAIL: POST $path is not nginx's 404 (it would pass the rate limit)"; exit 1; }
+done
 fetch --tlsv1.2 --tls-max 1.2 "$base/nginx-ping" >/dev/null
 if curl -sS -o /dev/null --cacert "$tls/cert.pem" --resolve "localhost:$https_port:127.0.0.1" --tlsv1.1 --tls-max 1.1 --ciphers 'DEFAULT@SECLEVEL=0' \
      "$base/nginx-ping" 2>"$tmp/err" || ! grep -q 'protocol version' "$tmp/err"; then
@@ -114,7 +145,8 @@ for flavour in dev prod; do
     grep -qE "error_page ([0-9]+ )*$status( [0-9]+)* (=[0-9]+ )?/__nginx_error/" "$template" ||
       { echo "FAIL: $flavour template has no JSON error_page for $status"; exit 1; }
   done
-  if grep -q 'error_page .*= *@' "$template"; then
+  # 418 is the one exception: only `location /` returns it, for a parsed request.
+  if grep 'error_page .*= *@' "$template" | grep -vqF 'error_page 418 = @users_once;'; then
     echo "FAIL: $flavour template sends an error to a named location"; exit 1
   fi
 done
@@ -130,4 +162,14 @@ for line in 'server 127.0.0.1:5001 max_fails=1 fail_timeout=2s;' 'server 127.0.0
   grep -qF -- "$line" "$tmp/scale/nginx.conf" || { echo "FAIL: rendered scale config lacks: $line"; exit 1; }
 done
 if grep -qE "^[^#]*non_idempotent" "$prod"; then echo "FAIL: prod template lets nginx resend a POST"; exit 1; fi
-echo "ok: several upstreams render with health checks; POSTs are never resent"
+# Only GET and HEAD go to another replica after an answer: every other
+# method but POST and PATCH (never resent once sent, by nginx's own rule)
+# goes to @users_once, which never resends.
+methods=$(awk '/^ *map \$request_method \$users_no_retry \{/{on=1; next} on && /^ *}/{on=0} on' "$prod" | tr -s ' \n' ' ')
+[ "$methods" = ' default 1; GET ""; HEAD ""; POST ""; PATCH ""; ' ] ||
+  { echo "FAIL: the map \$users_no_retry is '$methods'"; exit 1; }
+awk '/^ *location @users_once \{/{on=1} on && /proxy_next_upstream off;/{found=1} on && /^        }$/{on=0} END{exit !found}' "$prod" ||
+  { echo "FAIL: @users_once does not set proxy_next_upstream off"; exit 1; }
+# shellcheck disable=SC2016 # nginx's own $variables, literally
+grep -qE '^ *if \(\$users_no_retry\) \{' "$prod" || { echo "FAIL: location / never hands writes to @users_once"; exit 1; }
+echo "ok: several upstreams render with health checks; only GET and HEAD are retried after an answer"

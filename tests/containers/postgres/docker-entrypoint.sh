@@ -1,6 +1,7 @@
 #!/bin/sh
 # Stand-in for the official postgres image's entrypoint: on an empty data
-# directory, initdb with POSTGRES_USER/POSTGRES_PASSWORD, run
+# directory, initdb with POSTGRES_USER/POSTGRES_PASSWORD (and
+# POSTGRES_INITDB_ARGS), run
 # /docker-entrypoint-initdb.d/* once on a socket-only server, then serve.
 set -eu
 if [ "${1:-}" != postgres ]; then exec "$@"; fi
@@ -20,8 +21,10 @@ if [ ! -s "$PGDATA/PG_VERSION" ]; then
   fi
   pwfile=$(mktemp)
   printf '%s\n' "$POSTGRES_PASSWORD" > "$pwfile"
+  # POSTGRES_INITDB_ARGS as the official image takes them: split on blanks.
+  # shellcheck disable=SC2086
   initdb --username="$POSTGRES_USER" --pwfile="$pwfile" --auth-local=trust \
-         --auth-host=scram-sha-256 --encoding=UTF8 -D "$PGDATA" >/dev/null
+         --auth-host=scram-sha-256 --encoding=UTF8 ${POSTGRES_INITDB_ARGS:-} -D "$PGDATA" >/dev/null
   rm -f "$pwfile"
   echo "host all all all scram-sha-256" >> "$PGDATA/pg_hba.conf"
   pg_ctl -D "$PGDATA" -o "-c listen_addresses=''" -w start >/dev/null

@@ -19,6 +19,12 @@ function read(root) {
   const routes = [...fs.readFileSync(path.join(root, "common/src/health_blueprint.cpp"), "utf8")
                     .matchAll(/\.get\("(\/[^"]*)"/g)].map((m) => m[1]);
   if (routes.length === 0) throw new Error("no routes found in common/src/health_blueprint.cpp; update service_facts.js");
+  // The /auth routes: the Ingresses route each by its exact path.
+  const routeDir = path.join(root, "services/users/src/routes");
+  const authRoutes = [...new Set(fs.readdirSync(routeDir).filter((f) => f.endsWith(".cpp"))
+    .flatMap((f) => [...fs.readFileSync(path.join(routeDir, f), "utf8")
+      .matchAll(/\.(?:get|post|patch|put|del|delete)\("(\/auth\/[^"]*)"/g)].map((m) => m[1])))].sort();
+  if (authRoutes.length === 0) throw new Error(`no /auth routes found in ${routeDir}; update service_facts.js`);
   return {
     port: Number(grab(root, "common/include/common/config.hpp", /\bint port = (\d+);/, "the default PORT")[1]),
     maxBodyBytes: Number(grab(root, "common/include/common/config.hpp", /\bmax_body_bytes = (\d+);/, "the default MAX_BODY_BYTES")[1]),
@@ -26,6 +32,7 @@ function read(root) {
     gid: Number(user[2]),
     drainSeconds: drain[1] === "seconds" ? Number(drain[2]) : Number(drain[2]) / 1000,
     healthRoutes: routes,
+    authRoutes,
     postgresMajor: Number(grab(root, "db/Dockerfile", /^FROM postgres:(\d+)/m, "the PostgreSQL major version")[1]),
   };
 }

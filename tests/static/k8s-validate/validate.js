@@ -186,6 +186,24 @@ function checkRender(name, objects, service, example, migrateExample) {
     `${name}: Ingress/users-service-auth has no limit-rps`);
   expect(ingress.spec.rules.every((r) => authIngress.spec.rules.some((a) => a.host === r.host)),
     `${name}: the rate-limited Ingress does not serve every host of the main one`);
+  // Every limited or blocked path is exact, and no Prefix path of any Ingress
+  // covers one: a prefix would route another spelling (`/auth/login/`,
+  // `/metrics/`) to the service, past the limit or the block.
+  const limited = authIngress.spec.rules.flatMap((r) => r.http.paths.map((p) => p.path));
+  const exact = ingresses.flatMap((i) => i.spec.rules.flatMap((r) => r.http.paths))
+    .filter((p) => p.pathType === "Exact").map((p) => p.path);
+  for (const route of service.authRoutes) {
+    expect(exact.includes(route), `${name}: the service's ${route} is routed by no Exact path of an Ingress`);
+  }
+  for (const ing of ingresses) {
+    for (const p of ing.spec.rules.flatMap((r) => r.http.paths)) {
+      const prefix = p.path.replace(/\/$/, "");
+      const covers = (path) => p.pathType !== "Exact" && (path === prefix || path.startsWith(prefix + "/"));
+      for (const path of [...limited, "/metrics"]) {
+        expect(!covers(path), `${name}: Ingress/${ing.metadata.name} path ${p.path} (${p.pathType}) covers ${path}: other spellings of it pass unlimited or unblocked`);
+      }
+    }
+  }
 
   // The migration Job runs what compose's users-migrate runs, with the same image and env
   expect(JSON.stringify([...job.spec.template.spec.containers[0].command, ...(job.spec.template.spec.containers[0].args || [])]) === '["manage","migrate"]',
