@@ -4,7 +4,7 @@
 SHELL := /bin/bash
 JOBS ?= $(shell nproc)
 RUN_DIR := $(CURDIR)/.run
-PG_PORT ?= 55432
+PG_PORT ?= 15432
 PORT ?= 5000
 
 .PHONY: deps build build-release release swagger-ui run stop prod scale rolling-restart ha test test-scale test-asan fmt lint coverage bench fuzz clean

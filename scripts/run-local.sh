@@ -11,7 +11,7 @@ ROOT=$PWD
 RUN_DIR="${RUN_DIR:-$ROOT/.run}"   # tests point it elsewhere
 . scripts/lib/local.sh
 PG_DIR=$(local_pg_dir)
-PG_PORT="${PG_PORT:-55432}"
+PG_PORT="${PG_PORT:-15432}"
 PORT="${PORT:-5000}"
 NGINX_PORT="${NGINX_PORT:-8080}"
 BIN="${USERS_BIN_DIR:-$ROOT/build/release/bin}"
