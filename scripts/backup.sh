@@ -90,7 +90,7 @@ EOF
 
 setup() {
   need_pgbackrest
-  running || die "the cluster in $PG_DIR is not running"
+  running || die "the cluster in $PG_DIR is not running (make run starts it)"
   write_config
   local archive_command restart=0
   archive_command="pgbackrest --config=\"$CONF\" --stanza=$STANZA archive-push %p"

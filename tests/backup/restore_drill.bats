@@ -88,9 +88,16 @@ add_users() {  # first, last
   [ "$(served_emails)" = "$(expected_emails 1 200)" ]
 }
 
-@test "a restore that fails puts the data directory back" {
+@test "make stop archives the WAL up to the stop" {
+  before=$(date -u +%s)
   run mk stop
   [ "$status" -eq 0 ]
+  end=$("$ROOT/scripts/backup.sh" list | sed -n 's/^archive: restorable up to \(.*\) (its last transaction)$/\1/p')
+  [ -n "$end" ]
+  [ "$(date -u -d "$end" +%s)" -ge "$before" ]
+}
+
+@test "a restore that fails puts the data directory back" {
   touch "$PG_DIR/data/drill-marker"   # after the backup: not in any restore
   # The cluster cannot start on a port someone else holds.
   python3 -m http.server "$PG_PORT" --bind 127.0.0.1 >/dev/null 2>&1 &

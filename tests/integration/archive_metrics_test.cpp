@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include <chrono>
+#include <filesystem>
 #include <optional>
 #include <sstream>
 #include <thread>
@@ -76,7 +77,7 @@ TEST(WalArchiveMetrics, ArchivingOn_ReportsSegmentsFailuresAndTheAgeOfTheLast) {
   ASSERT_TRUE(::mkdtemp(pattern));
   std::string archive = pattern;
   // The cluster's user (postgres, when the tests run as root) writes there.
-  ASSERT_EQ(std::system(("chmod 777 " + archive).c_str()), 0);
+  std::filesystem::permissions(archive, std::filesystem::perms::all);
   run_outside_transaction("ALTER SYSTEM SET archive_mode = on");
   run_outside_transaction("ALTER SYSTEM SET archive_command = 'test ! -f " + archive +
                           "/%f && cp %p " + archive + "/%f'");
@@ -107,7 +108,7 @@ TEST(WalArchiveMetrics, ArchivingOn_ReportsSegmentsFailuresAndTheAgeOfTheLast) {
   run_outside_transaction("ALTER SYSTEM RESET archive_command");
   run_outside_transaction("ALTER SYSTEM RESET archive_mode");
   fixture::execute("SELECT pg_reload_conf()");
-  std::system(("rm -rf '" + archive + "'").c_str());
+  std::filesystem::remove_all(archive);
 }
 
 }  // namespace
