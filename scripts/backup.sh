@@ -92,7 +92,7 @@ setup() {
   need_pgbackrest
   running || die "the cluster in $PG_DIR is not running (make run starts it)"
   write_config
-  local archive_command restart=0
+  local archive_command restart=0 reload=0
   archive_command="pgbackrest --config=\"$CONF\" --stanza=$STANZA archive-push %p"
   if [ "$(sql 'SHOW archive_mode')" != on ]; then
     sql "ALTER SYSTEM SET archive_mode = on"
@@ -100,10 +100,14 @@ setup() {
   fi
   if [ "$(sql 'SHOW archive_command')" != "$archive_command" ]; then
     sql "ALTER SYSTEM SET archive_command = '${archive_command//\'/\'\'}'"
+    reload=1
   fi
   # An idle minute at most between a commit and its segment in the archive.
-  [ "$(sql 'SHOW archive_timeout')" = 1min ] || sql "ALTER SYSTEM SET archive_timeout = '60s'"
-  sql "SELECT pg_reload_conf()" >/dev/null
+  if [ "$(sql 'SHOW archive_timeout')" != 1min ]; then
+    sql "ALTER SYSTEM SET archive_timeout = '60s'"
+    reload=1
+  fi
+  [ $reload = 0 ] || sql "SELECT pg_reload_conf()" >/dev/null
   if [ $restart = 1 ]; then
     local port; port=$(port)
     echo "backup.sh: turning WAL archiving on (a restart of the cluster)"
