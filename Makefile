@@ -4,10 +4,10 @@
 SHELL := /bin/bash
 JOBS ?= $(shell nproc)
 RUN_DIR := $(CURDIR)/.run
-PG_PORT ?= 55432
+PG_PORT ?= 15432
 PORT ?= 5000
 
-.PHONY: deps build build-release release swagger-ui run stop prod scale rolling-restart ha test test-scale test-asan fmt lint coverage bench fuzz clean
+.PHONY: deps build build-release release swagger-ui run stop backup backups restore prod scale rolling-restart ha test test-scale test-backup test-asan fmt lint coverage bench fuzz clean
 
 deps:
 	@scripts/install-deps.sh build
@@ -64,16 +64,39 @@ ha: build-release
 	@scripts/ha.sh up
 	SCALE_DATABASE_URL="$$(scripts/ha.sh url)" scripts/scale.sh start "$${N:-3}"
 
+# `make stop` archives the WAL up to the stop (scripts/backup.sh seal) before
+# it stops the local PostgreSQL, so a restore can reach any moment before it.
 stop:
 	@scripts/run-local.sh stop
 	@scripts/scale.sh stop
 	@scripts/ha.sh down
 
+# pgBackRest on make run's cluster, its WAL archived continuously into
+# BACKUP_REPO (.run/backup; scripts/backup.sh): a backup (full the first time,
+# then incremental), the list with times, sizes and the age of the last, and a
+# restore to TARGET_TIME='YYYY-MM-DD HH:MM:SS+00' (without it, to the end of the
+# archive) that moves the current data directory aside first.
+backup:
+	@scripts/install-deps.sh run
+	@scripts/backup.sh backup
+
+backups:
+	@scripts/backup.sh list
+
+restore:
+	@scripts/backup.sh restore "$(TARGET_TIME)"
+
 # The scale tier (several replicas under load, one killed, restarted, cut
 # from the database) takes minutes: `make test-scale` runs it.
 test: build
 	@scripts/install-deps.sh test
-	ctest --preset debug -j$(JOBS) -LE scale
+	ctest --preset debug -j$(JOBS) -LE 'scale|backup'
+
+# The restore drill (CTest label backup, left out of `make test`): backup,
+# rows, a noted time, more rows, stop, restore to the time, the first rows only.
+test-backup: build
+	@scripts/install-deps.sh test
+	ctest --preset debug -L backup --output-on-failure
 
 # Verbose: each test prints its counts (requests, failures by kind, 201s, rows),
 # also collected in build/debug/scale-counts.jsonl.

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the service on this machine without Docker, on its embedded default:
-# a PostgreSQL cluster under .run/pg (initdb on first use, kept between runs).
+# a PostgreSQL cluster under .run/pg (initdb on first use, kept between runs),
+# its WAL archived with pgBackRest into .run/backup (scripts/backup.sh).
 #   run-local.sh dev    service in the foreground, APP_ENV=development, port $PORT (5000)
 #   run-local.sh prod   APP_ENV=production service on 127.0.0.1:$PORT in the background,
 #                       behind nginx (the prod template) on :$NGINX_PORT (8080)
@@ -11,7 +12,7 @@ ROOT=$PWD
 RUN_DIR="${RUN_DIR:-$ROOT/.run}"   # tests point it elsewhere
 . scripts/lib/local.sh
 PG_DIR=$(local_pg_dir)
-PG_PORT="${PG_PORT:-55432}"
+PG_PORT="${PG_PORT:-15432}"
 PORT="${PORT:-5000}"
 NGINX_PORT="${NGINX_PORT:-8080}"
 BIN="${USERS_BIN_DIR:-$ROOT/build/release/bin}"
@@ -19,6 +20,7 @@ BIN="${USERS_BIN_DIR:-$ROOT/build/release/bin}"
 start_database() {
   mkdir -p "$RUN_DIR"
   scripts/pg.sh start "$PG_DIR" "$PG_PORT"
+  RUN_DIR="$RUN_DIR" scripts/backup.sh setup
   scripts/pg.sh createdb "$PG_DIR" "$PG_PORT" "$1"
 }
 
@@ -87,6 +89,8 @@ case "${1:-}" in
       rm -f "$RUN_DIR/service.pid"
     fi
     if [ -f "$RUN_DIR/nginx/nginx.pid" ]; then scripts/nginx.sh stop "$RUN_DIR/nginx" || true; fi
+    # The WAL up to this moment archived first: a restore can reach it.
+    RUN_DIR="$RUN_DIR" scripts/backup.sh seal || true
     scripts/pg.sh stop "$PG_DIR"
     ;;
   *)

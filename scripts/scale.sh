@@ -22,7 +22,7 @@ RUN_DIR="${RUN_DIR:-$ROOT/.run}"
 . scripts/lib/local.sh
 STATE="$RUN_DIR/scale"
 PG_DIR=$(local_pg_dir)
-PG_PORT="${PG_PORT:-55432}"
+PG_PORT="${PG_PORT:-15432}"
 NGINX_PORT="${NGINX_PORT:-8080}"
 # After start, the port nginx was started on (rolling-restart re-renders it).
 [ -s "$STATE/nginx_port" ] && [ "${1:-}" != start ] && NGINX_PORT=$(cat "$STATE/nginx_port")

@@ -22,6 +22,7 @@
 #include "routes/swagger_ui.hpp"
 #include "routes/users.hpp"
 #include "user_repository.hpp"
+#include "wal_archive_status.hpp"
 
 namespace users {
 
@@ -30,6 +31,7 @@ std::unique_ptr<common::App> create_app(const common::Config& config) {
   auto statements = UserRepository::statements();
   for (auto& statement : RevokedTokens::statements()) statements.push_back(std::move(statement));
   for (auto& statement : LoginLimiter::statements()) statements.push_back(std::move(statement));
+  for (auto& statement : WalArchiveStatus::statements()) statements.push_back(std::move(statement));
   // Each loop owns its connections: DB_POOL_SIZE shared among THREADS loops.
   auto pool = std::make_shared<common::Database>(
       config.database_url, std::move(statements),
@@ -69,6 +71,8 @@ std::unique_ptr<common::App> create_app(const common::Config& config) {
     out += "# TYPE open_connections gauge\n";
     out += "open_connections " + std::to_string(self->open_connections()) + "\n";
   });
+  auto archive = std::make_shared<WalArchiveStatus>(*pool);
+  metrics->add_collector([archive](std::string& out) { archive->append_metrics(out); });
 
   common::App* self = app.get();
   auto readiness = [self, repository, pool]() -> std::string {
