@@ -2,7 +2,8 @@
 // PostgreSQL frozen under load, and a connection that goes silent mid-batch
 // (no answer, no reset), cost a 503 with Retry-After within the limit, never
 // a hang; no acknowledged write is lost or doubled, and service comes back
-// on its own. Its own binary: it freezes its cluster.
+// on its own. And a transaction that ends with a WARNING is not
+// acknowledged either. Its own binary: it freezes its cluster.
 #include <signal.h>
 #include <sys/types.h>
 
@@ -18,6 +19,8 @@
 #include <thread>
 #include <vector>
 
+#include "common/database.hpp"
+#include "common/loop_runner.hpp"
 #include "service_fixture.hpp"
 #include "silent_proxy.hpp"
 
@@ -85,6 +88,30 @@ class FrozenCluster {
   std::vector<pid_t> children_;
   bool frozen_ = false;
 };
+
+// Any WARNING while a write's transaction runs (here a DO block's RAISE
+// WARNING in the same batch, of the generic SQLSTATE 01000, as a cancelled
+// wait for the synchronous standby is) leaves its COMMIT unconfirmed: the
+// caller gets ServiceUnavailable (503), though the row may be there.
+TEST(DatabaseWarning, WarningDuringAWrite_ServiceUnavailableThoughCommitted) {
+  fixture::execute("CREATE TABLE IF NOT EXISTS warned (key text)");
+  common::Database database(fixture::service().database_url,
+                            {{"write", "INSERT INTO warned (key) VALUES ($1::text)"},
+                             {"warn", "DO $$ BEGIN RAISE WARNING 'anything at all'; END $$"},
+                             {"note", "DO $$ BEGIN RAISE NOTICE 'only a notice'; END $$"}},
+                            1);
+  using Batch = std::vector<common::Statement>;
+  common::LoopRunner runner;
+  runner.run([&] {
+    EXPECT_THROW(database.run(Batch{{"write", {"warned"}}, {"warn", {}}}),
+                 common::ServiceUnavailable);
+    EXPECT_NO_THROW(database.run(Batch{{"write", {"noted"}}, {"note", {}}}));
+    EXPECT_NO_THROW(database.run(Batch{{"write", {"plain"}}}));
+  });
+  EXPECT_EQ(fixture::execute("SELECT count(*) FROM warned")[0][0].as<int>(), 3)
+      << "committed all the same: the 503 says unconfirmed, not undone";
+  EXPECT_GE(database.stats().timeouts, 1);
+}
 
 struct Answer {
   bool write = false;
