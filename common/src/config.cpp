@@ -224,6 +224,10 @@ Config Config::from_lookup(const Lookup& lookup) {
   if (auto pool = non_empty(lookup, "DB_POOL_SIZE")) {
     config.db_pool_size = static_cast<int>(parse_int("DB_POOL_SIZE", *pool, 1, 1000));
   }
+  if (auto timeout = non_empty(lookup, "DB_REQUEST_TIMEOUT_MS")) {
+    config.db_request_timeout_ms =
+        static_cast<int>(parse_int("DB_REQUEST_TIMEOUT_MS", *timeout, 10, 600000));
+  }
 
   config.log_level = config.app_env == AppEnv::development ? "debug" : "info";
   if (auto level = non_empty(lookup, "LOG_LEVEL")) {

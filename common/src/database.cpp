@@ -3,6 +3,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -10,6 +11,7 @@
 
 #include "common/config.hpp"
 #include "common/event_loop.hpp"
+#include "common/waiting_since.hpp"
 #include "pg/pipeline.hpp"
 
 namespace common {
@@ -22,17 +24,14 @@ constexpr auto kRetryPeriod = std::chrono::milliseconds(250);
 // Batches one connection has in flight. One, as a pool's connection runs one
 // statement at a time: a batch waits in the loop's queue (where the next
 // batch grows, and the wait is bounded) rather than in PostgreSQL's behind a
-// slow statement, and a 503 for a wait that ran out means the batch was never
-// sent -- never an unknown outcome.
+// slow statement; and a connection closed for want of an answer takes only
+// its own batch with it.
 constexpr std::size_t kPipelineDepth = 1;
 
-// Fail fast when the server is unreachable.
-std::string with_timeouts(std::string url) {
-  if (url.find("connect_timeout=") == std::string::npos) {
-    url += (url.find('?') == std::string::npos ? '?' : '&');
-    url += "connect_timeout=3";
-  }
-  return url;
+std::chrono::milliseconds until(Clock::time_point deadline, Clock::time_point now) {
+  // Rounded up: a timer set for the rounded-down time would fire before it.
+  auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - now);
+  return std::max(left, std::chrono::milliseconds(1));
 }
 
 // SQLSTATE classes 53 (insufficient resources), 57 (operator intervention,
@@ -58,6 +57,7 @@ struct Database::Shared {
   std::string url;
   std::vector<std::pair<std::string, std::string>> prepared;
   int per_loop = 1;
+  std::chrono::milliseconds request_timeout;
   std::chrono::milliseconds connect_wait;
 
   std::atomic<int> size{0};
@@ -67,6 +67,7 @@ struct Database::Shared {
   std::atomic<long long> connect_failures{0};
   std::atomic<long long> broken{0};
   std::atomic<long long> timeouts{0};
+  std::atomic<long long> abandoned{0};
   std::atomic<long long> calls{0};
   std::atomic<int> connecting{0};
   std::atomic<bool> broken_since_success{false};  // a connect failed since the last success
@@ -149,12 +150,14 @@ struct LoopDb {
     Clock::time_point last_attempt{};
     std::deque<Clock::time_point> sent;  // of the batches in flight, oldest first
   };
-  // A call waiting for a connection to take its batch.
+  // A call waiting for a connection to take its batch, then for its answer.
   struct Pending {
     std::vector<Statement> statements;
     pg::Outcome* outcome = nullptr;
     Wait* done = nullptr;
+    Clock::time_point deadline;
     bool sent = false;
+    EventLoop::TimerId answer_timer = 0;  // from the send to the deadline
   };
   EventLoop* loop = nullptr;
   std::shared_ptr<Database::Shared> shared;
@@ -207,7 +210,9 @@ struct LoopDb {
     return best;
   }
 
-  // Sends what is queued, in order, while connections can take it.
+  // Sends what is queued, in order, while connections can take it. A sent
+  // batch whose answer is not there by its deadline costs its connection
+  // (expire()).
   void send_queued() {
     auto now = Clock::now();
     while (!queue.empty()) {
@@ -215,20 +220,53 @@ struct LoopDb {
       if (!slot) return;
       Pending* pending = queue.front();
       queue.pop_front();
+      if (now >= pending->deadline) {  // its queue timer is due: never sent, a plain 503
+        pending->outcome->status = pg::Outcome::Status::broken;
+        pending->outcome->message = "no connection free in time";
+        pending->done->notify();
+        continue;
+      }
       pending->sent = true;
       slot->sent.push_back(now);
       ++shared->in_use;
+      auto index = static_cast<std::size_t>(slot - slots.data());
+      // Armed before send(), which may complete the batch at once.
+      pending->answer_timer =
+          loop->after(until(pending->deadline, now), [this, index] { expire(index); });
       auto* slot_sent = &slot->sent;
       auto* counters = shared.get();
-      slot->pipeline->send(pending->statements, [pending, slot_sent, counters](pg::Outcome result) {
-        if (!slot_sent->empty()) slot_sent->pop_front();
-        --counters->in_use;
-        *pending->outcome = std::move(result);
-        pending->done->notify();
-      });
+      EventLoop* owner = loop;
+      slot->pipeline->send(pending->statements,
+                           [pending, slot_sent, counters, owner](pg::Outcome result) {
+                             owner->cancel(pending->answer_timer);
+                             if (!slot_sent->empty()) slot_sent->pop_front();
+                             --counters->in_use;
+                             *pending->outcome = std::move(result);
+                             pending->done->notify();
+                           });
       slot->pipeline->read_buffered();
-      settle(static_cast<std::size_t>(slot - slots.data()));
+      settle(index);
     }
+  }
+
+  // A batch in flight on this slot reached its deadline without an answer:
+  // the server is frozen, or the network drops everything without a reset.
+  // The connection is closed, not cancelled (libpq's PQcancel blocks the
+  // thread for as long as the server takes), which completes its batches as
+  // broken -- a 503, in doubt for a write whose COMMIT may have happened --
+  // and a new one is opened in the background.
+  void expire(std::size_t index) {
+    Slot& slot = slots[index];
+    if (!slot.pipeline) return;
+    ++shared->abandoned;
+    spdlog::warn(
+        "no answer from the database within DB_REQUEST_TIMEOUT_MS ({} ms): closing that "
+        "connection",
+        shared->request_timeout.count());
+    slot.pipeline->fail_all("no answer within DB_REQUEST_TIMEOUT_MS");
+    drop(slot);
+    connect(index);
+    send_queued();
   }
 
   // Everything queued gets `why` (the database is down).
@@ -335,13 +373,15 @@ struct LoopDb {
 }  // namespace
 
 Database::Database(std::string url, std::vector<PreparedStatement> statements,
-                   int connections_per_loop, std::chrono::milliseconds connect_wait)
+                   int connections_per_loop, std::chrono::milliseconds request_timeout,
+                   std::chrono::milliseconds connect_wait)
     : shared_(std::make_shared<Shared>()) {
-  shared_->url = with_timeouts(std::move(url));
+  shared_->url = pg::with_socket_limits(std::move(url));
   for (auto& statement : statements) {
     shared_->prepared.emplace_back(std::move(statement.name), std::move(statement.sql));
   }
   shared_->per_loop = connections_per_loop < 1 ? 1 : connections_per_loop;
+  shared_->request_timeout = std::max(request_timeout, std::chrono::milliseconds(1));
   shared_->connect_wait = connect_wait;
   // The thread holds the shared state too: the destructor may leave it
   // behind in a connect that hangs (see there).
@@ -379,6 +419,16 @@ std::vector<Rows> Database::run(std::vector<Statement> statements) {
   auto& db = loop->local<LoopDb>(shared_->owner);
   if (!db.loop) db.init(*loop, shared_);
   ++shared_->calls;
+  // One deadline for the whole wait: from when the caller began to wait (in a
+  // Batcher's queue, say), through this loop's queue, to the answer.
+  auto now = Clock::now();
+  auto deadline = WaitingSince::current().value_or(now) + shared_->request_timeout;
+  if (now >= deadline) {
+    ++shared_->timeouts;
+    spdlog::warn("a database call waited out DB_REQUEST_TIMEOUT_MS ({} ms) before it was sent",
+                 shared_->request_timeout.count());
+    throw ServiceUnavailable("Database busy.");
+  }
 
   if (!db.any_ready() && !db.any_connecting()) {
     // Down: a new attempt unless one failed just now (then the answer is
@@ -396,13 +446,16 @@ std::vector<Rows> Database::run(std::vector<Statement> statements) {
 
   pg::Outcome outcome;
   Wait done;
-  LoopDb::Pending pending{std::move(statements), &outcome, &done, false};
+  LoopDb::Pending pending{std::move(statements), &outcome, &done, deadline};
   db.queue.push_back(&pending);
   db.send_queued();
-  if (!pending.sent) {
-    // Every connection is busy or coming up: a bounded wait, like a pool's.
+  if (!pending.sent && !done.done()) {
+    // Every connection is busy or coming up: a bounded wait, like a pool's
+    // (the shorter of connect_wait and what is left of the deadline); once
+    // sent, the answer's own timer bounds the rest (LoopDb::send_queued).
     ++shared_->waiting;
-    auto timer = loop->after(shared_->connect_wait, [&db, &pending, &outcome, &done] {
+    auto wait = std::min(shared_->connect_wait, until(deadline, Clock::now()));
+    auto timer = loop->after(wait, [&db, &pending, &outcome, &done] {
       auto it = std::find(db.queue.begin(), db.queue.end(), &pending);
       if (it == db.queue.end()) return;
       db.queue.erase(it);
@@ -410,30 +463,33 @@ std::vector<Rows> Database::run(std::vector<Statement> statements) {
       outcome.message = "no connection free in time";
       done.notify();
     });
-    done.wait();  // sent and answered, or the timer gave up
+    done.wait();  // not sent in time, or sent and then answered or given up on
     --shared_->waiting;
     loop->cancel(timer);
-    if (!pending.sent) {
-      ++shared_->timeouts;
-      spdlog::warn("no database connection free within {} ms", shared_->connect_wait.count());
-      if (outcome.message == "no database connection") {
-        throw ServiceUnavailable("Database unavailable.");
-      }
-      throw ServiceUnavailable("Database busy.");
-    }
   }
   done.wait();
+  if (!pending.sent) {
+    ++shared_->timeouts;
+    if (outcome.message == "no database connection") {
+      throw ServiceUnavailable("Database unavailable.");
+    }
+    spdlog::warn("no database connection free in time ({} ms at most)",
+                 std::min(shared_->connect_wait, shared_->request_timeout).count());
+    throw ServiceUnavailable("Database busy.");
+  }
 
   switch (outcome.status) {
     case pg::Outcome::Status::ok:
-      if (outcome.unreplicated) {
-        // A COMMIT whose wait for the synchronous standby was cancelled is
-        // reported as a success with a warning: committed here, perhaps
-        // never replicated, so perhaps lost by a failover. Not acknowledged.
+      if (outcome.unconfirmed) {
+        // A WARNING while the batch (and so its COMMIT) ran: e.g. a COMMIT
+        // whose wait for the synchronous standby was cancelled, committed
+        // here, perhaps never replicated, so perhaps lost by a failover.
+        // Nothing unconfirmed is acknowledged.
         ++shared_->timeouts;
         spdlog::warn(
-            "a commit was not confirmed by the synchronous standby (its wait was cancelled): "
-            "answered 503, the write may or may not survive a failover");
+            "a transaction ended with a warning ({}): answered 503, its write may or may not "
+            "have happened or survive a failover",
+            trimmed(outcome.warning));
         throw ServiceUnavailable("Database unavailable.");
       }
       return std::move(outcome.rows);
@@ -486,6 +542,7 @@ PoolStats Database::stats() const {
   stats.connect_failures = shared_->connect_failures.load();
   stats.broken_connections = shared_->broken.load();
   stats.timeouts = shared_->timeouts.load();
+  stats.abandoned = shared_->abandoned.load();
   stats.calls = shared_->calls.load();
   return stats;
 }
@@ -503,6 +560,7 @@ void append_pool_metrics(const PoolStats& stats, std::string& out) {
   out += "db_errors_total{kind=\"connect\"} " + std::to_string(stats.connect_failures) + "\n";
   out += "db_errors_total{kind=\"broken\"} " + std::to_string(stats.broken_connections) + "\n";
   out += "db_errors_total{kind=\"timeout\"} " + std::to_string(stats.timeouts) + "\n";
+  out += "db_errors_total{kind=\"no_answer\"} " + std::to_string(stats.abandoned) + "\n";
   out += "# HELP db_calls_total Batches sent for (one statement or one transaction each).\n";
   out += "# TYPE db_calls_total counter\n";
   out += "db_calls_total " + std::to_string(stats.calls) + "\n";

@@ -4,7 +4,10 @@
 // completes every batch, and nothing ever blocks on the socket.
 #include <gtest/gtest.h>
 #include <libpq-fe.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
+#include <sys/socket.h>
 
 #include <cerrno>
 #include <chrono>
@@ -70,7 +73,9 @@ class Environment : public ::testing::Environment {
         "CREATE TABLE items (key text PRIMARY KEY, value text);"
         "CREATE TABLE deferred (key text UNIQUE DEFERRABLE INITIALLY DEFERRED);"
         "CREATE FUNCTION warn(message text) RETURNS int LANGUAGE plpgsql AS "
-        "$$ BEGIN RAISE WARNING '%', message; RETURN 1; END $$;");
+        "$$ BEGIN RAISE WARNING '%', message; RETURN 1; END $$;"
+        "CREATE FUNCTION note(message text) RETURNS int LANGUAGE plpgsql AS "
+        "$$ BEGIN RAISE NOTICE '%', message; RETURN 1; END $$;");
   }
   void TearDown() override { cluster().reset(); }
 };
@@ -86,6 +91,8 @@ const std::vector<std::pair<std::string, std::string>> kPrepared = {
     {"length", "SELECT length($1::text)"},
     {"insert_deferred", "INSERT INTO deferred (key) VALUES ($1::text)"},
     {"warn", "SELECT warn($1::text)"},
+    {"do_warn", "DO $$ BEGIN RAISE WARNING 'from a DO block'; END $$"},
+    {"note", "SELECT note($1::text)"},
 };
 
 std::unique_ptr<Pipeline> open() {
@@ -119,7 +126,11 @@ Outcome run(Pipeline& pipeline, std::vector<Statement> statements) {
   std::optional<Outcome> outcome;
   pipeline.send(std::move(statements), [&](Outcome o) { outcome = std::move(o); });
   EXPECT_TRUE(drive(pipeline, [&] { return outcome.has_value(); })) << "no outcome in time";
-  return outcome ? std::move(*outcome) : Outcome{Status::broken, {}, "", "timed out", false};
+  if (outcome) return std::move(*outcome);
+  Outcome failed;
+  failed.status = Status::broken;
+  failed.message = "timed out";
+  return failed;
 }
 
 class PgPipeline : public ::testing::Test {
@@ -139,7 +150,7 @@ TEST_F(PgPipeline, PreparedSelectWithAParameter) {
   EXPECT_EQ(outcome.rows[0].columns(), 1);
   EXPECT_EQ(outcome.rows[0].integer(0, 0), 42);
   EXPECT_EQ(outcome.rows[0].text(0, 0), "42");
-  EXPECT_FALSE(outcome.unreplicated);
+  EXPECT_FALSE(outcome.unconfirmed);
   EXPECT_EQ(pipeline_->in_flight(), 0u);
   EXPECT_FALSE(pipeline_->broken());
 }
@@ -330,20 +341,42 @@ TEST_F(PgPipeline, ClosingCompletesInFlightBatches) {
   }
 }
 
-TEST_F(PgPipeline, ReplicationWarningMarksTheBatchAndNoticesStayOffStderr) {
+// Any WARNING while a batch runs leaves its COMMIT unconfirmed, whatever its
+// text (a cancelled wait for the synchronous standby says so only in a
+// translated message with the generic SQLSTATE 01000); a NOTICE does not.
+TEST_F(PgPipeline, AnyWarningMarksTheBatchUnconfirmedAndNoticesStayOffStderr) {
   ::testing::internal::CaptureStderr();
-  auto plain = run(*pipeline_, {statement("warn", {"just a warning"})});
+  auto plain = run(*pipeline_, {statement("insert", {"w", "x"}), statement("warn", {"any text"})});
   auto cancelled = run(*pipeline_, {statement("warn", {"canceling the wait for synchronous "
                                                        "replication and terminating connection "
                                                        "due to administrator command"})});
+  auto from_do = run(*pipeline_, {statement("insert", {"d", "x"}), statement("do_warn")});
+  auto noticed = run(*pipeline_, {statement("insert", {"n", "x"}), statement("note", {"fyi"})});
   auto next = run(*pipeline_, {statement("plus_one", {"1"})});
   std::string printed = ::testing::internal::GetCapturedStderr();
-  ASSERT_EQ(plain.status, Status::ok) << plain.message;
-  ASSERT_EQ(cancelled.status, Status::ok) << cancelled.message;
-  EXPECT_FALSE(plain.unreplicated);
-  EXPECT_TRUE(cancelled.unreplicated);
-  EXPECT_FALSE(next.unreplicated);
+  for (const auto* outcome : {&plain, &cancelled, &from_do, &noticed, &next}) {
+    ASSERT_EQ(outcome->status, Status::ok) << outcome->message;
+  }
+  EXPECT_TRUE(plain.unconfirmed);
+  EXPECT_EQ(plain.warning, "01000 any text");
+  EXPECT_TRUE(cancelled.unconfirmed);
+  EXPECT_TRUE(from_do.unconfirmed);
+  EXPECT_EQ(from_do.warning, "01000 from a DO block");
+  EXPECT_FALSE(noticed.unconfirmed);
+  EXPECT_FALSE(next.unconfirmed) << "a warning marks its own batch only";
   EXPECT_EQ(printed, "");
+}
+
+// A WARNING in a batch that then fails: the failure wins (the caller sees an
+// SQL error), and the mark does not leak into the next batch.
+TEST_F(PgPipeline, WarningThenErrorIsAnSqlErrorAndTheNextBatchIsClean) {
+  auto failed = run(*pipeline_, {statement("warn", {"w"}), statement("insert", {"k", "1"}),
+                                 statement("insert", {"k", "2"})});
+  EXPECT_EQ(failed.status, Status::sql_error);
+  EXPECT_EQ(failed.sqlstate, "23505");
+  auto next = run(*pipeline_, {statement("insert", {"k", "3"})});
+  ASSERT_EQ(next.status, Status::ok) << next.message;
+  EXPECT_FALSE(next.unconfirmed);
 }
 
 TEST(PgPipelineConnect, RefusedConnectionThrowsWithoutThePassword) {
@@ -359,6 +392,37 @@ TEST(PgPipelineConnect, RefusedConnectionThrowsWithoutThePassword) {
     EXPECT_EQ(message.find("pipeline-s3cret"), std::string::npos) << message;
     EXPECT_NE(message.back(), '\n');
   }
+}
+
+int socket_option(int fd, int level, int name) {
+  int value = -1;
+  socklen_t size = sizeof value;
+  if (::getsockopt(fd, level, name, &value, &size) != 0) return -1;
+  return value;
+}
+
+// The database sockets carry TCP keepalive and TCP_USER_TIMEOUT (so a server
+// gone without a reset is found), with what the URL says winning.
+TEST(PgPipelineConnect, SocketLimitsAreSetUnlessTheUrlSetsThem) {
+  auto pipeline = Pipeline::connect(common::pg::with_socket_limits(database_url()), {}, kPrepared);
+  int fd = pipeline->fd();
+  EXPECT_EQ(socket_option(fd, SOL_SOCKET, SO_KEEPALIVE), 1);
+  EXPECT_EQ(socket_option(fd, IPPROTO_TCP, TCP_KEEPIDLE), 10);
+  EXPECT_EQ(socket_option(fd, IPPROTO_TCP, TCP_KEEPINTVL), 5);
+  EXPECT_EQ(socket_option(fd, IPPROTO_TCP, TCP_KEEPCNT), 3);
+  EXPECT_EQ(socket_option(fd, IPPROTO_TCP, TCP_USER_TIMEOUT), 10000);
+
+  auto own = Pipeline::connect(
+      common::pg::with_socket_limits(database_url() + "?keepalives_idle=30&tcp_user_timeout=2500"),
+      {}, kPrepared);
+  EXPECT_EQ(socket_option(own->fd(), IPPROTO_TCP, TCP_KEEPIDLE), 30);
+  EXPECT_EQ(socket_option(own->fd(), IPPROTO_TCP, TCP_USER_TIMEOUT), 2500);
+  EXPECT_EQ(socket_option(own->fd(), IPPROTO_TCP, TCP_KEEPINTVL), 5);
+
+  auto url = common::pg::with_socket_limits("postgresql://h/db?connect_timeout=7&keepalives=0");
+  EXPECT_NE(url.find("?connect_timeout=7&keepalives=0&keepalives_idle=10&"), std::string::npos)
+      << url;
+  EXPECT_EQ(url.find("connect_timeout=3"), std::string::npos) << url;
 }
 
 TEST(PgPipelineConnect, BadSetupOrStatementThrows) {

@@ -26,6 +26,7 @@
 
 #include "common/event_loop.hpp"
 #include "common/loop_runner.hpp"
+#include "common/waiting_since.hpp"
 
 namespace {
 
@@ -485,6 +486,69 @@ TEST(Batcher, ManyFibersWithFailingBatches_EachGetsItsOwnAnswerAndInFlightStaysB
   EXPECT_GT(thrown, 0);
   EXPECT_EQ(most_running, kMaxInFlight);
   EXPECT_LT(batch_number, static_cast<std::size_t>(kFibers * kCalls) / 4);  // batched indeed
+}
+
+// The database's deadline counts a caller's time in the batcher's queue: a
+// batch runs with its leader's arrival (its earliest caller's) as the start
+// of its wait, not with the moment it was let go.
+TEST(Batcher, BatchRunsWithItsLeadersArrivalAsTheStartOfItsWait) {
+  using Clock = common::WaitingSince::Clock;
+  common::LoopRunner runner;
+  std::vector<std::optional<Clock::time_point>> seen;
+  common::Wait release;
+  bool hold = true;
+  IntBatcher batcher(
+      [&](const Keys& keys) {
+        seen.push_back(common::WaitingSince::current());
+        if (hold) {
+          hold = false;
+          release.wait();
+        }
+        return doubled(keys);
+      },
+      1);
+  on_loop(runner, [&](common::EventLoop& loop) {
+    Callers first(batcher, {1});
+    until_next_iteration(loop);  // its batch runs, held: the cap is reached
+    auto queued = Clock::now();
+    Callers next(batcher, {2, 3});
+    until_next_iteration(loop);
+    common::sleep_for(100ms);
+    auto released = Clock::now();
+    release.notify();
+    first.wait();
+    next.wait();
+    next.expect_doubled();
+    ASSERT_EQ(seen.size(), 2u);
+    ASSERT_TRUE(seen[1]);
+    EXPECT_GE(*seen[1], queued);
+    EXPECT_LT(*seen[1], released) << "counted from the batch's start, not its leader's arrival";
+    EXPECT_FALSE(common::WaitingSince::current()) << "in force outside the batch";
+  });
+}
+
+TEST(WaitingSince, AnEarlierStartInForceIsKeptAndRestored) {
+  using Clock = common::WaitingSince::Clock;
+  auto early = Clock::now() - 5s;
+  auto late = Clock::now();
+  EXPECT_FALSE(common::WaitingSince::current());
+  {
+    common::WaitingSince outer(early);
+    {
+      common::WaitingSince inner(late);
+      EXPECT_EQ(common::WaitingSince::current(), early);
+    }
+    EXPECT_EQ(common::WaitingSince::current(), early);
+  }
+  {
+    common::WaitingSince outer(late);
+    {
+      common::WaitingSince inner(early);
+      EXPECT_EQ(common::WaitingSince::current(), early);
+    }
+    EXPECT_EQ(common::WaitingSince::current(), late);
+  }
+  EXPECT_FALSE(common::WaitingSince::current());
 }
 
 }  // namespace

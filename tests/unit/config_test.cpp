@@ -211,6 +211,17 @@ TEST(Config, PoolSizeZeroOrGarbage_IsRefused) {
   }
 }
 
+TEST(Config, DbRequestTimeout_DefaultsTo3000AndIsRead) {
+  EXPECT_EQ(load(dev()).db_request_timeout_ms, 3000);
+  EXPECT_EQ(load(dev({{"DB_REQUEST_TIMEOUT_MS", "250"}})).db_request_timeout_ms, 250);
+}
+
+TEST(Config, DbRequestTimeoutOutOfRangeOrGarbage_IsRefused) {
+  for (const char* value : {"0", "9", "-5", "3s", "600001", "1e3"}) {
+    expect_refused(dev({{"DB_REQUEST_TIMEOUT_MS", value}}), "DB_REQUEST_TIMEOUT_MS");
+  }
+}
+
 // --- logging ---------------------------------------------------------------------------
 
 TEST(Config, LogLevel_DefaultsToDebugInDevelopmentAndInfoOtherwise) {

@@ -13,6 +13,11 @@
 // If the batch function throws, every caller of that batch gets the
 // exception. Called outside a fiber (a tool, a test), a key is a batch of one
 // run at once.
+//
+// The batch function runs with its leader's arrival as the start of its wait
+// (WaitingSince): the leader is the batch's earliest caller, so a database
+// deadline counted from there also bounds every other caller's time in this
+// queue -- a batch that starts after it has passed fails at once.
 #pragma once
 
 #include <cstddef>
@@ -25,6 +30,7 @@
 #include <vector>
 
 #include "common/event_loop.hpp"
+#include "common/waiting_since.hpp"
 
 namespace common {
 
@@ -64,6 +70,7 @@ class Batcher {
   struct Waiter {
     explicit Waiter(Key k) : key(std::move(k)) {}
     Key key;
+    WaitingSince::Clock::time_point arrived = WaitingSince::Clock::now();
     Wait turn;  // notified to lead, or with the result
     bool leads = false;
     std::vector<Waiter*> batch;  // the leader's
@@ -132,6 +139,7 @@ class Batcher {
     std::vector<Result> results;
     std::exception_ptr error;
     try {
+      WaitingSince since(self.arrived);
       results = run_checked(keys);
     } catch (...) {
       error = std::current_exception();

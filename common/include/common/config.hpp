@@ -27,6 +27,9 @@ struct Config {
   int port = 5000;
   int threads = 1;
   int db_pool_size = 1;
+  // DB_REQUEST_TIMEOUT_MS: a call's whole wait for the database (its queues
+  // and its batch in flight); beyond, 503 and the connection is replaced.
+  int db_request_timeout_ms = 3000;
   std::string log_level = "debug";
   std::string log_format = "text";  // text | json
   std::size_t max_body_bytes = 1048576;

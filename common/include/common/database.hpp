@@ -5,7 +5,9 @@
 // helper thread that hands each loop a ready connection (statements
 // prepared), so an unreachable database never stalls a loop either: while it
 // is down, callers get ServiceUnavailable at once and connections are tried
-// again in the background.
+// again in the background. Every call's wait has one limit (the request
+// timeout): a server that freezes or a network that goes silent costs a 503
+// and that connection, never a request hanging on it.
 #pragma once
 
 #include <atomic>
@@ -28,7 +30,10 @@ struct PoolStats {
   long long connect_failures = 0;
   long long broken_connections = 0;
   long long timeouts = 0;  // the database could not serve in time
-  long long calls = 0;     // batches asked for (one statement or one transaction each)
+  // Connections closed because a batch sent on them had no answer by its
+  // deadline (DB_REQUEST_TIMEOUT_MS): a frozen server or a silent network.
+  long long abandoned = 0;
+  long long calls = 0;  // batches asked for (one statement or one transaction each)
 };
 
 // Prometheus lines for the pool: connections by state, waiters, errors.
@@ -42,7 +47,12 @@ struct PreparedStatement {
 class Database {
  public:
   // `connections_per_loop`: each loop's own connections (at least 1).
+  // `request_timeout` (DB_REQUEST_TIMEOUT_MS) bounds a call's whole wait: the
+  // queues and the batch in flight; a connection whose batch is not answered
+  // in time is closed and replaced. `connect_wait` bounds, within it, the
+  // wait for a connection to take the batch.
   Database(std::string url, std::vector<PreparedStatement> statements, int connections_per_loop,
+           std::chrono::milliseconds request_timeout = std::chrono::milliseconds(3000),
            std::chrono::milliseconds connect_wait = std::chrono::seconds(2));
   ~Database();
   Database(const Database&) = delete;
@@ -51,8 +61,10 @@ class Database {
   // In a fiber on a loop: runs `statements` as one transaction and returns
   // one Rows per statement. Throws SqlError when PostgreSQL refused one (all
   // rolled back) and ServiceUnavailable when the database cannot serve: down,
-  // saturated, timed out, or gone during the call (a write is then never
-  // retried: it may or may not have happened).
+  // saturated, no answer within the request timeout (counted from
+  // WaitingSince when one is in force), gone during the call, or a WARNING
+  // during the transaction (its COMMIT unconfirmed). A write is then never
+  // retried: it may or may not have happened.
   std::vector<Rows> run(std::vector<Statement> statements);
   Rows run(Statement statement);
   // On a loop: opens its connections now rather than at its first call.

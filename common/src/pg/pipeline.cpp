@@ -4,6 +4,7 @@
 
 #include <cstring>
 #include <stdexcept>
+#include <utility>
 
 namespace common::pg {
 
@@ -217,18 +218,45 @@ void Pipeline::fail_all(const std::string& why) {
     Outcome outcome;
     outcome.status = Outcome::Status::broken;
     outcome.message = why;
-    outcome.unreplicated = batch.outcome.unreplicated;
+    outcome.unconfirmed = batch.outcome.unconfirmed;
+    outcome.warning = std::move(batch.outcome.warning);
     batch.done(std::move(outcome));
   }
 }
 
 void Pipeline::on_notice(void* self, const pg_result* notice) {
   auto* pipeline = static_cast<Pipeline*>(self);
-  const char* message = PQresultErrorMessage(notice);
-  if (message && std::strstr(message, "wait for synchronous replication") &&
-      !pipeline->batches_.empty()) {
-    pipeline->batches_.front().outcome.unreplicated = true;
+  if (pipeline->batches_.empty()) return;  // during connect(): nothing to confirm
+  // The untranslated severity (PostgreSQL 9.6+); the localized one otherwise.
+  const char* severity = PQresultErrorField(notice, PG_DIAG_SEVERITY_NONLOCALIZED);
+  if (!severity) severity = PQresultErrorField(notice, PG_DIAG_SEVERITY);
+  if (!severity || std::strcmp(severity, "WARNING") != 0) return;
+  Outcome& outcome = pipeline->batches_.front().outcome;
+  if (outcome.unconfirmed) return;  // the first one is the cause
+  outcome.unconfirmed = true;
+  const char* sqlstate = PQresultErrorField(notice, PG_DIAG_SQLSTATE);
+  const char* text = PQresultErrorField(notice, PG_DIAG_MESSAGE_PRIMARY);
+  outcome.warning = std::string(sqlstate ? sqlstate : "?????") + " " + trimmed(text);
+}
+
+// The values, and why, are at the declaration (pipeline.hpp).
+std::string with_socket_limits(std::string url) {
+  static const std::pair<const char*, const char*> kDefaults[] = {
+      {"connect_timeout", "3"},     {"keepalives", "1"},       {"keepalives_idle", "10"},
+      {"keepalives_interval", "5"}, {"keepalives_count", "3"}, {"tcp_user_timeout", "10000"},
+  };
+  for (const auto& [name, value] : kDefaults) {
+    auto query = url.find('?');
+    std::string key = std::string(name) + "=";
+    bool set = false;
+    for (auto pos = query; pos != std::string::npos; pos = url.find('&', pos + 1)) {
+      if (url.compare(pos + 1, key.size(), key) == 0) set = true;
+    }
+    if (set) continue;
+    url += (query == std::string::npos ? '?' : '&');
+    url += key + value;
   }
+  return url;
 }
 
 }  // namespace common::pg

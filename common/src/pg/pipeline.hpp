@@ -37,9 +37,14 @@ struct Outcome {
   std::vector<Rows> rows;
   std::string sqlstate;  // sql_error
   std::string message;   // for logs (libpq's text; never holds a password)
-  // A WARNING that a wait for synchronous replication was cancelled arrived
-  // while this batch ran: committed locally, perhaps never replicated.
-  bool unreplicated = false;
+  // A notice of severity WARNING arrived while this batch ran. Every batch
+  // ends in a COMMIT (the implicit one at its Sync), and a COMMIT that
+  // PostgreSQL could not fully confirm says so only with a WARNING: a
+  // cancelled wait for the synchronous standby (committed here, perhaps never
+  // replicated) carries the generic SQLSTATE 01000 and a translated text, so
+  // the severity is the one sign to go by. The caller does not acknowledge it.
+  bool unconfirmed = false;
+  std::string warning;  // the first such warning's SQLSTATE and text, for logs
 };
 
 class Pipeline {
@@ -96,5 +101,20 @@ class Pipeline {
   // A result came that its statement's closing NULL has not yet followed.
   bool in_statement_ = false;
 };
+
+// `url` (a libpq URI) with the connection parameters the service sets unless
+// the URL does:
+// - connect_timeout: fail fast when the server is unreachable.
+// - keepalives: an idle connection whose server vanished without a word (a
+//   host gone, a failover behind a black hole) is found by the kernel's
+//   probes -- the first after 10 s of silence, then every 5 s -- and closed,
+//   so the loop replaces it before a request finds it dead.
+// - tcp_user_timeout (TCP_USER_TIMEOUT): sent data that stays unacknowledged
+//   for 10 s (and so an unanswered probe) closes the socket, where the
+//   kernel's default retransmits for about 15 minutes. Longer than
+//   DB_REQUEST_TIMEOUT_MS's default, which bounds the requests themselves: the
+//   socket limits are for what no request waits on (an idle connection, the
+//   close of one given up on), not a second deadline.
+std::string with_socket_limits(std::string url);
 
 }  // namespace common::pg

@@ -35,7 +35,8 @@ std::unique_ptr<common::App> create_app(const common::Config& config) {
   // Each loop owns its connections: DB_POOL_SIZE shared among THREADS loops.
   auto pool = std::make_shared<common::Database>(
       config.database_url, std::move(statements),
-      std::max(1, config.db_pool_size / std::max(1, config.threads)));
+      std::max(1, config.db_pool_size / std::max(1, config.threads)),
+      std::chrono::milliseconds(config.db_request_timeout_ms));
   auto repository = std::make_shared<UserRepository>(*pool);
   auto revoked = std::make_shared<RevokedTokens>(*pool);
   auto limiter = std::make_shared<LoginLimiter>(*pool, config.login_max_failures);
