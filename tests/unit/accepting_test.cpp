@@ -81,7 +81,7 @@ TEST(Accepting, NewConnection_WakesOneLoopNotEvery) {
   EXPECT_LT(four, 2.5);
 }
 
-TEST(Accepting, ManyConnections_AllServedSpreadOverTheLoops_NoLoopWokenForNothing) {
+TEST(Accepting, ManyConnections_AllServedSpreadOverTheLoops_NoAcceptCameUpEmpty) {
   auto config = unit::test_config({{"THREADS", "4"}});
   common::HttpServer server(config, ping_route(), {}, nullptr);
   server.start();
@@ -101,7 +101,7 @@ TEST(Accepting, ManyConnections_AllServedSpreadOverTheLoops_NoLoopWokenForNothin
     EXPECT_GT(counts.accepted[loop], 0) << "loop " << loop << " accepted nothing";
   }
   EXPECT_EQ(total, kConnections);
-  EXPECT_EQ(counts.idle_wakeups, 0) << "loops were woken by connections another loop took";
+  EXPECT_EQ(counts.idle_wakeups, 0) << "a loop found its connection taken by another";
 }
 
 // SO_REUSEPORT must not let a second server share the port silently.

@@ -161,9 +161,14 @@ void HttpConnection::pump() {
 }
 
 void HttpConnection::shed(const char* why) {
+  // The client's id when it sent a valid one, so nginx's log and ours agree.
+  std::string request_id;
+  if (!items_.empty() && items_.front().kind == Item::Kind::request) {
+    request_id = items_.front().request.client_request_id;
+  }
+  if (!is_valid_request_id(request_id)) request_id = new_request_id();
   items_.clear();
   last_seen_ = true;
-  auto request_id = new_request_id();
   RequestIdScope scope(request_id);
   if (time_to_warn_of_shedding()) {
     spdlog::warn("no fiber for a request from {} ({}): answered 503 and closed", peer_address_,
