@@ -103,15 +103,15 @@ void HttpServer::start(const std::vector<std::function<void()>>& loop_hooks) {
   }
   std::unique_ptr<addrinfo, decltype(&::freeaddrinfo)> addresses(found, ::freeaddrinfo);
   auto cannot_listen = [&] {
-    return std::runtime_error("cannot listen on " + config_.host + ":" + port_text + ": " +
-                              std::generic_category().message(errno));
+    return "cannot listen on " + config_.host + ":" + port_text + ": " +
+           std::generic_category().message(errno);
   };
   // First a plain socket is bound (never listening), which the port must be
   // free for: a second instance on the same port fails here, as it would
   // without SO_REUSEPORT, instead of silently sharing its connections. It
   // also picks the port for PORT=0.
   int probe = bound_socket(*found, false, false);
-  if (probe < 0) throw cannot_listen();
+  if (probe < 0) throw std::runtime_error(cannot_listen());
   port_ = port_of(probe);
   ::close(probe);
   set_port(*found, port_);
@@ -120,11 +120,11 @@ void HttpServer::start(const std::vector<std::function<void()>>& loop_hooks) {
   for (std::size_t i = 0; i < reactors_->loops().size(); ++i) {
     int fd = bound_socket(*found, true, true);
     if (fd < 0) {
-      auto error = cannot_listen();
+      auto why = cannot_listen();
       for (int open : listen_fds_) ::close(open);
       listen_fds_.clear();
       reactors_.reset();
-      throw error;
+      throw std::runtime_error(why);
     }
     listen_fds_.push_back(fd);
   }
