@@ -18,6 +18,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <stdexcept>
 #include <system_error>
@@ -45,6 +46,51 @@ HttpServer::~HttpServer() {
   stop();
 }
 
+namespace {
+
+// A socket bound to `address` (listening too with `listen`), non-blocking;
+// -1 with errno set when it cannot be had.
+int bound_socket(const addrinfo& address, bool reuse_port, bool listen) {
+  int fd = ::socket(address.ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  int one = 1;
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if ((reuse_port && ::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0) ||
+      ::bind(fd, address.ai_addr, address.ai_addrlen) != 0 || (listen && ::listen(fd, 1024) != 0)) {
+    int why = errno;
+    ::close(fd);
+    errno = why;
+    return -1;
+  }
+  return fd;
+}
+
+int port_of(int fd) {
+  sockaddr_storage bound{};
+  socklen_t length = sizeof bound;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &length);
+  return ntohs(bound.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6&>(bound).sin6_port
+                                           : reinterpret_cast<sockaddr_in&>(bound).sin_port);
+}
+
+void set_port(addrinfo& address, int port) {
+  auto value = htons(static_cast<std::uint16_t>(port));
+  if (address.ai_family == AF_INET6) {
+    reinterpret_cast<sockaddr_in6*>(address.ai_addr)->sin6_port = value;
+  } else {
+    reinterpret_cast<sockaddr_in*>(address.ai_addr)->sin_port = value;
+  }
+}
+
+}  // namespace
+
+// One listening socket per loop, in a SO_REUSEPORT group: the kernel hands
+// each new connection to one socket, so it wakes one loop. (One socket in
+// every loop's set woke them all for each connection, and all but one found
+// nothing to accept. EPOLLEXCLUSIVE would not help here: each loop's
+// descriptors sit in an epoll set of its own that the reactor's poller
+// watches, and an exclusive wakeup only stops at a set a thread waits on
+// directly.)
 void HttpServer::start(const std::vector<std::function<void()>>& loop_hooks) {
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
@@ -56,22 +102,32 @@ void HttpServer::start(const std::vector<std::function<void()>>& loop_hooks) {
     throw std::runtime_error("cannot resolve HOST " + config_.host + ": " + gai_strerror(error));
   }
   std::unique_ptr<addrinfo, decltype(&::freeaddrinfo)> addresses(found, ::freeaddrinfo);
-  listen_fd_ = ::socket(found->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (listen_fd_ < 0) throw std::system_error(errno, std::generic_category(), "socket");
-  int one = 1;
-  ::setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  if (::bind(listen_fd_, found->ai_addr, found->ai_addrlen) != 0 ||
-      ::listen(listen_fd_, 1024) != 0) {
-    std::string why = std::generic_category().message(errno);
-    ::close(listen_fd_);
-    listen_fd_ = -1;
-    throw std::runtime_error("cannot listen on " + config_.host + ":" + port_text + ": " + why);
+  auto cannot_listen = [&] {
+    return "cannot listen on " + config_.host + ":" + port_text + ": " +
+           std::generic_category().message(errno);
+  };
+  // First a plain socket is bound (never listening), which the port must be
+  // free for: a second instance on the same port fails here, as it would
+  // without SO_REUSEPORT, instead of silently sharing its connections. It
+  // also picks the port for PORT=0.
+  int probe = bound_socket(*found, false, false);
+  if (probe < 0) throw std::runtime_error(cannot_listen());
+  port_ = port_of(probe);
+  ::close(probe);
+  set_port(*found, port_);
+
+  reactors_ = std::make_unique<reactor::Reactors>(config_.threads);
+  for (std::size_t i = 0; i < reactors_->loops().size(); ++i) {
+    int fd = bound_socket(*found, true, true);
+    if (fd < 0) {
+      auto why = cannot_listen();
+      for (int open : listen_fds_) ::close(open);
+      listen_fds_.clear();
+      reactors_.reset();
+      throw std::runtime_error(why);
+    }
+    listen_fds_.push_back(fd);
   }
-  sockaddr_storage bound{};
-  socklen_t length = sizeof bound;
-  ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&bound), &length);
-  port_ = ntohs(bound.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6&>(bound).sin6_port
-                                            : reinterpret_cast<sockaddr_in&>(bound).sin_port);
   edge::reserve_descriptor();
   // What the descriptors allow, less a reserve for the database, the loops'
   // own descriptors, logs and the spare one above.
@@ -81,13 +137,10 @@ void HttpServer::start(const std::vector<std::function<void()>>& loop_hooks) {
           ? config_.max_connections
           : static_cast<int>(std::max(16L, std::min(descriptors - 64, 1L << 20)));
 
-  reactors_ = std::make_unique<reactor::Reactors>(config_.threads);
   for (auto* loop : reactors_->loops()) {
     sets_.push_back(std::make_unique<edge::ConnectionSet>(*loop, state_));
     auto* set = sets_.back().get();
-    int listen_fd = listen_fd_;
-    // Every loop waits on the one listening socket: a new connection goes to
-    // whichever loop is free first.
+    int listen_fd = listen_fds_[static_cast<std::size_t>(loop->index())];
     loop->watch(listen_fd, true, false,
                 [set, listen_fd](std::uint32_t) { set->accept_from(listen_fd); });
     loop->after(std::chrono::milliseconds(250), [set] { set->sweep(); });
@@ -100,21 +153,29 @@ void HttpServer::start(const std::vector<std::function<void()>>& loop_hooks) {
 void HttpServer::stop_accepting() {
   if (!accepting_ || !reactors_) return;
   accepting_ = false;
-  std::size_t index = 0;
   std::vector<edge::ConnectionSet*> sets;
   for (auto& set : sets_) sets.push_back(set.get());
-  int listen_fd = listen_fd_;
+  auto listen_fds = listen_fds_;
   reactors_->run_on_each([&](reactor::Loop& loop) {
-    loop.unwatch(listen_fd);
-    sets[static_cast<std::size_t>(loop.index())]->close_idle();
+    auto index = static_cast<std::size_t>(loop.index());
+    loop.unwatch(listen_fds[index]);
+    sets[index]->close_idle();
   });
-  (void)index;
-  ::close(listen_fd_);
-  listen_fd_ = -1;
+  for (int fd : listen_fds_) ::close(fd);
+  listen_fds_.clear();
 }
 
 int HttpServer::open_connections() const {
   return state_.open_connections.load();
+}
+
+HttpServer::AcceptCounts HttpServer::accept_counts() const {
+  AcceptCounts counts;
+  for (const auto& set : sets_) {
+    counts.accepted.push_back(set->accepted());
+    counts.idle_wakeups += set->idle_wakeups();
+  }
+  return counts;
 }
 
 bool HttpServer::wait_idle(std::chrono::milliseconds deadline) const {

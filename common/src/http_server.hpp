@@ -1,5 +1,5 @@
-// Internal: the HTTP side of the App. One listening socket, accepted on
-// every loop of the reactor; each connection then lives on the loop that
+// Internal: the HTTP side of the App. One listening socket per loop of the
+// reactor (SO_REUSEPORT); each connection then lives on the loop that
 // accepted it (edge/http_connection.hpp), and each request is answered there,
 // in a fiber (edge/dispatcher.hpp). Pistache types stay inside common/src.
 #pragma once
@@ -33,6 +33,13 @@ class HttpServer {
   void start(const std::vector<std::function<void()>>& loop_hooks = {});
   int port() const { return port_; }
   int open_connections() const;
+  // Connections accepted by each loop, and the times a loop was woken for
+  // its listening socket and found nothing to accept (for tests and bench).
+  struct AcceptCounts {
+    std::vector<long long> accepted;
+    long long idle_wakeups = 0;
+  };
+  AcceptCounts accept_counts() const;
   // Stops accepting; keep-alive connections that are idle are closed.
   void stop_accepting();
   // Waits until no request is being handled or the deadline passes; true if drained.
@@ -44,7 +51,7 @@ class HttpServer {
   edge::ServerState state_;
   std::unique_ptr<reactor::Reactors> reactors_;
   std::vector<std::unique_ptr<edge::ConnectionSet>> sets_;
-  int listen_fd_ = -1;
+  std::vector<int> listen_fds_;  // by loop index
   int port_ = 0;
   bool accepting_ = false;
   bool stopped_ = false;

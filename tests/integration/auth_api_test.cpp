@@ -674,3 +674,34 @@ TEST_F(Auth, NoCredentialEverReachesALogLine) {
 }
 
 }  // namespace
+
+namespace {
+
+// One name per path, through the real app on a real database: the spellings
+// nginx's exact rules would not limit reach nothing -- no account is made, no
+// token handed out, no login attempt counted, no user read.
+TEST_F(Auth, NonCanonicalAuthPaths_404AndNothingHappens) {
+  auto email = fresh_email("slash");
+  auto body = json{{"username", "michael"}, {"email", email}, {"password", kPassword}}.dump();
+  for (const char* path : {"/auth/register/", "//auth/register", "/auth//register"}) {
+    SCOPED_TRACE(path);
+    expect_fail(send(port(), "POST", path, body), 404, "Resource not found.");
+  }
+  EXPECT_EQ(user_count(), 0);
+  auto token = token_for(email);
+  auto attempts = fixture::execute("SELECT count(*) FROM login_attempts")[0][0].as<long long>();
+  auto login_body = json{{"email", email}, {"password", kPassword}}.dump();
+  for (const char* path : {"/auth/login/", "//auth/login", "/auth/./login"}) {
+    SCOPED_TRACE(path);
+    expect_fail(send(port(), "POST", path, login_body), 404, "Resource not found.");
+  }
+  EXPECT_EQ(fixture::execute("SELECT count(*) FROM login_attempts")[0][0].as<long long>(),
+            attempts);
+  EXPECT_EQ(login(email, kPassword).status, 200);
+  auto id = fixture::execute("SELECT id FROM users")[0][0].as<long long>();
+  expect_fail(with_token("/users/" + std::to_string(id) + "/", token), 404, "Resource not found.");
+  EXPECT_EQ(with_token("/users/" + std::to_string(id), token).status, 200);
+  expect_fail(with_token("/metrics/", token), 404, "Resource not found.");
+}
+
+}  // namespace

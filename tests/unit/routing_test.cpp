@@ -81,6 +81,54 @@ TEST_F(Routing, UnknownPath_Returns404Json) {
   expect_json_fail(http_request(port(), "OPTIONS", "/nope"), 404);
 }
 
+// --- one name per path: only the canonical form is served -------------------------
+
+// nginx and the Ingress limit and block paths by exact string; a second
+// spelling that still reached the route would walk around them.
+TEST_F(Routing, NonCanonicalPaths_Return404JsonWithoutReachingTheRoute) {
+  long long before = database_calls(port());
+  const std::vector<std::pair<std::string, std::string>> requests = {
+      {"GET", "/metrics/"},
+      {"POST", "/auth/login/"},
+      {"POST", "/auth/register/"},
+      {"GET", "/users/1/"},
+      {"GET", "//users/1"},
+      {"GET", "/users//1"},
+      {"GET", "/ping/"},
+      {"GET", "//ping"},
+      {"GET", "/users/./1"},
+      {"GET", "/users/../ping"},
+      {"GET", "//"},
+      {"POST", "/users/"},
+      {"DELETE", "/users/1/"},
+      {"OPTIONS", "/ping/"},
+      {"PATCH", "/users/1//"},
+  };
+  for (const auto& [method, path] : requests) {
+    SCOPED_TRACE(method + " " + path);
+    auto body = method == "POST" || method == "PATCH" ? "{}" : "";
+    expect_json_fail(
+        http_request(port(), method, path, body, {{"Content-Type", "application/json"}}), 404,
+        "Resource not found.");
+  }
+  EXPECT_EQ(database_calls(port()), before);
+}
+
+TEST_F(Routing, CanonicalForms_StillServed) {
+  EXPECT_EQ(http_request(port(), "GET", "/ping").body, kPong);
+  EXPECT_EQ(http_request(port(), "GET", "/metrics").status, 200);
+  EXPECT_EQ(http_request(port(), "GET", "/ping?x=/").body, kPong);  // the query is not the path
+  expect_json_fail(post_json(port(), "/auth/login", "{}"), 400, "Invalid payload.");
+}
+
+// "%2F" is data inside a segment: it reaches the handler decoded as part of
+// the id, and never splits or joins segments to reach another route.
+TEST_F(Routing, EncodedSlash_IsNotASeparator) {
+  expect_json_fail(http_request(port(), "GET", "/users/1%2F2"), 400, "Param id error");
+  expect_json_fail(http_request(port(), "GET", "/users%2F1"), 404, "Resource not found.");
+  expect_json_fail(http_request(port(), "GET", "/metrics%2F"), 404, "Resource not found.");
+}
+
 TEST_F(Routing, DeleteUsers_Returns405JsonWithAllow) {
   auto response = http_request(port(), "DELETE", "/users");
   expect_json_fail(response, 405);

@@ -55,7 +55,8 @@ class EventLoop {
   virtual TimerId after(std::chrono::milliseconds delay, Task task) = 0;
   virtual void cancel(TimerId timer) = 0;
 
-  // Starts `body` as a fiber now; it runs until it first suspends.
+  // Starts `body` as a fiber now; it runs until it first suspends. Throws
+  // std::bad_alloc when no fiber can be had (the stacks' bound is reached).
   virtual void spawn(Task body) = 0;
   // Schedules a suspended fiber of this loop to resume in this iteration.
   virtual void wake(Fiber* fiber) = 0;

@@ -38,7 +38,8 @@ std::string address_of(const sockaddr_storage& address) {
 // given up for a moment to accept and close the waiting connection, so the
 // client hears at once instead of waiting in the backlog and the loop does
 // not spin on a listening socket it cannot serve.
-int reserve_fd = -1;
+// Atomic: the loops may run out at once, and only one may give it up.
+std::atomic<int> reserve_fd{-1};
 
 // One warning per interval, however many connections are refused.
 bool time_to_warn() {
@@ -50,11 +51,12 @@ bool time_to_warn() {
 }
 
 void shed_one(int listen_fd) {
-  if (reserve_fd >= 0) {
-    ::close(reserve_fd);
+  int reserve = reserve_fd.exchange(-1);
+  if (reserve >= 0) {
+    ::close(reserve);
     int fd = ::accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC);
     if (fd >= 0) ::close(fd);
-    reserve_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    reserve_fd.store(::open("/dev/null", O_RDONLY | O_CLOEXEC));
   }
   if (time_to_warn()) spdlog::warn("out of file descriptors: new connections are refused");
 }
@@ -69,9 +71,14 @@ void ConnectionSet::accept_from(int listen_fd) {
                        SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
       if (errno == EINTR || errno == ECONNABORTED) continue;
-      if (errno == EMFILE || errno == ENFILE) shed_one(listen_fd);
-      return;  // EAGAIN: another loop took it, or none left
+      if (errno == EMFILE || errno == ENFILE) {
+        shed_one(listen_fd);
+      } else if (i == 0) {
+        idle_wakeups_.fetch_add(1, std::memory_order_relaxed);  // woken for nothing
+      }
+      return;  // EAGAIN: none left
     }
+    accepted_.fetch_add(1, std::memory_order_relaxed);
     if (state_.open_connections.load() >= state_.max_connections) {
       // Over MAX_CONNECTIONS: closed at once, so the client hears now
       // rather than timing out in the backlog.
@@ -125,7 +132,10 @@ long raise_descriptor_limit() {
 }
 
 void reserve_descriptor() {
-  if (reserve_fd < 0) reserve_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (reserve_fd.load() >= 0) return;
+  int fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  int none = -1;
+  if (fd >= 0 && !reserve_fd.compare_exchange_strong(none, fd)) ::close(fd);
 }
 
 }  // namespace common::edge

@@ -51,10 +51,16 @@ class ConnectionSet {
   void close_all();
   // While draining: closes the connections with nothing to answer.
   void close_idle();
+  // Any thread: connections taken from the listening socket (refused ones
+  // too), and wakeups that found none to take.
+  long long accepted() const { return accepted_.load(std::memory_order_relaxed); }
+  long long idle_wakeups() const { return idle_wakeups_.load(std::memory_order_relaxed); }
 
  private:
   EventLoop& loop_;
   ServerState& state_;
+  std::atomic<long long> accepted_{0};
+  std::atomic<long long> idle_wakeups_{0};
   std::unordered_map<int, std::shared_ptr<HttpConnection>> connections_;
 };
 

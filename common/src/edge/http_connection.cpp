@@ -5,7 +5,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
+#include <chrono>
 
 #include "common/json_response.hpp"
 #include "common/log_context.hpp"
@@ -23,6 +25,15 @@ constexpr std::size_t kMaxQueued = 16;
 // Reads per readiness event: a client that sends without pause does not
 // keep the loop from its other connections.
 constexpr int kReadsPerEvent = 4;
+
+// One warning a second at most, however many connections are shed.
+bool time_to_warn_of_shedding() {
+  static std::atomic<long long> last_warning{0};
+  auto now = std::chrono::steady_clock::now().time_since_epoch().count();
+  auto last = last_warning.load();
+  return now - last > std::chrono::nanoseconds(std::chrono::seconds(1)).count() &&
+         last_warning.compare_exchange_strong(last, now);
+}
 
 }  // namespace
 
@@ -138,7 +149,35 @@ void HttpConnection::pump() {
   if (serving_ || items_.empty() || closed()) return;
   serving_ = true;
   auto self = shared_from_this();
-  loop_.spawn([self] { self->serve(); });
+  try {
+    loop_.spawn([self] { self->serve(); });
+  } catch (const std::exception& error) {
+    // No fiber (the stacks' bound, or the kernel refused one): this
+    // connection is shed now. Left "serving" it would never be answered,
+    // and the sweep never times out a serving connection.
+    serving_ = false;
+    shed(error.what());
+  }
+}
+
+void HttpConnection::shed(const char* why) {
+  // The client's id when it sent a valid one, so nginx's log and ours agree.
+  std::string request_id;
+  if (!items_.empty() && items_.front().kind == Item::Kind::request) {
+    request_id = items_.front().request.client_request_id;
+  }
+  if (!is_valid_request_id(request_id)) request_id = new_request_id();
+  items_.clear();
+  last_seen_ = true;
+  RequestIdScope scope(request_id);
+  if (time_to_warn_of_shedding()) {
+    spdlog::warn("no fiber for a request from {} ({}): answered 503 and closed", peer_address_,
+                 why);
+  }
+  Response response = fail(503, "Too many requests at once. Please try again shortly.");
+  response.headers.emplace_back("Retry-After", "1");
+  write(response_wire(response, request_id, false, true, false, state_.default_headers));
+  if (!closed()) finish_after_last();
 }
 
 void HttpConnection::serve() {

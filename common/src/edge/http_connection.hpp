@@ -60,6 +60,7 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
   void serve();
   void answer_refusal(const Item& item);
   void refuse(const Refusal& refusal);  // queues the answer that ends the connection
+  void shed(const char* why);           // 503 and close: no fiber to serve it
   bool send_now(std::string_view& bytes);
   void finish_after_last();
   void update_interest();

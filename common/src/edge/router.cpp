@@ -27,6 +27,21 @@ void for_each_segment(std::string_view path, Each&& each) {
 
 }  // namespace
 
+bool is_canonical_path(std::string_view path) {
+  if (path.empty() || path.front() != '/') return false;
+  if (path.size() == 1) return true;
+  // One pass over the segments after each '/': the check costs what
+  // splitting the path costs, never a regex per request.
+  std::size_t pos = 1;
+  for (;;) {
+    auto end = path.find('/', pos);
+    auto segment = path.substr(pos, end == std::string_view::npos ? end : end - pos);
+    if (segment.empty() || segment == "." || segment == "..") return false;
+    if (end == std::string_view::npos) return true;
+    pos = end + 1;
+  }
+}
+
 Router::Router(const std::vector<Route>& routes) {
   for (const auto& route : routes) {
     if (std::find(std::begin(kMethods), std::end(kMethods), route.method) == std::end(kMethods)) {
@@ -83,9 +98,13 @@ Router::Router(const std::vector<Route>& routes) {
 }
 
 Match Router::match(std::string_view method, std::string_view path) const {
+  Match match;
+  if (!is_canonical_path(path)) {
+    match.endpoint = &not_found_;
+    return match;
+  }
   std::vector<std::string_view> segments;
   for_each_segment(path, [&](std::string_view segment) { segments.push_back(segment); });
-  Match match;
   for (const auto& candidate : paths_) {
     if (candidate.segments.size() != segments.size()) continue;
     bool fits = true;

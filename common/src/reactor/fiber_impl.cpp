@@ -5,7 +5,10 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <boost/context/stack_context.hpp>
+#include <fstream>
 #include <new>
 #include <vector>
 
@@ -25,18 +28,46 @@ constexpr std::size_t kStackSize = std::size_t{1024} * 1024;  // ASan's redzones
 constexpr std::size_t kStackSize = std::size_t{256} * 1024;  // touched only as deep as used
 #endif
 constexpr std::size_t kKeptStacks = 256;
+constexpr std::size_t kDefaultMaxMapCount = 65530;  // the kernel's default
 
 thread_local FiberImpl* running = nullptr;
 thread_local void* last_stack_bottom = nullptr;  // of the stack allocated last
 thread_local std::size_t live = 0;
 
+// Stacks mapped in the process, in use or pooled, and the most there may be.
+std::atomic<std::size_t> mapped_stacks{0};
+std::atomic<std::size_t> stack_limit{0};  // 0: not derived yet
+
+std::size_t max_map_count() {
+  std::ifstream file("/proc/sys/vm/max_map_count");
+  long long value = 0;
+  if (file >> value && value > 0) return static_cast<std::size_t>(value);
+  return kDefaultMaxMapCount;
+}
+
+std::size_t limit() {
+  auto value = stack_limit.load(std::memory_order_relaxed);
+  if (value == 0) {
+    // Each stack costs two mappings (the guard page splits it from the
+    // rest). Half of vm.max_map_count is left for everything else the
+    // process maps (libraries, malloc's large blocks and arenas, threads'
+    // stacks, Argon2's memory): near the kernel's limit it is mprotect (a
+    // guard page) or a hash's mmap that fails, so the fibers stop first.
+    std::size_t expected = 0;
+    stack_limit.compare_exchange_strong(expected, std::max<std::size_t>(1, max_map_count() / 4));
+    value = stack_limit.load(std::memory_order_relaxed);
+  }
+  return value;
+}
+
 // Stacks are mapped once and reused: mmap and munmap per request would cost
 // more than the request. A guard page below each turns an overflow into a
-// crash instead of silent corruption.
+// crash instead of silent corruption; a stack whose guard page cannot be set
+// is never used.
 class StackPool {
  public:
   ~StackPool() {
-    for (void* base : free_) ::munmap(base, kStackSize + page());
+    for (void* base : free_) unmap(base);
   }
   boost::context::stack_context allocate() {
     void* base = nullptr;
@@ -44,10 +75,7 @@ class StackPool {
       base = free_.back();
       free_.pop_back();
     } else {
-      base = ::mmap(nullptr, kStackSize + page(), PROT_READ | PROT_WRITE,
-                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-      if (base == MAP_FAILED) throw std::bad_alloc();
-      ::mprotect(base, page(), PROT_NONE);
+      base = map();
     }
     boost::context::stack_context context;
     context.size = kStackSize;
@@ -57,10 +85,12 @@ class StackPool {
   }
   void deallocate(boost::context::stack_context& context) {
     void* base = static_cast<char*>(context.sp) - kStackSize - page();
-    if (free_.size() < kKeptStacks) {
+    // Near the limit a freed stack is unmapped rather than kept, so that
+    // one loop's pool cannot starve the others.
+    if (free_.size() < kKeptStacks && mapped_stacks.load() <= limit() / 2) {
       free_.push_back(base);
     } else {
-      ::munmap(base, kStackSize + page());
+      unmap(base);
     }
   }
 
@@ -68,6 +98,29 @@ class StackPool {
   static std::size_t page() {
     static const auto size = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
     return size;
+  }
+  // Throws std::bad_alloc at the limit or when the kernel refuses either
+  // the mapping or its guard page (ENOMEM near vm.max_map_count).
+  static void* map() {
+    if (mapped_stacks.fetch_add(1) >= limit()) {
+      mapped_stacks.fetch_sub(1);
+      throw std::bad_alloc();
+    }
+    void* base = ::mmap(nullptr, kStackSize + page(), PROT_READ | PROT_WRITE,
+                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (base == MAP_FAILED) {
+      mapped_stacks.fetch_sub(1);
+      throw std::bad_alloc();
+    }
+    if (::mprotect(base, page(), PROT_NONE) != 0) {
+      unmap(base);
+      throw std::bad_alloc();
+    }
+    return base;
+  }
+  static void unmap(void* base) {
+    ::munmap(base, kStackSize + page());
+    mapped_stacks.fetch_sub(1);
   }
   std::vector<void*> free_;
 };
@@ -86,9 +139,20 @@ std::size_t live_fibers() {
   return live;
 }
 
+std::size_t max_fiber_stacks() {
+  return limit();
+}
+
+void set_max_fiber_stacks(std::size_t stacks) {
+  stack_limit.store(std::max<std::size_t>(1, stacks));
+}
+
+std::size_t mapped_fiber_stacks() {
+  return mapped_stacks.load();
+}
+
 FiberImpl::FiberImpl(EventLoop* loop, std::function<void()> body)
     : Fiber(loop), body_(std::move(body)) {
-  ++live;
   PooledStack allocator;
   context_ =
       boost::context::fiber(std::allocator_arg, allocator, [this](boost::context::fiber&& back) {
@@ -112,6 +176,7 @@ FiberImpl::FiberImpl(EventLoop* loop, std::function<void()> body)
       });
   stack_bottom_ = last_stack_bottom;
   stack_size_ = kStackSize;
+  ++live;  // only once it has a stack: a constructor that threw has no destructor
 }
 
 FiberImpl::~FiberImpl() {

@@ -14,6 +14,7 @@ namespace common::reactor {
 
 class FiberImpl final : public Fiber {
  public:
+  // Throws std::bad_alloc when no stack can be had (max_fiber_stacks).
   FiberImpl(EventLoop* loop, std::function<void()> body);
   ~FiberImpl();
 
@@ -39,5 +40,15 @@ class FiberImpl final : public Fiber {
 
 // Fibers alive on the calling thread (a loop drains them before it stops).
 std::size_t live_fibers();
+
+// Fiber stacks mapped in the process (in use or pooled for reuse) and the
+// most there may be: a quarter of vm.max_map_count (two mappings each, half
+// the count left for the rest of the process). Beyond it, and whenever the
+// kernel refuses a stack or its guard page, making a fiber (FiberImpl,
+// EventLoop::spawn) throws std::bad_alloc.
+std::size_t max_fiber_stacks();
+std::size_t mapped_fiber_stacks();
+// For tests: a limit other than the derived one (at least 1).
+void set_max_fiber_stacks(std::size_t stacks);
 
 }  // namespace common::reactor

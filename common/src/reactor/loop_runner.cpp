@@ -18,14 +18,18 @@ void LoopRunner::run(const std::function<void()>& body) {
   std::promise<void> finished;
   auto* loop = reactors_->loops().front();
   loop->post([&] {
-    loop->spawn([&] {
-      try {
-        body();
-        finished.set_value();
-      } catch (...) {
-        finished.set_exception(std::current_exception());
-      }
-    });
+    try {
+      loop->spawn([&] {
+        try {
+          body();
+          finished.set_value();
+        } catch (...) {
+          finished.set_exception(std::current_exception());
+        }
+      });
+    } catch (...) {  // no fiber to be had: the caller hears it instead of waiting for ever
+      finished.set_exception(std::current_exception());
+    }
   });
   finished.get_future().get();
 }
