@@ -318,6 +318,36 @@ int retry_after_of(const support::HttpResponse& response) {
   return std::atoi(response.header("Retry-After").c_str());
 }
 
+// Every spelling that opens an account counts on its one key. The test
+// cluster is C.UTF-8 (scripts/pg.sh), where lower() folds KELVIN SIGN
+// (U+212A) to k and U+0130 (I with dot above) to i: the unique index and
+// the login's lookup take such a spelling for the account, so the limit must
+// too, or each spelling would get its own ten guesses.
+TEST_F(Auth, Login_UnicodeSpellingsOfOneEmail_CountOnItsOneKey) {
+  auto ctype =
+      fixture::execute("SELECT datctype FROM pg_database WHERE datname = current_database()");
+  ASSERT_EQ(ctype[0][0].as<std::string>(), "C.UTF-8");
+  for (const auto& [plain, folded_initial] :
+       {std::pair<std::string, std::string>{"kirk", "\u212A"}, {"isa", "\u0130"}}) {
+    std::string email = fresh_email(plain);
+    std::string spelled = folded_initial + email.substr(1);
+    ASSERT_EQ(register_user(email).status, 201);
+    // The premise: the database takes the spelling for the account.
+    address_ = fresh_address();
+    EXPECT_EQ(login(spelled, kPassword).status, 200) << spelled;
+    // Failures of either spelling count on one key.
+    for (int i = 0; i < 10; ++i) {
+      address_ = fresh_address();
+      expect_fail(login(i % 2 ? spelled : email, "guess"), 401, "Invalid credentials.");
+    }
+    EXPECT_EQ(attempts_of("email:" + email), 10) << spelled;
+    address_ = fresh_address();
+    expect_fail(login(spelled, kPassword), 429, "Too many failed logins. Please try again later.");
+    address_ = fresh_address();
+    expect_fail(login(email, kPassword), 429, "Too many failed logins. Please try again later.");
+  }
+}
+
 // Counted before the hash: of 64 guesses at once (each from its own address),
 // exactly LOGIN_MAX_FAILURES get to the hash (401); the rest are refused
 // (429) before it, however the hashes and the requests interleave.
