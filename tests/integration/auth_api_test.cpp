@@ -160,6 +160,29 @@ TEST_F(Auth, Register_DuplicateEmail_Returns400) {
   expect_fail(register_user("old@example.com"), 400, "Sorry. That user already exists.");
 }
 
+// A taken email is refused before the Argon2 hash: the pool's count of
+// computations does not move (and a new email moves it by one).
+TEST_F(Auth, Register_TakenEmail_SpendsNoHash) {
+  auto computations = [] {
+    std::string text = get("/metrics").body;
+    const std::string key = "\npassword_hash_computations_total ";
+    auto at = text.find(key);
+    return at == std::string::npos ? -1LL : std::stoll(text.substr(at + key.size()));
+  };
+  std::string email = fresh_email("spent");
+  ASSERT_EQ(register_user(email).status, 201);
+  long long before = computations();
+  ASSERT_GE(before, 1);
+  std::string upper = email;
+  std::transform(upper.begin(), upper.end(), upper.begin(), ::toupper);
+  for (const auto& taken : {email, upper}) {
+    expect_fail(register_user(taken), 400, "Sorry. That user already exists.");
+  }
+  EXPECT_EQ(computations(), before);
+  ASSERT_EQ(register_user(fresh_email("fresh")).status, 201);
+  EXPECT_EQ(computations(), before + 1);
+}
+
 TEST_F(Auth, Register_InvalidPayloads_Return400) {
   for (const std::string& body : {
            std::string("{}"),

@@ -196,6 +196,7 @@ std::vector<common::PreparedStatement> UserRepository::statements() {
            ", changed AS (DELETE FROM users WHERE id = $1::bigint AND " + if_version +
            " AND (SELECT refusal FROM verdict) IS NULL RETURNING email)"
            " SELECT changed.email, verdict.refusal FROM verdict LEFT JOIN changed ON true"},
+      {"users_email_exists", "SELECT FROM users WHERE lower(email) = lower($1::text)"},
       {"users_change_password",
        "UPDATE users SET password = $3::text, token_version = token_version + 1"
        " WHERE id = $1::bigint AND token_version = $2::bigint RETURNING token_version"},
@@ -429,6 +430,10 @@ DeleteResult UserRepository::remove(long long id, const ExpectedVersions& expect
     result.email = std::string(verdict.text(0, 0));
   }
   return result;
+}
+
+bool UserRepository::email_exists(const std::string& email) {
+  return !database_.run({"users_email_exists", {email}}).empty();
 }
 
 std::optional<long long> UserRepository::change_password(long long id, long long token_version,

@@ -134,6 +134,8 @@ class UserRepository {
   UpdateResult update(long long id, const UserChanges& changes, const ExpectedVersions& expected,
                       const Actor& actor);
   DeleteResult remove(long long id, const ExpectedVersions& expected, const Actor& actor);
+  // True when a user has this email (compared as the unique index does).
+  bool email_exists(const std::string& email);
   // Stores the new hash and bumps token_version, if the row is still at
   // `token_version` (the caller's token's); the new version, or nullopt when
   // the user is gone or their tokens were revoked meanwhile.
