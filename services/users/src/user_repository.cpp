@@ -23,7 +23,8 @@ const char* const kUniqueViolation = "23505";
 // The admin lock (a transaction-level advisory lock, released at COMMIT or
 // ROLLBACK): every change that removes an active admin holds it while it
 // counts the others. Always taken after the changed row's lock.
-const std::string kAdminLock = "pg_advisory_xact_lock(" + std::to_string(0x61646d696eLL) + ")";
+// Its key is 0x61646d696e, "admin" in ASCII (the migrations' is "user").
+constexpr const char* kAdminLock = "pg_advisory_xact_lock(418296719726)";
 
 // An If-Match condition: $2 is NULL (none) or the versions it accepts.
 constexpr const char* kIfVersion = "($2::bigint[] IS NULL OR row_version = ANY($2::bigint[]))";
@@ -175,7 +176,7 @@ std::vector<common::PreparedStatement> UserRepository::statements() {
       {"users_lock", "SELECT row_version FROM users WHERE id = $1::bigint FOR UPDATE"},
       // Only when the change removes ($2) an active admin; after users_lock,
       // so the row's admin and active are the ones the change will see.
-      {"users_admin_lock", "SELECT " + kAdminLock +
+      {"users_admin_lock", std::string("SELECT ") + kAdminLock +
                                " FROM users WHERE id = $1::bigint AND admin AND active"
                                " AND $2::boolean"},
       // $7-$9 the actor (verdict_sql). The row comes back with the verdict:
@@ -486,7 +487,7 @@ std::optional<long long> lock_for_removal(pqxx::work& work, const std::string& e
   if (row.empty()) return std::nullopt;
   auto id = row[0][0].as<long long>();
   if (!force && row[0][1].as<bool>()) {
-    work.exec("SELECT " + kAdminLock);
+    work.exec(std::string("SELECT ") + kAdminLock);
     // A statement of its own: it sees what committed before the lock was ours.
     auto others = work.exec_params(
         "SELECT EXISTS (SELECT FROM users WHERE admin AND active AND id <> $1)", id);
