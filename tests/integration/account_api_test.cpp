@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <functional>
 #include <mutex>
 #include <sstream>
 #include <thread>
@@ -22,6 +23,7 @@ using nlohmann::json;
 const std::string kPassword = "correct horse battery";
 const char* const kNoPermission = "You do not have permission to do that.";
 const char* const kInvalidToken = "Invalid token. Please log in again.";
+const char* const kLastAdmin = "The last admin cannot be removed.";
 
 // Every test logs in from its own client address, so the login limit one
 // test provokes never reaches another (the app is shared by the binary).
@@ -512,6 +514,123 @@ TEST_F(Account, IfMatch_StaleVersion412_CurrentOrStarGoesThrough) {
               "User does not exist");
   std::string last = get(path_of(ann.id)).header("ETag");
   EXPECT_EQ(remove(admin, ann.id, {{"If-Match", "\"0-0\", " + last}}).status, 204);
+}
+
+// --- the last active admin ------------------------------------------------------------
+
+TEST_F(Account, LastAdmin_CannotDemoteDeactivateOrDeleteItself_409) {
+  auto admin = member("admin", true);
+  auto ann = member("ann");
+  auto before = row(admin.id);
+  expect_fail(patch(admin, admin.id, {{"admin", false}}), 409, kLastAdmin);
+  expect_fail(patch(admin, admin.id, {{"active", false}}), 409, kLastAdmin);
+  expect_fail(patch(admin, admin.id, {{"username", "x"}, {"admin", false}}), 409, kLastAdmin);
+  expect_fail(remove(admin, admin.id), 409, kLastAdmin);
+  EXPECT_EQ(row(admin.id), before);  // nothing done, not even the username
+  // What removes no admin goes through.
+  EXPECT_EQ(patch(admin, admin.id, {{"username", "boss"}, {"admin", true}}).status, 200);
+  EXPECT_EQ(patch(admin, ann.id, {{"active", false}}).status, 200);
+  // An inactive admin is not the other admin.
+  fixture::execute("UPDATE users SET admin = true WHERE id = " + std::to_string(ann.id));
+  expect_fail(patch(admin, admin.id, {{"admin", false}}), 409, kLastAdmin);
+  // An active one is: then the first may step down, and the one left may not.
+  fixture::execute("UPDATE users SET active = true WHERE id = " + std::to_string(ann.id));
+  Member renewed = ann;
+  renewed.token = login(ann.email, kPassword).json().value("auth_token", "");
+  EXPECT_EQ(patch(admin, admin.id, {{"admin", false}}).status, 200);
+  expect_fail(patch(renewed, renewed.id, {{"active", false}}), 409, kLastAdmin);
+  expect_fail(remove(renewed, renewed.id), 409, kLastAdmin);
+  EXPECT_EQ(fixture::execute("SELECT count(*) FROM users WHERE admin AND active")[0][0].as<int>(),
+            1);
+}
+
+// Two admins remove each other at the same moment, round after round, in
+// each way there is (demote, deactivate, delete, each themself): one of them
+// always stays an active admin, and exactly one request succeeds. A second
+// app with several database connections per loop, so that the two changes
+// run on two PostgreSQL backends at once (write skew needs that: under READ
+// COMMITTED each sees the other still an admin unless a lock orders them).
+TEST_F(Account, TwoAdminsRemovingEachOtherAtOnce_OneAlwaysRemains) {
+  auto config = fixture::testing_config(fixture::service().database_url,
+                                        {{"THREADS", "2"}, {"DB_POOL_SIZE", "8"}});
+  auto app = users::create_app(config);
+  app->start();
+  auto a = member("alice", true);
+  auto b = member("bert", true);
+  // Each round starts from the same two rows: admins, active, token version 0
+  // (the tokens' version), re-inserted with their ids after a delete.
+  const std::string reset = "DELETE FROM users WHERE id IN (" + std::to_string(a.id) + ", " +
+                            std::to_string(b.id) +
+                            "); INSERT INTO users (id, username, email, active, admin) VALUES (" +
+                            std::to_string(a.id) + ", 'alice', '" + a.email + "', true, true), (" +
+                            std::to_string(b.id) + ", 'bert', '" + b.email + "', true, true)";
+  using Change = std::function<support::HttpResponse(support::HttpConnection&, const Member& actor,
+                                                     const Member& target)>;
+  auto patching = [](const json& changes) -> Change {
+    return
+        [changes](support::HttpConnection& connection, const Member& actor, const Member& target) {
+          return connection.request("PATCH", path_of(target.id), changes.dump(),
+                                    {{"Content-Type", "application/merge-patch+json"},
+                                     {"Authorization", "Bearer " + actor.token}});
+        };
+  };
+  Change deleting = [](support::HttpConnection& connection, const Member& actor,
+                       const Member& target) {
+    return connection.request("DELETE", path_of(target.id), "",
+                              {{"Authorization", "Bearer " + actor.token}});
+  };
+  const std::vector<std::pair<Change, bool>> ways = {{patching({{"admin", false}}), false},
+                                                     {patching({{"active", false}}), false},
+                                                     {deleting, false},
+                                                     {patching({{"admin", false}}), true},
+                                                     {patching({{"active", false}}), true},
+                                                     {deleting, true}};
+  constexpr int kRounds = 120;
+  for (int round = 0; round < kRounds; ++round) {
+    fixture::execute(reset);
+    const auto& [change, themselves] = ways[round % ways.size()];
+    support::HttpConnection first("127.0.0.1", app->port());
+    support::HttpConnection second("127.0.0.1", app->port());
+    support::HttpResponse answers[2];
+    std::mutex mutex;
+    std::condition_variable open;
+    int waiting = 2;
+    auto racer = [&](int i, support::HttpConnection& connection, const Member& actor,
+                     const Member& target) {
+      {
+        std::unique_lock<std::mutex> lock(mutex);
+        if (--waiting == 0) {
+          open.notify_all();
+        } else {
+          open.wait(lock, [&] { return waiting == 0; });
+        }
+      }
+      try {
+        answers[i] = change(connection, actor, target);
+      } catch (const std::exception& error) {
+        answers[i].body = error.what();
+      }
+    };
+    std::thread one(racer, 0, std::ref(first), std::cref(a), std::cref(themselves ? a : b));
+    std::thread two(racer, 1, std::ref(second), std::cref(b), std::cref(themselves ? b : a));
+    one.join();
+    two.join();
+    int admins =
+        fixture::execute("SELECT count(*) FROM users WHERE admin AND active")[0][0].as<int>();
+    ASSERT_EQ(admins, 1) << "round " << round << ": " << answers[0].status << " " << answers[0].body
+                         << " / " << answers[1].status << " " << answers[1].body;
+    int succeeded = 0;
+    for (const auto& answer : answers) {
+      if (answer.status == 200 || answer.status == 204) {
+        ++succeeded;
+      } else if (themselves) {
+        EXPECT_EQ(answer.status, 409) << "round " << round << ": " << answer.body;
+      } else {  // the winner took the loser's admin rights, account or row first
+        EXPECT_EQ(answer.status, 401) << "round " << round << ": " << answer.body;
+      }
+    }
+    EXPECT_EQ(succeeded, 1) << "round " << round;
+  }
 }
 
 // --- audit and metrics ----------------------------------------------------------------

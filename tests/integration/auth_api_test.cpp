@@ -160,6 +160,29 @@ TEST_F(Auth, Register_DuplicateEmail_Returns400) {
   expect_fail(register_user("old@example.com"), 400, "Sorry. That user already exists.");
 }
 
+// A taken email is refused before the Argon2 hash: the pool's count of
+// computations does not move (and a new email moves it by one).
+TEST_F(Auth, Register_TakenEmail_SpendsNoHash) {
+  auto computations = [] {
+    std::string text = get("/metrics").body;
+    const std::string key = "\npassword_hash_computations_total ";
+    auto at = text.find(key);
+    return at == std::string::npos ? -1LL : std::stoll(text.substr(at + key.size()));
+  };
+  std::string email = fresh_email("spent");
+  ASSERT_EQ(register_user(email).status, 201);
+  long long before = computations();
+  ASSERT_GE(before, 1);
+  std::string upper = email;
+  std::transform(upper.begin(), upper.end(), upper.begin(), ::toupper);
+  for (const auto& taken : {email, upper}) {
+    expect_fail(register_user(taken), 400, "Sorry. That user already exists.");
+  }
+  EXPECT_EQ(computations(), before);
+  ASSERT_EQ(register_user(fresh_email("fresh")).status, 201);
+  EXPECT_EQ(computations(), before + 1);
+}
+
 TEST_F(Auth, Register_InvalidPayloads_Return400) {
   for (const std::string& body : {
            std::string("{}"),
@@ -316,6 +339,36 @@ long long attempts_of(const std::string& key) {
 int retry_after_of(const support::HttpResponse& response) {
   EXPECT_EQ(response.status, 429) << response.body;
   return std::atoi(response.header("Retry-After").c_str());
+}
+
+// Every spelling that opens an account counts on its one key. The test
+// cluster is C.UTF-8 (scripts/pg.sh), where lower() folds KELVIN SIGN
+// (U+212A) to k and U+0130 (I with dot above) to i: the unique index and
+// the login's lookup take such a spelling for the account, so the limit must
+// too, or each spelling would get its own ten guesses.
+TEST_F(Auth, Login_UnicodeSpellingsOfOneEmail_CountOnItsOneKey) {
+  auto ctype =
+      fixture::execute("SELECT datctype FROM pg_database WHERE datname = current_database()");
+  ASSERT_EQ(ctype[0][0].as<std::string>(), "C.UTF-8");
+  for (const auto& [plain, folded_initial] :
+       {std::pair<std::string, std::string>{"kirk", "\u212A"}, {"isa", "\u0130"}}) {
+    std::string email = fresh_email(plain);
+    std::string spelled = folded_initial + email.substr(1);
+    ASSERT_EQ(register_user(email).status, 201);
+    // The premise: the database takes the spelling for the account.
+    address_ = fresh_address();
+    EXPECT_EQ(login(spelled, kPassword).status, 200) << spelled;
+    // Failures of either spelling count on one key.
+    for (int i = 0; i < 10; ++i) {
+      address_ = fresh_address();
+      expect_fail(login(i % 2 ? spelled : email, "guess"), 401, "Invalid credentials.");
+    }
+    EXPECT_EQ(attempts_of("email:" + email), 10) << spelled;
+    address_ = fresh_address();
+    expect_fail(login(spelled, kPassword), 429, "Too many failed logins. Please try again later.");
+    address_ = fresh_address();
+    expect_fail(login(email, kPassword), 429, "Too many failed logins. Please try again later.");
+  }
 }
 
 // Counted before the hash: of 64 guesses at once (each from its own address),

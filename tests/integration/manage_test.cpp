@@ -230,12 +230,17 @@ TEST_F(Manage, Deactivate_DeactivatesAndRevokesTokens_AbsentExits1) {
                               "boss@example.com")
                 .exit_code,
             0);
+  // Another admin, so that boss is not the last one.
+  ASSERT_EQ(manage_with_input("a good password",
+                              "create_admin --username deputy --email deputy@example.com")
+                .exit_code,
+            0);
   long long version = count("SELECT token_version FROM users WHERE email = 'boss@example.com'");
   auto result = manage("deactivate --email BOSS@example.com");
   ASSERT_EQ(result.exit_code, 0) << result.output;
   EXPECT_TRUE(contains(result.output, "boss@example.com (id 1) deactivated")) << result.output;
   EXPECT_EQ(count("SELECT count(*) FROM users WHERE NOT active"), 1);
-  EXPECT_EQ(count("SELECT token_version FROM users"), version + 1);
+  EXPECT_EQ(count("SELECT token_version FROM users WHERE email = 'boss@example.com'"), version + 1);
   auto absent = manage("deactivate --email nobody@example.com");
   EXPECT_EQ(absent.exit_code, 1) << absent.output;
   EXPECT_TRUE(contains(absent.output, "manage: no user has the email nobody@example.com"))
@@ -263,10 +268,14 @@ TEST_F(Manage, SetAdmin_OnAndOff_AbsentExits1) {
   ASSERT_EQ(on.exit_code, 0) << on.output;
   EXPECT_TRUE(contains(on.output, "michael@realpython.com (id 1) is now an admin")) << on.output;
   EXPECT_EQ(count("SELECT count(*) FROM users WHERE admin"), 1);
+  // Seed users are inactive: make the other one an active admin, so that
+  // michael is not the last active admin.
+  ASSERT_EQ(manage("set_admin --email michael@mherman.org --on").exit_code, 0);
+  execute("UPDATE users SET active = true WHERE email = 'michael@mherman.org'");
   auto off = manage("set_admin --email michael@realpython.com --off");
   ASSERT_EQ(off.exit_code, 0) << off.output;
   EXPECT_TRUE(contains(off.output, "is no longer an admin")) << off.output;
-  EXPECT_EQ(count("SELECT count(*) FROM users WHERE admin"), 0);
+  EXPECT_EQ(count("SELECT count(*) FROM users WHERE admin"), 1);
   auto absent = manage("set_admin --email nobody@example.com --on");
   EXPECT_EQ(absent.exit_code, 1) << absent.output;
   EXPECT_TRUE(contains(absent.output, "no user has the email nobody@example.com")) << absent.output;
@@ -274,7 +283,43 @@ TEST_F(Manage, SetAdmin_OnAndOff_AbsentExits1) {
   EXPECT_EQ(neither.exit_code, 1) << neither.output;
   EXPECT_TRUE(contains(neither.output, "--on or --off")) << neither.output;
   EXPECT_NE(manage("set_admin --email michael@realpython.com --on --off").exit_code, 0);
-  EXPECT_EQ(count("SELECT count(*) FROM users WHERE admin"), 0);
+  EXPECT_EQ(count("SELECT count(*) FROM users WHERE admin"), 1);
+}
+
+// The API's rule: the last active admin is not demoted, deactivated or
+// deleted (exit 1, the API's message, nothing done) unless --force.
+TEST_F(Manage, LastActiveAdmin_RefusedUnlessForce) {
+  ASSERT_EQ(manage("recreate_db").exit_code, 0);
+  ASSERT_EQ(
+      manage_with_input("a good password", "create_admin --username boss --email boss@example.com")
+          .exit_code,
+      0);
+  const std::string before = "SELECT count(*) FROM users WHERE admin AND active";
+  for (const std::string& command : {std::string("set_admin --email boss@example.com --off"),
+                                     std::string("deactivate --email BOSS@example.com"),
+                                     std::string("delete --email boss@example.com")}) {
+    auto refused = manage(command);
+    EXPECT_EQ(refused.exit_code, 1) << command << ": " << refused.output;
+    EXPECT_TRUE(contains(refused.output, "manage: The last admin cannot be removed."))
+        << command << ": " << refused.output;
+    EXPECT_EQ(count(before), 1) << command;
+  }
+  // An inactive admin is not another admin.
+  ASSERT_EQ(manage("seed_db").exit_code, 0);
+  ASSERT_EQ(manage("set_admin --email michael@mherman.org --on").exit_code, 0);
+  EXPECT_EQ(manage("set_admin --email boss@example.com --off").exit_code, 1);
+  // --force does it.
+  auto forced = manage("set_admin --email boss@example.com --off --force");
+  ASSERT_EQ(forced.exit_code, 0) << forced.output;
+  EXPECT_EQ(count(before), 0);
+  ASSERT_EQ(manage("set_admin --email boss@example.com --on").exit_code, 0);
+  EXPECT_EQ(manage("deactivate --email boss@example.com --force").exit_code, 0);
+  EXPECT_EQ(count("SELECT count(*) FROM users WHERE admin AND NOT active"), 2);
+  execute("UPDATE users SET active = true WHERE email = 'boss@example.com'");
+  EXPECT_EQ(manage("delete --email boss@example.com").exit_code, 1);
+  auto deleted = manage("delete --email boss@example.com --force");
+  ASSERT_EQ(deleted.exit_code, 0) << deleted.output;
+  EXPECT_EQ(count("SELECT count(*) FROM users WHERE email = 'boss@example.com'"), 0);
 }
 
 // 0003 on a database of the two earlier migrations: users with a password

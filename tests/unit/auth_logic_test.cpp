@@ -104,8 +104,8 @@ TEST(BearerToken, OnlyTheBearerScheme) {
   EXPECT_EQ(users::bearer_token("abc.def.ghi"), "");
 }
 
-// The counting itself is SQL (tests/integration/auth_api_test.cpp); these
-// are the keys it counts under.
+// The counting itself is SQL (tests/integration/auth_api_test.cpp), and so
+// is an email's key (the database's lower()); these are the address keys.
 TEST(LoginLimiter, AnIpv6ClientIsCountedByItsSlash64) {
   using users::LoginLimiter;
   EXPECT_EQ(LoginLimiter::address_key("2001:db8:1:2:3:4:5:6"), "address:2001:db8:1:2::/64");
@@ -117,10 +117,6 @@ TEST(LoginLimiter, AnIpv6ClientIsCountedByItsSlash64) {
   EXPECT_EQ(LoginLimiter::address_key("192.0.2.7"), "address:192.0.2.7");
   EXPECT_EQ(LoginLimiter::address_key("::ffff:192.0.2.7"), "address:192.0.2.7");
   EXPECT_EQ(LoginLimiter::address_key("unix"), "address:unix");
-}
-
-TEST(LoginLimiter, EmailsAreCountedCaseInsensitively) {
-  EXPECT_EQ(users::LoginLimiter::email_key("Bob@Example.COM"), "email:bob@example.com");
 }
 
 // --- how many hashes at once -------------------------------------------------------------

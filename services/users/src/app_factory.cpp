@@ -67,6 +67,11 @@ std::unique_ptr<common::App> create_app(const common::Config& config) {
   app->add_observer(metrics);
   metrics->add_collector(
       [pool](std::string& out) { common::append_pool_metrics(pool->stats(), out); });
+  metrics->add_collector([hasher](std::string& out) {
+    out += "# HELP password_hash_computations_total Argon2id hashes and verifications computed.\n";
+    out += "# TYPE password_hash_computations_total counter\n";
+    out += "password_hash_computations_total " + std::to_string(hasher->computations()) + "\n";
+  });
   metrics->add_collector([self = app.get()](std::string& out) {
     out += "# HELP open_connections Client connections open now.\n";
     out += "# TYPE open_connections gauge\n";

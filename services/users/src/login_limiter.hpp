@@ -13,6 +13,9 @@
 //     An email left alone for 15 minutes after its wait starts over; a
 //     successful login starts it over at once.
 // A refused attempt (429) is not counted and costs no hash and no sleep.
+// An email's key is folded in SQL by the database's lower(), the function of
+// the unique index and of the login's lookup: every spelling that finds an
+// account counts on its one key (under C.UTF-8, "\u212Airk@..." is kirk@...).
 #pragma once
 
 #include <atomic>
@@ -29,6 +32,8 @@ class LoginLimiter {
  public:
   static constexpr int kWindowSeconds = 60;
   static constexpr int kMaxBackoffSeconds = 15 * 60;
+  // What a key counts: a client address or an email.
+  enum class Key { address, email };
 
   LoginLimiter(common::Database& database, int max_failures);
 
@@ -46,14 +51,15 @@ class LoginLimiter {
   // The same for `manage delete`, on its own connection.
   static void forget_email(pqxx::connection& connection, const std::string& email);
 
-  // The keys: an IPv4 address as it is (also an IPv4-mapped IPv6 one), an
-  // IPv6 address as its /64 block, anything else as it is; an email in lower case.
+  // An address's key: an IPv4 address as it is (also an IPv4-mapped IPv6
+  // one), an IPv6 address as its /64 block, anything else as it is. (An
+  // email's key, 'email:' || lower(email), is made by the database.)
   static std::string address_key(const std::string& address);
-  static std::string email_key(const std::string& email);
 
  private:
-  // nullopt when counted, else the seconds to wait.
-  std::optional<int> count(const std::string& key, int backoff_cap_seconds);
+  // nullopt when counted, else the seconds to wait; `text` is the address's
+  // key or the email as given.
+  std::optional<int> count(Key kind, const std::string& text, int backoff_cap_seconds);
 
   common::Database& database_;
   int max_failures_;

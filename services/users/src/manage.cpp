@@ -93,13 +93,19 @@ int run(int argc, char** argv) {
   create_admin_cmd->add_option("--username", admin_username, "the admin's username")->required();
   create_admin_cmd->add_option("--email", admin_email, "the admin's email")->required();
   std::string target_email;
+  // The last active admin stays, as through the API, unless --force.
+  bool remove_last_admin = false;
+  const char* const kForceHelp = "also when the user is the last active admin";
   auto* deactivate_cmd = cli.add_subcommand(
       "deactivate", "deactivate a user: they cannot log in, and their tokens stop working");
   deactivate_cmd->add_option("--email", target_email, "the user's email")->required();
+  deactivate_cmd->add_flag("--force", remove_last_admin, kForceHelp);
   auto* delete_cmd = cli.add_subcommand("delete", "delete a user");
   delete_cmd->add_option("--email", target_email, "the user's email")->required();
+  delete_cmd->add_flag("--force", remove_last_admin, kForceHelp);
   auto* set_admin_cmd = cli.add_subcommand("set_admin", "give or take a user's admin rights");
   set_admin_cmd->add_option("--email", target_email, "the user's email")->required();
+  set_admin_cmd->add_flag("--force", remove_last_admin, kForceHelp);
   bool admin_on = false;
   bool admin_off = false;
   auto* on = set_admin_cmd->add_flag("--on", admin_on, "make the user an admin");
@@ -123,18 +129,25 @@ int run(int argc, char** argv) {
   if (seed_db->parsed()) return seed(config);
   if (create_admin_cmd->parsed()) return create_admin(config, admin_username, admin_email);
   pqxx::connection connection(config.database_url);
-  if (deactivate_cmd->parsed()) {
-    return report(users::UserRepository::deactivate(connection, target_email), target_email,
-                  "deactivated; their tokens no longer work");
-  }
-  if (delete_cmd->parsed()) {
-    auto removed = users::UserRepository::remove_by_email(connection, target_email);
-    if (removed) users::LoginLimiter::forget_email(connection, removed->email);
-    return report(removed, target_email, "deleted");
-  }
-  if (set_admin_cmd->parsed()) {
-    return report(users::UserRepository::set_admin(connection, target_email, admin_on),
-                  target_email, admin_on ? "is now an admin" : "is no longer an admin");
+  try {
+    if (deactivate_cmd->parsed()) {
+      return report(users::UserRepository::deactivate(connection, target_email, remove_last_admin),
+                    target_email, "deactivated; their tokens no longer work");
+    }
+    if (delete_cmd->parsed()) {
+      auto removed =
+          users::UserRepository::remove_by_email(connection, target_email, remove_last_admin);
+      if (removed) users::LoginLimiter::forget_email(connection, removed->email);
+      return report(removed, target_email, "deleted");
+    }
+    if (set_admin_cmd->parsed()) {
+      return report(
+          users::UserRepository::set_admin(connection, target_email, admin_on, remove_last_admin),
+          target_email, admin_on ? "is now an admin" : "is no longer an admin");
+    }
+  } catch (const users::LastAdmin& refusal) {
+    std::cerr << "manage: " << refusal.what() << " (--force does it anyway)\n";
+    return 1;
   }
   if (migrate->parsed()) print_applied(users::migrate(connection));
   if (recreate->parsed()) print_applied(users::recreate(connection));

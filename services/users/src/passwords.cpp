@@ -28,11 +28,15 @@ void init_sodium() {
 template <typename Compute>
 auto PasswordHasher::gated(Compute&& compute) const {
   decltype(compute()) result{};
-  if (!common::Fiber::current()) return compute();
+  if (!common::Fiber::current()) {
+    computations_.fetch_add(1, std::memory_order_relaxed);
+    return compute();
+  }
   if (!gate_->enter(queue_timeout_)) {
     // Saturated, like a database with every connection busy: 503 with Retry-After.
     throw common::ServiceUnavailable("Too many password checks at once. Please try again shortly.");
   }
+  computations_.fetch_add(1, std::memory_order_relaxed);
   struct Leave {
     common::FiberGate& gate;
     ~Leave() { gate.leave(); }

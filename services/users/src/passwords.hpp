@@ -7,6 +7,7 @@
 // turn gets 503 with Retry-After instead.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -26,6 +27,9 @@ class PasswordHasher {
                           std::chrono::milliseconds queue_timeout = std::chrono::seconds(2));
 
   int concurrency() const { return gate_->slots(); }
+  // Hashes and verifications computed so far (the constructor's dummy hash
+  // included): /metrics shows what spends the pool.
+  unsigned long long computations() const { return computations_.load(std::memory_order_relaxed); }
   // The memory one hash of `cost` takes.
   static std::size_t memory_per_hash(const std::string& cost);
 
@@ -44,6 +48,7 @@ class PasswordHasher {
   std::string dummy_hash_;
   std::unique_ptr<common::FiberGate> gate_;
   std::chrono::milliseconds queue_timeout_;
+  mutable std::atomic<unsigned long long> computations_{0};
 };
 
 // How many hashes of `per_hash` bytes fit in half of `memory_bytes`, at most

@@ -20,6 +20,50 @@ constexpr std::size_t kMaxPageBatch = 16;
 
 const char* const kUniqueViolation = "23505";
 
+// The admin lock (a transaction-level advisory lock, released at COMMIT or
+// ROLLBACK): every change that removes an active admin holds it while it
+// counts the others. Always taken after the changed row's lock.
+// Its key is 0x61646d696e, "admin" in ASCII (the migrations' is "user").
+constexpr const char* kAdminLock = "pg_advisory_xact_lock(418296719726)";
+
+// An If-Match condition: $2 is NULL (none) or the versions it accepts.
+constexpr const char* kIfVersion = "($2::bigint[] IS NULL OR row_version = ANY($2::bigint[]))";
+
+// Why a change of user $1 may not go ahead (NULL: it may), in the order the
+// answers take: the actor first (its id, token version and whether it needs
+// to be an admin at the parameters `actor`, `version`, `needs_admin`), as
+// authenticate() checks it; then the last active admin, when the change
+// `removes` one (an SQL boolean) and the row is at an accepted version.
+// Its own statement, run after the admin lock, sees every change that
+// committed before it.
+std::string verdict_sql(const std::string& actor, const std::string& version,
+                        const std::string& needs_admin, const std::string& removes) {
+  return "actor AS (SELECT active, admin, token_version FROM users WHERE id = " + actor +
+         "::bigint),"
+         " verdict AS (SELECT CASE"
+         " WHEN NOT EXISTS (SELECT FROM actor) THEN 'actor_revoked'"
+         " WHEN NOT (SELECT active FROM actor) THEN 'actor_disabled'"
+         " WHEN (SELECT token_version FROM actor) <> " +
+         version +
+         "::bigint THEN 'actor_revoked'"
+         " WHEN " +
+         needs_admin +
+         "::boolean AND NOT (SELECT admin FROM actor) THEN 'actor_not_admin'"
+         " WHEN " +
+         removes +
+         " AND EXISTS (SELECT FROM users WHERE id = $1::bigint AND admin AND active AND " +
+         kIfVersion +
+         ") AND NOT EXISTS (SELECT FROM users WHERE admin AND active AND id <> $1::bigint)"
+         " THEN 'last_admin' END AS refusal)";
+}
+
+ChangeStatus refusal_status(std::string_view refusal) {
+  if (refusal == "last_admin") return ChangeStatus::last_admin;
+  if (refusal == "actor_disabled") return ChangeStatus::actor_disabled;
+  if (refusal == "actor_not_admin") return ChangeStatus::actor_not_admin;
+  return ChangeStatus::actor_revoked;
+}
+
 // created_at leaves the database already in ISO 8601 UTC.
 constexpr const char* kColumns =
     "id, username, email, active, "
@@ -84,8 +128,7 @@ UserRepository::UserRepository(common::Database& database)
 std::vector<common::PreparedStatement> UserRepository::statements() {
   const std::string columns = kColumns;
   const std::string account = columns + ", admin, password, token_version";
-  // An If-Match condition: $2 is NULL (none) or the versions it accepts.
-  const std::string if_version = "($2::bigint[] IS NULL OR row_version = ANY($2::bigint[]))";
+  const std::string if_version = kIfVersion;
   return {
       {"users_insert",
        "INSERT INTO users (username, email) VALUES ($1::text, $2::text) RETURNING " + columns},
@@ -134,15 +177,30 @@ std::vector<common::PreparedStatement> UserRepository::statements() {
       // concurrent change and then sees its result), so "absent" and "stale"
       // are told apart on the row the change then sees.
       {"users_lock", "SELECT row_version FROM users WHERE id = $1::bigint FOR UPDATE"},
+      // Only when the change removes ($2) an active admin; after users_lock,
+      // so the row's admin and active are the ones the change will see.
+      {"users_admin_lock", std::string("SELECT ") + kAdminLock +
+                               " FROM users WHERE id = $1::bigint AND admin AND active"
+                               " AND $2::boolean"},
+      // $7-$9 the actor (verdict_sql). The row comes back with the verdict:
+      // NULL columns and a refusal, or the row and NULL.
       {"users_update",
-       "UPDATE users SET username = COALESCE($3::text, username),"
-       " email = COALESCE($4::text, email), active = COALESCE($5::boolean, active),"
-       " admin = COALESCE($6::boolean, admin),"
-       " token_version = token_version + CASE WHEN $5::boolean = false THEN 1 ELSE 0 END"
-       " WHERE id = $1::bigint AND " +
-           if_version + " RETURNING " + account},
+       "WITH " +
+           verdict_sql("$7", "$8", "$9",
+                       "(coalesce(NOT $5::boolean, false) OR coalesce(NOT $6::boolean, false))") +
+           ", changed AS (UPDATE users SET username = COALESCE($3::text, username),"
+           " email = COALESCE($4::text, email), active = COALESCE($5::boolean, active),"
+           " admin = COALESCE($6::boolean, admin),"
+           " token_version = token_version + CASE WHEN $5::boolean = false THEN 1 ELSE 0 END"
+           " WHERE id = $1::bigint AND " +
+           if_version + " AND (SELECT refusal FROM verdict) IS NULL RETURNING " + account +
+           ") SELECT changed.*, verdict.refusal FROM verdict LEFT JOIN changed ON true"},
       {"users_delete",
-       "DELETE FROM users WHERE id = $1::bigint AND " + if_version + " RETURNING email"},
+       "WITH " + verdict_sql("$3", "$4", "$5", "true") +
+           ", changed AS (DELETE FROM users WHERE id = $1::bigint AND " + if_version +
+           " AND (SELECT refusal FROM verdict) IS NULL RETURNING email)"
+           " SELECT changed.email, verdict.refusal FROM verdict LEFT JOIN changed ON true"},
+      {"users_email_exists", "SELECT FROM users WHERE lower(email) = lower($1::text)"},
       {"users_change_password",
        "UPDATE users SET password = $3::text, token_version = token_version + 1"
        " WHERE id = $1::bigint AND token_version = $2::bigint RETURNING token_version"},
@@ -317,42 +375,69 @@ ChangeStatus unchanged_status(const common::Rows& lock) {
 
 }  // namespace
 
+namespace {
+
+std::vector<std::optional<std::string>> actor_params(const Actor& actor) {
+  return {std::to_string(actor.id), std::to_string(actor.token_version),
+          actor.needs_admin ? "true" : "false"};
+}
+
+}  // namespace
+
 UpdateResult UserRepository::update(long long id, const UserChanges& changes,
-                                    const ExpectedVersions& expected) {
+                                    const ExpectedVersions& expected, const Actor& actor) {
   UpdateResult result;
   if (id < 1) return result;
+  const bool removes = changes.active == false || changes.admin == false;
+  std::vector<std::optional<std::string>> params = {
+      std::to_string(id), versions_param(expected),   changes.username,
+      changes.email,      bool_param(changes.active), bool_param(changes.admin)};
+  for (auto& param : actor_params(actor)) params.push_back(std::move(param));
   std::vector<common::Rows> rows;
   try {
-    rows =
-        database_.run({{"users_lock", {std::to_string(id)}},
-                       {"users_update",
-                        {std::to_string(id), versions_param(expected), changes.username,
-                         changes.email, bool_param(changes.active), bool_param(changes.admin)}}});
+    rows = database_.run({{"users_lock", {std::to_string(id)}},
+                          {"users_admin_lock", {std::to_string(id), bool_param(removes)}},
+                          {"users_update", std::move(params)}});
   } catch (const common::SqlError& error) {
     if (error.sqlstate() == kUniqueViolation) throw DuplicateEmail();
     throw;
   }
-  if (rows.at(1).empty()) {
+  const auto& verdict = rows.at(2);
+  const int refusal = kAfterUser + 3;  // after the account's columns
+  if (!verdict.is_null(0, refusal)) {
+    result.status = refusal_status(verdict.text(0, refusal));
+  } else if (verdict.is_null(0, 0)) {
     result.status = unchanged_status(rows.at(0));
-    return result;
+  } else {
+    result.status = ChangeStatus::done;
+    result.account = to_account(verdict, 0);
   }
-  result.status = ChangeStatus::done;
-  result.account = to_account(rows[1], 0);
   return result;
 }
 
-DeleteResult UserRepository::remove(long long id, const ExpectedVersions& expected) {
+DeleteResult UserRepository::remove(long long id, const ExpectedVersions& expected,
+                                    const Actor& actor) {
   DeleteResult result;
   if (id < 1) return result;
+  std::vector<std::optional<std::string>> params = {std::to_string(id), versions_param(expected)};
+  for (auto& param : actor_params(actor)) params.push_back(std::move(param));
   auto rows = database_.run({{"users_lock", {std::to_string(id)}},
-                             {"users_delete", {std::to_string(id), versions_param(expected)}}});
-  if (rows.at(1).empty()) {
+                             {"users_admin_lock", {std::to_string(id), "true"}},
+                             {"users_delete", std::move(params)}});
+  const auto& verdict = rows.at(2);
+  if (!verdict.is_null(0, 1)) {
+    result.status = refusal_status(verdict.text(0, 1));
+  } else if (verdict.is_null(0, 0)) {
     result.status = unchanged_status(rows.at(0));
-    return result;
+  } else {
+    result.status = ChangeStatus::done;
+    result.email = std::string(verdict.text(0, 0));
   }
-  result.status = ChangeStatus::done;
-  result.email = std::string(rows[1].text(0, 0));
   return result;
+}
+
+bool UserRepository::email_exists(const std::string& email) {
+  return !database_.run({"users_email_exists", {email}}).empty();
 }
 
 std::optional<long long> UserRepository::change_password(long long id, long long token_version,
@@ -394,32 +479,60 @@ std::optional<ManagedUser> managed(const pqxx::result& result) {
 
 }  // namespace
 
+namespace {
+
+// Locks the user with that email and, when they are an active admin and not
+// `force`, takes the admin lock and refuses (LastAdmin) unless another active
+// admin remains: the API's rule and order of locks. Their id, or nullopt.
+std::optional<long long> lock_for_removal(pqxx::work& work, const std::string& email, bool force) {
+  auto row = work.exec_params(
+      "SELECT id, admin AND active FROM users WHERE lower(email) = lower($1) FOR UPDATE", email);
+  if (row.empty()) return std::nullopt;
+  auto id = row[0][0].as<long long>();
+  if (!force && row[0][1].as<bool>()) {
+    work.exec(std::string("SELECT ") + kAdminLock);
+    // A statement of its own: it sees what committed before the lock was ours.
+    auto others = work.exec_params(
+        "SELECT EXISTS (SELECT FROM users WHERE admin AND active AND id <> $1)", id);
+    if (!others[0][0].as<bool>()) throw LastAdmin();
+  }
+  return id;
+}
+
+}  // namespace
+
 std::optional<ManagedUser> UserRepository::deactivate(pqxx::connection& connection,
-                                                      const std::string& email) {
+                                                      const std::string& email, bool force) {
   pqxx::work work(connection);
+  auto id = lock_for_removal(work, email, force);
+  if (!id) return std::nullopt;
   auto result = work.exec_params(
       "UPDATE users SET active = false, token_version = token_version + 1 "
-      "WHERE lower(email) = lower($1) RETURNING id, email",
-      email);
+      "WHERE id = $1 RETURNING id, email",
+      *id);
   work.commit();
   return managed(result);
 }
 
 std::optional<ManagedUser> UserRepository::remove_by_email(pqxx::connection& connection,
-                                                           const std::string& email) {
+                                                           const std::string& email, bool force) {
   pqxx::work work(connection);
-  auto result = work.exec_params(
-      "DELETE FROM users WHERE lower(email) = lower($1) RETURNING id, email", email);
+  auto id = lock_for_removal(work, email, force);
+  if (!id) return std::nullopt;
+  auto result = work.exec_params("DELETE FROM users WHERE id = $1 RETURNING id, email", *id);
   work.commit();
   return managed(result);
 }
 
 std::optional<ManagedUser> UserRepository::set_admin(pqxx::connection& connection,
-                                                     const std::string& email, bool admin) {
+                                                     const std::string& email, bool admin,
+                                                     bool force) {
   pqxx::work work(connection);
-  auto result = work.exec_params(
-      "UPDATE users SET admin = $2 WHERE lower(email) = lower($1) RETURNING id, email", email,
-      admin);
+  // Making an admin removes none: no lock beyond the row's.
+  auto id = admin ? lock_for_removal(work, email, true) : lock_for_removal(work, email, force);
+  if (!id) return std::nullopt;
+  auto result =
+      work.exec_params("UPDATE users SET admin = $2 WHERE id = $1 RETURNING id, email", *id, admin);
   work.commit();
   return managed(result);
 }

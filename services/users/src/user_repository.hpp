@@ -22,6 +22,12 @@ class DuplicateEmail : public std::runtime_error {
   DuplicateEmail() : std::runtime_error("email already exists") {}
 };
 
+// A change would leave no active admin (manage without --force).
+class LastAdmin : public std::runtime_error {
+ public:
+  LastAdmin() : std::runtime_error("The last admin cannot be removed.") {}
+};
+
 // A user with what authentication needs (never sent as is to a client).
 struct Account {
   User user;
@@ -34,8 +40,28 @@ struct Account {
 // (no condition), an empty list for none (412 whatever the row's version).
 using ExpectedVersions = std::optional<std::vector<long long>>;
 
-// What a conditional change found.
-enum class ChangeStatus { done, absent, stale };
+// Who asks for a change through the API, as their token says. Checked again
+// inside the change's transaction, after the admin lock when it takes it: a
+// token checked a moment before may have been revoked, or its user demoted,
+// by a change that committed meanwhile.
+struct Actor {
+  long long id = 0;
+  long long token_version = 0;
+  bool needs_admin = false;  // acting on another user, or on more than their own username
+};
+
+// What a conditional change found: done; no such user; If-Match names an
+// older version; it would leave no active admin; or the actor may no longer
+// do it (gone or revoked token, disabled, no longer an admin).
+enum class ChangeStatus {
+  done,
+  absent,
+  stale,
+  last_admin,
+  actor_revoked,
+  actor_disabled,
+  actor_not_admin
+};
 
 struct UpdateResult {
   ChangeStatus status = ChangeStatus::absent;
@@ -100,8 +126,16 @@ class UserRepository {
   // the version compared is the one changed. update() throws DuplicateEmail
   // (the unique index decides, also between concurrent changes); a change
   // to active=false bumps token_version (every token of the user stops).
-  UpdateResult update(long long id, const UserChanges& changes, const ExpectedVersions& expected);
-  DeleteResult remove(long long id, const ExpectedVersions& expected);
+  // The last active admin stays one: a change that would demote, deactivate
+  // or delete an active admin takes the admin lock (after the row's lock, in
+  // every path, so no two wait on each other) and then counts the others;
+  // under READ COMMITTED a transaction alone would let two admins demote
+  // each other (write skew).
+  UpdateResult update(long long id, const UserChanges& changes, const ExpectedVersions& expected,
+                      const Actor& actor);
+  DeleteResult remove(long long id, const ExpectedVersions& expected, const Actor& actor);
+  // True when a user has this email (compared as the unique index does).
+  bool email_exists(const std::string& email);
   // Stores the new hash and bumps token_version, if the row is still at
   // `token_version` (the caller's token's); the new version, or nullopt when
   // the user is gone or their tokens were revoked meanwhile.
@@ -115,13 +149,15 @@ class UserRepository {
   // A reset password revokes the user's tokens (token_version bumped).
   static void save_admin(pqxx::connection& connection, const NewUser& user,
                          const std::string& password_hash);
+  // The next three throw LastAdmin rather than remove the last active admin,
+  // unless `force`.
   // Deactivates (and revokes every token of) the user with that email.
   static std::optional<ManagedUser> deactivate(pqxx::connection& connection,
-                                               const std::string& email);
+                                               const std::string& email, bool force);
   static std::optional<ManagedUser> remove_by_email(pqxx::connection& connection,
-                                                    const std::string& email);
+                                                    const std::string& email, bool force);
   static std::optional<ManagedUser> set_admin(pqxx::connection& connection,
-                                              const std::string& email, bool admin);
+                                              const std::string& email, bool admin, bool force);
 
  private:
   common::Database& database_;

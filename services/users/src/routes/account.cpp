@@ -29,9 +29,29 @@ void require_self_or_admin(const Session& session, long long id) {
   }
 }
 
+// The refusals as authenticate() and the checks above answer them, now
+// decided inside the change's transaction.
 void throw_unless_done(ChangeStatus status) {
-  if (status == ChangeStatus::absent) throw common::HttpError(404, kAbsent);
-  if (status == ChangeStatus::stale) throw common::HttpError(412, kStale);
+  switch (status) {
+    case ChangeStatus::done:
+      return;
+    case ChangeStatus::absent:
+      throw common::HttpError(404, kAbsent);
+    case ChangeStatus::stale:
+      throw common::HttpError(412, kStale);
+    case ChangeStatus::last_admin:
+      throw common::HttpError(409, "The last admin cannot be removed.");
+    case ChangeStatus::actor_revoked:
+      throw common::HttpError(401, "Invalid token. Please log in again.");
+    case ChangeStatus::actor_disabled:
+      throw common::HttpError(401, "Account disabled.");
+    case ChangeStatus::actor_not_admin:
+      throw common::HttpError(401, kNoPermission);
+  }
+}
+
+Actor actor_of(const Session& session, bool needs_admin) {
+  return Actor{session.account.user.id, session.claims.token_version, needs_admin};
 }
 
 // One line per change: who, what, to whom, which fields. Ids and field names
@@ -94,7 +114,9 @@ common::Response AccountBlueprint::update_user(const common::Request& request) {
   }
   UpdateResult result;
   try {
-    result = users_.update(id, *changes, expected_versions(request.if_match, id));
+    bool needs_admin = session.account.user.id != id || changes->needs_admin();
+    result = users_.update(id, *changes, expected_versions(request.if_match, id),
+                           actor_of(session, needs_admin));
   } catch (const DuplicateEmail&) {
     throw common::HttpError(400, "Sorry. That email already exists.");
   }
@@ -116,7 +138,8 @@ common::Response AccountBlueprint::delete_user(const common::Request& request) {
   long long id = path_id(request);
   auto session = authenticator_.authenticate(request);
   require_self_or_admin(session, id);
-  auto result = users_.remove(id, expected_versions(request.if_match, id));
+  auto result = users_.remove(id, expected_versions(request.if_match, id),
+                              actor_of(session, session.account.user.id != id));
   throw_unless_done(result.status);
   // Their tokens stop working with the row; their failed logins go too.
   try {

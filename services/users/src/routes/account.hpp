@@ -2,8 +2,11 @@
 // change their own username, an admin also email, active and admin), DELETE
 // /users/{id} (an admin, or the user themself) and POST /auth/password. Each
 // change is one transaction; PATCH and DELETE honour If-Match against the
-// row's version (GET /users/{id}'s ETag). Every change writes an audit line
-// (who, which user, which fields; never a value) and counts in /metrics.
+// row's version (GET /users/{id}'s ETag). The last active admin cannot be
+// demoted, deactivated or deleted (409); who asks is checked again inside
+// the change's transaction (see UserRepository::update). Every change writes
+// an audit line (who, which user, which fields; never a value) and counts in
+// /metrics.
 #pragma once
 
 #include <atomic>

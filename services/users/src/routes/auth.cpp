@@ -9,6 +9,7 @@ namespace users {
 namespace {
 
 const char* const kInvalidPayload = "Invalid payload.";
+const char* const kUserExists = "Sorry. That user already exists.";
 
 // A token is a credential: no cache on the way (a proxy, the browser's
 // history) may keep it (RFC 6749 5.1).
@@ -44,12 +45,15 @@ common::Response AuthBlueprint::register_user(const common::Request& request) {
   if (request.content_type != "application/json") throw common::HttpError(400, kInvalidPayload);
   auto registration = parse_registration_json(request.body);
   if (!registration) throw common::HttpError(400, kInvalidPayload);
+  // A taken email costs no hash (the hash pool is the scarce resource); the
+  // unique index still decides between two registrations racing for one.
+  if (users_.email_exists(registration->user.email)) throw common::HttpError(400, kUserExists);
   std::string hash = hasher_.hash(registration->password);
   User user;
   try {
     user = users_.add_with_password(registration->user, hash);
   } catch (const DuplicateEmail&) {
-    throw common::HttpError(400, "Sorry. That user already exists.");
+    throw common::HttpError(400, kUserExists);
   }
   // A new row starts at token_version 0.
   return token_response(201, "Successfully registered.",
