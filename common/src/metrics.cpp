@@ -67,6 +67,10 @@ std::string Metrics::render() const {
     }
     collectors = collectors_;
   }
+  out += "# HELP log_lines_dropped_total Log lines dropped because stdout was not read fast "
+         "enough.\n";
+  out += "# TYPE log_lines_dropped_total counter\n";
+  out += fmt::format("log_lines_dropped_total {}\n", log_lines_dropped());
   for (const auto& collect : collectors) collect(out);
   return out;
 }
