@@ -74,8 +74,14 @@ class TaggingLogger final : public spdlog::logger {
     tagged.append(msg.payload.data(), msg.payload.data() + msg.payload.size());
     queue_->log(msg.time, msg.source, msg.level,
                 spdlog::string_view_t(tagged.data(), tagged.size()));
+    // Sinks added to this logger itself (a test capturing lines) get the
+    // line as it was given, on the caller's thread.
+    if (!sinks_.empty()) spdlog::logger::sink_it_(msg);
   }
-  void flush_() override { queue_->flush(); }
+  void flush_() override {
+    spdlog::logger::flush_();
+    queue_->flush();
+  }
 
  private:
   std::shared_ptr<spdlog::async_logger> queue_;

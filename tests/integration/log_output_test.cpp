@@ -30,13 +30,13 @@ class LogOutput : public ::testing::Test {
   }
 
   // The service at the production log level, its stdout and stderr on `output_fd`.
-  void start(int output_fd) {
+  void start(int output_fd, const std::string& log_format = "text") {
     port_ = support::free_port();
     service_ = std::make_unique<binaries::Child>(
         USERS_SERVICE_PATH,
         std::vector<std::string>{"APP_ENV=testing", "DATABASE_TEST_URL=" + binaries::database_url(),
                                  "HOST=127.0.0.1", "PORT=" + std::to_string(port_), "THREADS=2",
-                                 "LOG_LEVEL=info"},
+                                 "LOG_LEVEL=info", "LOG_FORMAT=" + log_format},
         std::vector<std::string>{}, output_fd);
     auto deadline = Clock::now() + std::chrono::seconds(10);
     bool up = false;
@@ -61,9 +61,49 @@ class LogOutput : public ::testing::Test {
     EXPECT_EQ(WEXITSTATUS(*status), 0);
   }
 
+  // Concurrent requests, each with its own X-Request-Id ("u-<client>-<n>"
+  // for GET /users/1, which waits for the database, so fibers interleave on
+  // the loops; "p-..." for /ping), then SIGTERM: the service's whole output.
+  std::string log_of_requests_with_ids(const std::string& log_format);
+
   int port_ = 0;
   std::unique_ptr<binaries::Child> service_;
 };
+
+constexpr int kIdClients = 4;
+constexpr int kIdEach = 100;
+
+std::string LogOutput::log_of_requests_with_ids(const std::string& log_format) {
+  char path[] = "/tmp/users-log-XXXXXX";
+  int fd = ::mkstemp(path);
+  EXPECT_GE(fd, 0);
+  if (fd < 0) return {};
+  start(fd, log_format);
+  ::close(fd);
+  if (HasFatalFailure()) return {};
+  std::vector<std::thread> clients;
+  std::atomic<int> answered{0};
+  for (int c = 0; c < kIdClients; ++c) {
+    clients.emplace_back([&, c] {
+      support::HttpConnection connection("127.0.0.1", port_);
+      for (int i = 0; i < kIdEach; ++i) {
+        bool user = i % 2 == 0;
+        std::string id = (user ? "u-" : "p-") + std::to_string(c) + "-" + std::to_string(i);
+        auto response =
+            connection.request("GET", user ? "/users/1" : "/ping", "", {{"X-Request-Id", id}});
+        if (response.status == 200) ++answered;
+      }
+    });
+  }
+  for (auto& client : clients) client.join();
+  EXPECT_EQ(answered.load(), kIdClients * kIdEach);
+  expect_exit_zero_within(milliseconds(10000));  // every queued line written before the exit
+  std::ifstream file(path);
+  std::stringstream text;
+  text << file.rdbuf();
+  std::remove(path);
+  return text.str();
+}
 
 // One answer on a new connection within 1 s, or the reason why not.
 std::string answered_within_1s(int port, const std::string& path, int expected) {
@@ -136,52 +176,38 @@ TEST_F(LogOutput, StdoutNobodyReads_20000RequestsThenStillAnswersWithin1sAndExit
   ::close(fds[0]);
 }
 
-TEST_F(LogOutput, EveryLineCarriesTheRequestIdOfItsRequest) {
-  char path[] = "/tmp/users-log-XXXXXX";
-  int fd = ::mkstemp(path);
-  ASSERT_GE(fd, 0);
-  start(fd);
-  ::close(fd);
-
-  // Concurrent requests that wait for the database: their fibers interleave
-  // on the loops while the log thread writes their lines.
-  constexpr int kClients = 4;
-  constexpr int kEach = 100;
-  std::vector<std::thread> clients;
-  std::atomic<int> answered{0};
-  for (int c = 0; c < kClients; ++c) {
-    clients.emplace_back([&, c] {
-      support::HttpConnection connection("127.0.0.1", port_);
-      for (int i = 0; i < kEach; ++i) {
-        bool user = i % 2 == 0;
-        std::string id = (user ? "u-" : "p-") + std::to_string(c) + "-" + std::to_string(i);
-        auto response =
-            connection.request("GET", user ? "/users/1" : "/ping", "", {{"X-Request-Id", id}});
-        if (response.status == 200) ++answered;
-      }
-    });
-  }
-  for (auto& client : clients) client.join();
-  ASSERT_EQ(answered.load(), kClients * kEach);
-  expect_exit_zero_within(milliseconds(10000));
-
-  std::ifstream file(path);
-  std::stringstream text;
-  text << file.rdbuf();
-  std::remove(path);
-  std::string log = text.str();
+TEST_F(LogOutput, TextLines_CarryTheRequestIdOfTheirRequest) {
+  std::string log = log_of_requests_with_ids("text");
   // "<time> info  [u-2-14] GET /users/:id 200 0.812ms 98B"
   std::set<std::string> seen;
   std::istringstream lines(log);
+  std::regex access(R"(\[([up]-\d+-\d+)\] (GET \S+) 200 )");
   for (std::string line; std::getline(lines, line);) {
+    EXPECT_EQ(line.find('\x1e'), std::string::npos) << "the queue's tag leaked: " << line;
     std::smatch match;
-    if (!std::regex_search(line, match, std::regex(R"(\[([up]-\d+-\d+)\] (GET \S+))"))) continue;
+    if (!std::regex_search(line, match, access)) continue;
     std::string id = match[1];
-    std::string expected = id[0] == 'u' ? "GET /users/:id" : "GET /ping";
-    EXPECT_EQ(match[2].str(), expected) << line;
+    EXPECT_EQ(match[2].str(), id[0] == 'u' ? "GET /users/:id" : "GET /ping") << line;
     seen.insert(id);
   }
-  EXPECT_EQ(seen.size(), static_cast<std::size_t>(kClients * kEach)) << log.substr(0, 2000);
+  EXPECT_EQ(seen.size(), static_cast<std::size_t>(kIdClients * kIdEach)) << log.substr(0, 2000);
+}
+
+TEST_F(LogOutput, JsonLines_CarryTheRequestIdOfTheirRequest) {
+  std::string log = log_of_requests_with_ids("json");
+  std::set<std::string> seen;
+  std::istringstream lines(log);
+  for (std::string line; std::getline(lines, line);) {
+    auto object = nlohmann::json::parse(line, nullptr, false);
+    ASSERT_TRUE(object.is_object()) << "not one JSON object: " << line;
+    ASSERT_TRUE(object["request_id"].is_string()) << line;
+    std::string id = object["request_id"];
+    if (object.value("type", "") != "access" || id.size() < 2 || id[1] != '-') continue;
+    EXPECT_EQ(object["route"], id[0] == 'u' ? "/users/:id" : "/ping") << line;
+    EXPECT_EQ(object["status"], 200) << line;
+    seen.insert(id);
+  }
+  EXPECT_EQ(seen.size(), static_cast<std::size_t>(kIdClients * kIdEach)) << log.substr(0, 2000);
 }
 
 }  // namespace
