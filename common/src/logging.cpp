@@ -12,7 +12,6 @@
 #include "common/logging.hpp"
 
 #include <pthread.h>
-#include <signal.h>
 #include <spdlog/async.h>
 #include <spdlog/async_logger.h>
 #include <spdlog/pattern_formatter.h>
@@ -21,6 +20,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <mutex>
 #include <thread>
@@ -107,7 +107,8 @@ class StdoutSink final : public spdlog::sinks::base_sink<std::mutex> {
   void sink_it_(const log_msg& msg) override {
     spdlog::memory_buf_t line;
     formatter_->format(msg, line);
-    std::fwrite(line.data(), 1, line.size(), stdout);
+    // A line that cannot be written is lost: there is nowhere to report it.
+    (void)std::fwrite(line.data(), 1, line.size(), stdout);
     if (!queue_empty()) return;
     std::this_thread::sleep_for(kBatchWait);
     if (queue_empty() || std::chrono::steady_clock::now() - flushed_ >= kMaxDelay) flush_stdout();
@@ -123,7 +124,7 @@ class StdoutSink final : public spdlog::sinks::base_sink<std::mutex> {
     return !pool || pool->queue_size() == 0;
   }
   void flush_stdout() {
-    std::fflush(stdout);
+    (void)std::fflush(stdout);
     flushed_ = std::chrono::steady_clock::now();
   }
 
