@@ -4,7 +4,9 @@
 # template), loads each endpoint with wrk and measures the limits (nginx
 # answering itself, pgbench with the service's own statements at its best
 # client count), then how cost grows with the table (growth) and with the
-# connections (sweep); every measured wrk run also counts the service's
+# connections (sweep); GET /users/{id} is also measured on a second service
+# with the production log defaults (access log at info) beside the first one's
+# LOG_LEVEL=warn; every measured wrk run also counts the service's
 # context switches (all its threads). Prints the tables and the goals, and
 # writes bench/results/latest.json and a chart (a partial run: partial.json).
 #   bench/run.sh [--connections N] [--duration S] [--warmup S] [--threads N]
@@ -47,11 +49,12 @@ chmod 755 "$WORK"  # the postgres user runs the cluster inside it
 RESULTS="$ROOT/bench/results"
 mkdir -p "$RESULTS"
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-PG_PORT=$(free_port) SERVICE_PORT=$(free_port) NGINX_PORT=$(free_port)
-SERVICE_PID=""
+PG_PORT=$(free_port) SERVICE_PORT=$(free_port) NGINX_PORT=$(free_port) INFO_PORT=$(free_port)
+SERVICE_PID="" INFO_PID=""
 
 cleanup() {
   if [ -n "$SERVICE_PID" ] && kill "$SERVICE_PID" 2>/dev/null; then wait "$SERVICE_PID" 2>/dev/null || true; fi
+  if [ -n "$INFO_PID" ] && kill "$INFO_PID" 2>/dev/null; then wait "$INFO_PID" 2>/dev/null || true; fi
   scripts/nginx.sh stop "$WORK/nginx" 2>/dev/null || true
   scripts/pg.sh stop "$WORK/pg" 2>/dev/null || true
   rm -rf "$WORK"
@@ -77,7 +80,13 @@ seed 10000
 APP_ENV=production SECRET_KEY=bench-signing-key-0123456789abcdef01 DATABASE_URL=$DB_URL HOST=127.0.0.1 PORT=$SERVICE_PORT \
   THREADS=$SERVICE_THREADS DB_POOL_SIZE=$POOL LOG_LEVEL=warn "$BIN/users-service" > "$WORK/service.log" 2>&1 &
 SERVICE_PID=$!
+# The same service with the production log defaults (no LOG_LEVEL: info, an
+# access line a request) into a file; only the log A/B row loads it.
+APP_ENV=production SECRET_KEY=bench-signing-key-0123456789abcdef01 DATABASE_URL=$DB_URL HOST=127.0.0.1 PORT=$INFO_PORT \
+  THREADS=$SERVICE_THREADS DB_POOL_SIZE=$POOL "$BIN/users-service" > "$WORK/service-info.log" 2>&1 &
+INFO_PID=$!
 for _ in $(seq 100); do curl -fsS -o /dev/null "http://127.0.0.1:$SERVICE_PORT/health/ready" 2>/dev/null && break; sleep 0.1; done
+for _ in $(seq 100); do curl -fsS -o /dev/null "http://127.0.0.1:$INFO_PORT/health/ready" 2>/dev/null && break; sleep 0.1; done
 scripts/render-nginx.sh prod "$WORK/nginx" "$NGINX_PORT" "127.0.0.1:$SERVICE_PORT"
 sed -i 's|access_log .*users;|access_log off;|' "$WORK/nginx/nginx.conf"  # as the service: no access log
 scripts/nginx.sh start "$WORK/nginx"
@@ -85,9 +94,9 @@ rss_kib() { local kib; kib=$(awk '/VmRSS/{print $2}' "/proc/$SERVICE_PID/status"
 service_alive() { kill -0 "$SERVICE_PID" 2>/dev/null; }
 # ctx_switches: "ALL VOLUNTARY", the context switches so far summed over the
 # service's threads (voluntary: it waited; the rest: the kernel preempted it);
-# empty when the service is gone.
+# empty when the service is gone. CTX_PID: another service than the main one.
 ctx_switches() {
-  cat "/proc/$SERVICE_PID"/task/*/status 2>/dev/null |
+  cat "/proc/${CTX_PID:-$SERVICE_PID}"/task/*/status 2>/dev/null |
     awk '/^(non)?voluntary_ctxt_switches:/{n += $2; seen = 1}
          /^voluntary_ctxt_switches:/{v += $2}
          END{if (seen) printf "%.0f %.0f\n", n, v}' || true
@@ -190,7 +199,7 @@ run_pgbench() {
   printf '  %-28s done (%ds)\n' "$name" "$SECONDS"
 }
 
-S="http://127.0.0.1:$SERVICE_PORT" N="http://127.0.0.1:$NGINX_PORT"
+S="http://127.0.0.1:$SERVICE_PORT" N="http://127.0.0.1:$NGINX_PORT" SI="http://127.0.0.1:$INFO_PORT"
 echo "bench: $CONNECTIONS connections, ${DURATION}s each after ${WARMUP}s warm-up, wrk -t$WRK_THREADS;" \
   "service THREADS=$SERVICE_THREADS DB_POOL_SIZE=$POOL; pgbench clients $PGBENCH_CLIENTS; sections $SECTIONS"
 PAGE_NA=$(na_reason "/users?limit=1&after=0")
@@ -201,6 +210,13 @@ if has_section standard; then
   run_wrk "GET /ping via nginx" "$N/ping" plain.lua
   run_pgbench "pgbench SELECT by id" select_by_id.sql
   run_wrk "GET /users/{id}" "$S/users/1" get_by_id.lua
+  # Right after it, so that both see the same machine: the log's cost.
+  if wants "GET /users/{id} log at info"; then
+    CTX_PID=$INFO_PID run_wrk "GET /users/{id} log at info" "$SI/users/1" get_by_id.lua
+    # Lines dropped would make the log look cheaper than it is: the goal counts them.
+    dropped=$(curl -fsS "$SI/metrics" 2>/dev/null | awk '/^log_lines_dropped_total /{print $2}' || true)
+    echo "{\"kind\":\"meta\",\"info_log_dropped\":${dropped:-null},\"info_log_lines\":$(wc -l < "$WORK/service-info.log")}" >> "$ROWS"
+  fi
   run_pgbench "pgbench SELECT page of 100" select_page.sql
   run_wrk "GET /users?limit=100&after=" "$S/users" page.lua "$PAGE_NA"
   run_pgbench "pgbench SELECT newest 50" select_newest.sql

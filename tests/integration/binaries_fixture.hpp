@@ -70,9 +70,10 @@ inline Result run(const std::string& command) {
 // object goes away still running, and by the kernel when the test dies.
 class Child {
  public:
-  // `args` follow the program's name in its argv.
+  // `args` follow the program's name in its argv; `output_fd`, when given,
+  // becomes the child's stdout and stderr.
   Child(const std::string& path, const std::vector<std::string>& env,
-        const std::vector<std::string>& args = {}) {
+        const std::vector<std::string>& args = {}, int output_fd = -1) {
     std::vector<std::string> strings = env;
     std::vector<char*> envp;
     for (auto& entry : strings) envp.push_back(entry.data());
@@ -87,6 +88,7 @@ class Child {
     if (pid_ == 0) {
       ::prctl(PR_SET_PDEATHSIG, SIGKILL);
       if (::getppid() != parent) ::_exit(126);
+      if (output_fd >= 0 && (::dup2(output_fd, 1) < 0 || ::dup2(output_fd, 2) < 0)) ::_exit(125);
       ::execve(program.c_str(), argv.data(), envp.data());
       ::_exit(127);
     }

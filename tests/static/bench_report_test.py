@@ -24,6 +24,7 @@ spec.loader.exec_module(report)
 P99_GOAL = "p99 at 64 connections, every endpoint but login (worst)"
 P50_GOAL = "GET /users/{id} p50 at 1 connection (sweep)"
 CTX_GOAL = "GET /users/{id} context switches/request at 64 conns"
+LOG_GOAL = "GET /users/{id}: log at info / LOG_LEVEL=warn"
 
 
 def goals_by_text(goals):
@@ -37,7 +38,7 @@ def row(rows, kind, name, connections=None):
 
 def goals_of(rows):
     table, sweep, growth = report.build_table(rows), report.build_sweep(rows), report.build_growth(rows)
-    return goals_by_text(report.compute_goals(table, growth, sweep))
+    return goals_by_text(report.compute_goals(table, growth, sweep, report.load_meta(rows)))
 
 
 def run_main(rows):
@@ -90,14 +91,15 @@ class BenchReport(unittest.TestCase):
 
     def test_RatioGoals_TheRedesignsTargetsFirst(self):
         goals = report.compute_goals(self.table, self.growth, self.sweep)
-        self.assertEqual([(g["goal"], g["target"]) for g in goals[:5]], [
+        self.assertEqual([(g["goal"], g["target"]) for g in goals[:6]], [
             ("GET /users/{id} / GET /ping", ">= 0.80"),
             ("GET /users/{id} / pgbench SELECT by id (best)", ">= 0.80"),
+            (LOG_GOAL, ">= 0.90"),
             ("GET /users?limit=100 / pgbench page of 100 (best)", ">= 0.60"),
             ("GET / / pgbench newest 50 (best)", ">= 0.60"),
             ("POST /users / pgbench INSERT (best)", ">= 1.50"),
         ])
-        self.assertEqual([g["goal"] for g in goals[5:8]], [P99_GOAL, P50_GOAL, CTX_GOAL])
+        self.assertEqual([g["goal"] for g in goals[6:9]], [P99_GOAL, P50_GOAL, CTX_GOAL])
         self.assertEqual(self.goals["GET /users/{id} / GET /ping"]["detail"], "30000 / 70000 req/s")
 
     def test_P99Goal_NamesTheWorstEndpoint(self):
@@ -181,7 +183,7 @@ class BenchReport(unittest.TestCase):
         with tempfile.TemporaryDirectory() as results, redirect_stdout(io.StringIO()) as out:
             report.main([str(FIXTURE), "12000", "13000", results, "partial", "fixture"])
             written = json.loads((Path(results) / "partial.json").read_text())
-        self.assertEqual(len(written["goals"]), 13)
+        self.assertEqual(len(written["goals"]), 14)
         self.assertEqual(written["meta"], {})
         self.assertIn("n/a", out.getvalue())
         self.assertIn("1000000", out.getvalue())
@@ -207,6 +209,41 @@ class BenchReport(unittest.TestCase):
                          15000)
         ctx_line = next(l for l in lines if l.startswith(CTX_GOAL))
         self.assertRegex(ctx_line, r"0\.050 +< 0\.10  yes")
+
+    def with_log_run(self, requests, dropped, lines=None):
+        """The fixture plus the log A/B's row (GET /users/{id} there: 300000 requests)."""
+        rows = copy.deepcopy(self.rows)
+        rows.append({"name": "GET /users/{id} log at info", "kind": "service", "connections": 64,
+                     "wrk": {"requests": requests, "duration_us": 10000000, "p50_ms": 2.0, "p99_ms": 5.0,
+                             "socket_errors": 0, "non_2xx": 0}})
+        rows.append({"kind": "meta", "info_log_dropped": dropped, "info_log_lines": lines or requests})
+        return rows
+
+    def test_LogGoal_InfoOverWarnWithinTenPercent_IsMet(self):
+        rows = self.with_log_run(280000, 0)
+        log = goals_of(rows)[LOG_GOAL]
+        self.assertAlmostEqual(log["measured"], 280000 / 300000)
+        self.assertIs(log["met"], True)
+        self.assertEqual(log["detail"], "28000 / 30000 req/s; 280000 lines logged, 0 dropped")
+        out, _ = run_main(rows)
+        line = next(l for l in out.splitlines() if l.startswith("GET /users/{id} log at info "))
+        self.assertRegex(line, r"GET /users/\{id\} +30000 +0\.93 +0\.90 ok$")
+
+    def test_LogGoal_MoreThanTenPercentSlower_IsNotMet(self):
+        log = goals_of(self.with_log_run(260000, 0))[LOG_GOAL]
+        self.assertAlmostEqual(log["measured"], 260000 / 300000)
+        self.assertIs(log["met"], False)
+
+    def test_LogGoal_LinesDropped_IsNotMetWhateverTheRatio(self):
+        log = goals_of(self.with_log_run(300000, 12, 299988))[LOG_GOAL]
+        self.assertAlmostEqual(log["measured"], 1.0)
+        self.assertIs(log["met"], False)
+        self.assertIn("299988 lines logged, 12 dropped", log["detail"])
+
+    def test_LogGoal_WithoutTheLogRun_IsNotApplicable(self):
+        log = self.goals[LOG_GOAL]
+        self.assertIsNone(log["measured"])
+        self.assertIsNone(log["met"])
 
 
 if __name__ == "__main__":

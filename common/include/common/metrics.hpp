@@ -1,15 +1,17 @@
 // Prometheus metrics: requests by route template, method and status, a
 // latency histogram per route, and gauges added by the app (the pool). Route
 // templates only, so label values stay bounded.
+//
+// Each thread that reports requests (an event loop) counts in slots of its
+// own, without a lock; a scrape sums the slots of every thread.
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <functional>
-#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
-#include <tuple>
 #include <vector>
 
 #include "common/blueprint.hpp"
@@ -22,6 +24,11 @@ class Metrics : public RequestObserver {
   static constexpr std::array<double, 12> kBuckets = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
                                                       0.05,   0.1,   0.25,   0.5,   1,    5};
 
+  Metrics();
+  ~Metrics() override;
+  Metrics(const Metrics&) = delete;
+  Metrics& operator=(const Metrics&) = delete;
+
   void on_request(const RequestRecord& record) override;
 
   // Appends lines of Prometheus text to the output (gauges read at scrape time).
@@ -30,17 +37,13 @@ class Metrics : public RequestObserver {
   std::string render() const;
 
  private:
-  struct Histogram {
-    std::array<unsigned long long, kBuckets.size()> buckets{};
-    unsigned long long count = 0;
-    double sum = 0;
-  };
+  struct Shard;
+  Shard& local_shard();
 
-  mutable std::mutex mutex_;
-  // std::less<> lets the hot path look up with string_views: no allocation
-  // once a (route, method, status) has been seen.
-  std::map<std::tuple<std::string, std::string, int>, unsigned long long, std::less<>> requests_;
-  std::map<std::string, Histogram, std::less<>> latency_;
+  // Never reused, unlike an address: the key of a thread's slots for this instance.
+  const unsigned long long id_;
+  mutable std::mutex mutex_;  // shards_ and collectors_; never taken per request
+  std::vector<std::unique_ptr<Shard>> shards_;
   std::vector<std::function<void(std::string&)>> collectors_;
 };
 
