@@ -4,7 +4,7 @@
 #   round 1: down once the failover is over: the old leader is a crashed
 #            primary behind the new timeline, it needs pg_rewind to rejoin.
 #   round 2: down at once after the kill, before any failover: the dead
-#            leader's key is still in Raft and its member crashed mid-write.
+#            leader's key is still in etcd and its member crashed mid-write.
 # After every up: one leader, a sync standby and the third member streaming,
 # all on the leader's timeline; every row acknowledged before is there; a
 # write goes through; the failover timings are those of a new cluster (round
@@ -16,11 +16,8 @@ UP_LIMIT=${HA_TEST_UP_LIMIT:-90}  # seconds for one `ha.sh up` (its own deadline
 PSQL=/usr/lib/postgresql/15/bin/psql
 # shellcheck source=tests/ha/lib.sh
 . "$(dirname "$0")/lib.sh"
+require_ha_tools
 
-if ! command -v patroni >/dev/null || ! /usr/bin/python3 -c 'import pysyncobj' 2>/dev/null; then
-  echo "SKIPPED: patroni and python3-pysyncobj are not installed (scripts/install-deps.sh ha installs them)"
-  exit 77
-fi
 
 WORK=$(mktemp -d /tmp/users-ha-up-test-XXXXXX)
 chmod 755 "$WORK"  # the postgres user must enter it
@@ -42,9 +39,7 @@ trap cleanup EXIT
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
-export HA_PG_PORT HA_API_PORT HA_RAFT_PORT
-base=$(free_base)
-HA_PG_PORT=$base HA_API_PORT=$((base + 3)) HA_RAFT_PORT=$((base + 6))
+use_free_ports
 
 marks=0
 up() {  # what the cluster was left in
@@ -150,7 +145,7 @@ down
 up "a failover (old leader $old killed) and other timings"
 
 # Round 2: down right after the kill, before the failover: the dead
-# leader's key is left in Raft.
+# leader's key is left in etcd.
 old=$(kill_leader)
 down
 up "a leader killed just before down ($old)"
