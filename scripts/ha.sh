@@ -118,7 +118,7 @@ new_password() { head -c 32 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' | head -c
 
 # A process that has not exited: not a zombie either (its parent, ha.sh, is
 # gone, and whoever adopted it may be slow to reap it; kill -0 says yes then).
-running() { [ -n "$(tr -d '\0' < "/proc/$1/cmdline" 2>/dev/null)" ]; }
+running() { [ -n "$(tr -d '\0' 2>/dev/null < "/proc/$1/cmdline")" ]; }
 
 alive() {  # pid file, process name it must have
   local pid
