@@ -404,20 +404,31 @@ start_etcd() {  # member
   echo $! > "$dir/etcd.pid"
 }
 
+# etcd's leader last: asked to stop, a leader first hands its role to a
+# follower, which takes seconds when the followers are stopping too; once
+# they are gone it has no one to hand it to and stops at once.
 stop_etcd() {
-  local i dir pids=() pid
-  for i in "${MEMBERS[@]}"; do
-    dir=$(etcd_dir "$i")
-    if alive "$dir/etcd.pid" etcd; then
-      pid=$(cat "$dir/etcd.pid")
-      kill "$pid" && pids+=("$pid")
-    fi
-  done
-  for pid in "${pids[@]}"; do
+  local leader i
+  leader=$("${ETCDCTL[@]}" --endpoints="$(etcd_endpoints)" endpoint status -w json 2>/dev/null | "$PYTHON" -c '
+import json, sys
+for status in json.load(sys.stdin):
+    if status["Status"]["header"]["member_id"] == status["Status"]["leader"]:
+        print(int(status["Endpoint"].rsplit(":", 1)[1]) - int(sys.argv[1]))' "$HA_ETCD_PORT" || true)
+  for i in "${MEMBERS[@]}"; do [ "$i" = "$leader" ] || stop_etcd_member "$i" & done
+  wait
+  [ -z "$leader" ] || stop_etcd_member "$leader"
+}
+
+stop_etcd_member() {  # member
+  local dir pid
+  dir=$(etcd_dir "$1")
+  if alive "$dir/etcd.pid" etcd; then
+    pid=$(cat "$dir/etcd.pid")
+    kill "$pid"
     for _ in $(seq 100); do running "$pid" || break; sleep 0.1; done
     running "$pid" && kill -9 "$pid"
-  done
-  for i in "${MEMBERS[@]}"; do rm -f "$(etcd_dir "$i")/etcd.pid"; done
+  fi
+  rm -f "$dir/etcd.pid"
 }
 
 # "e0 e1" for the etcd members that answer healthy (they see an etcd leader).
@@ -448,6 +459,26 @@ initialize_key() {
 import base64, json, sys
 kvs = json.load(sys.stdin).get("kvs") or []
 print("absent" if not kvs else "sysid " + base64.b64decode(kvs[0].get("value", "")).decode() if kvs[0].get("value") else "empty")'
+}
+
+# The timings above into Patroni's dynamic configuration in etcd before the
+# members start: a cluster stored with others (say a retry_timeout too short
+# for the leader race) might never elect the leader that a PATCH through the
+# REST API needs. Patroni reads the key again at its next loop.
+set_dynamic_config() {
+  local current wanted
+  current=$("${ETCDCTL[@]}" --endpoints="$(etcd_endpoints)" get "$DCS_PREFIX/config" --print-value-only)
+  [ -n "$current" ] || return 0  # a new cluster: the bootstrap section writes it
+  wanted=$("$PYTHON" -c '
+import json, sys
+config, wanted = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+if any(config.get(key) != value for key, value in wanted.items()):
+    config.update(wanted)
+    print(json.dumps(config, separators=(",", ":")))' "$current" "$DYNAMIC_CONFIG")
+  if [ -n "$wanted" ]; then
+    "${ETCDCTL[@]}" --endpoints="$(etcd_endpoints)" put "$DCS_PREFIX/config" "$wanted" >/dev/null
+    echo "ha.sh: set Patroni's timings in etcd to $DYNAMIC_CONFIG" >&2
+  fi
 }
 
 # What a first `up` that stopped half-way can leave, mended before Patroni
@@ -509,6 +540,7 @@ case "${1:-}" in
       sleep 0.5
     done
     mend_first_run
+    set_dynamic_config
     for i in "${MEMBERS[@]}"; do start_member "$i"; done
     # Whatever a fault left (a crashed primary, a member to rewind, the dead
     # leader's key still in etcd), Patroni sorts it out; this waits for the
