@@ -96,6 +96,19 @@ etcd_endpoints() {
   for i in "${MEMBERS[@]}"; do eps+="${eps:+,}http://127.0.0.1:$((HA_ETCD_PORT + i))"; done
   echo "$eps"
 }
+# pgBackRest for member i: one repository and one stanza for the cluster,
+# the member's own data directory (as PostgreSQL and Patroni run it: archive,
+# restore; those refuse the connection options).
+pgbackrest_cmd() {  # member
+  echo "/usr/bin/pgbackrest --config=$HA_DIR/pgbackrest.conf --stanza=users-ha --pg1-path=$(member_dir "$1")/data"
+}
+# The same with its socket and port, run as the cluster's owner (stanza-create, backup).
+pgbackrest_on() {  # member, pgBackRest command and options
+  local i=$1
+  shift
+  as_postgres /usr/bin/pgbackrest --config="$HA_DIR/pgbackrest.conf" --stanza=users-ha --pg1-path="$(member_dir "$i")/data" \
+    --pg1-port=$((HA_PG_PORT + i)) --pg1-socket-path="$(member_dir "$i")" "$@"
+}
 # Where Patroni keeps the cluster in etcd (its etcd3 namespace and scope).
 DCS_PREFIX=/service/users-ha
 
@@ -142,6 +155,16 @@ app_url() {
   local hosts="" i
   for i in "${MEMBERS[@]}"; do hosts+="${hosts:+,}127.0.0.1:$((HA_PG_PORT + i))"; done
   echo "postgresql://$HA_USER:$(cat "$HA_DIR/app_password")@$hosts/$HA_DB?target_session_attrs=read-write&connect_timeout=2"
+}
+
+# The leader's member index (0..2), from Patroni.
+leader_index() {
+  local json
+  json=$(cluster_json) || return 1
+  printf '%s' "$json" | "$PYTHON" -c '
+import json, sys
+leader = [m["name"] for m in json.load(sys.stdin)["members"] if m["role"] == "leader"]
+sys.exit(not leader or print(leader[0][1:]))'
 }
 
 # Patroni's view of the cluster from the first member whose REST API answers.
@@ -244,7 +267,7 @@ write_config() {  # member
   local i=$1 dir hosts="" j
   dir=$(member_dir "$i")
   for j in "${MEMBERS[@]}"; do hosts+="${hosts:+,}127.0.0.1:$((HA_ETCD_PORT + j))"; done
-  cat > "$dir/patroni.yml" <<EOF
+  cat > "$dir/patroni.yml.new" <<EOF
 scope: users-ha
 name: m$i
 log:
@@ -280,6 +303,16 @@ postgresql:
   data_dir: $dir/data
   bin_dir: $(pg_bindir)
   pgpass: $dir/pgpass
+  # A new member is restored from the last pgBackRest backup (the files
+  # from the repository, the WAL since from the archive, then it streams);
+  # without a backup yet, or when that fails, a base backup from the leader.
+  create_replica_methods: [pgbackrest, basebackup]
+  pgbackrest:
+    command: $(pgbackrest_cmd "$i") --delta restore
+    keep_data: true
+    no_params: true
+  recovery_conf:
+    restore_command: '$(pgbackrest_cmd "$i") archive-get %f "%p"'
   # A spread checkpoint would make each new replica wait minutes for nothing.
   basebackup:
     - checkpoint: fast
@@ -290,6 +323,10 @@ postgresql:
     unix_socket_directories: $dir
     logging_collector: 'on'
     log_directory: $dir/log
+    # Whichever member leads archives its WAL into the one repository
+    # (archive_mode on: a standby archives nothing).
+    archive_mode: 'on'
+    archive_command: '$(pgbackrest_cmd "$i") archive-push "%p"'
   # The socket directory is the postgres user's alone, so trust there is
   # trust in that user; every TCP connection needs its password.
   pg_hba:
@@ -322,13 +359,35 @@ $(pg_bindir)/psql "\$1" -v ON_ERROR_STOP=1 -q \\
 EOF
   )
   chmod 700 "$HA_DIR/post_bootstrap.sh"
+  # pgBackRest: the repository, and its lock, log and spool, in the state dir.
+  mkdir -p "$HA_DIR/backup" "$HA_DIR/pgbackrest/lock" "$HA_DIR/pgbackrest/log" "$HA_DIR/pgbackrest/spool"
+  cat > "$HA_DIR/pgbackrest.conf" <<EOF
+[global]
+repo1-path=$HA_DIR/backup
+repo1-retention-full=${HA_BACKUP_RETENTION_FULL:-2}
+lock-path=$HA_DIR/pgbackrest/lock
+log-path=$HA_DIR/pgbackrest/log
+spool-path=$HA_DIR/pgbackrest/spool
+log-level-console=warn
+log-level-file=info
+start-fast=y
+EOF
   local i
   for i in "${MEMBERS[@]}"; do
     mkdir -p "$(member_dir "$i")/log" "$(etcd_dir "$i")"
     (umask 077; write_config "$i")
+    # A member already running reads a changed configuration on SIGHUP
+    # (settings that need a restart show as pending_restart in its status).
+    if cmp -s "$(member_dir "$i")/patroni.yml.new" "$(member_dir "$i")/patroni.yml"; then
+      rm "$(member_dir "$i")/patroni.yml.new"
+    else
+      mv "$(member_dir "$i")/patroni.yml.new" "$(member_dir "$i")/patroni.yml"
+      ! alive "$(member_dir "$i")/patroni.pid" patroni || kill -HUP "$(cat "$(member_dir "$i")/patroni.pid")"
+    fi
   done
   if [ "$(id -u)" -eq 0 ]; then
-    chown postgres: "$HA_DIR" "$HA_DIR/post_bootstrap.sh"
+    chown postgres: "$HA_DIR" "$HA_DIR/post_bootstrap.sh" "$HA_DIR/pgbackrest.conf"
+    chown -R postgres: "$HA_DIR/backup" "$HA_DIR/pgbackrest"
     for i in "${MEMBERS[@]}"; do chown -R postgres: "$(member_dir "$i")" "$(etcd_dir "$i")"; done
     chmod 700 "$HA_DIR/m"* "$HA_DIR/e"*
     runuser -u postgres -- test -x "$HA_DIR" || {
@@ -521,8 +580,8 @@ mend_first_run() {
 case "${1:-}" in
   up)
     command -v patroni >/dev/null && command -v etcd >/dev/null && command -v etcdctl >/dev/null &&
-      "$PYTHON" -c 'import etcd' 2>/dev/null || {
-      echo "ha.sh: patroni, etcd-server, etcd-client and python3-etcd are needed (scripts/install-deps.sh ha)" >&2; exit 1; }
+      command -v pgbackrest >/dev/null && "$PYTHON" -c 'import etcd' 2>/dev/null || {
+      echo "ha.sh: patroni, etcd-server, etcd-client, python3-etcd and pgbackrest are needed (scripts/install-deps.sh ha)" >&2; exit 1; }
     [ -x "$BIN/manage" ] || { echo "ha.sh: $BIN/manage not found (make build-release, or set USERS_BIN_DIR)" >&2; exit 1; }
     prepare
     UP_STARTED=$(env -u TZ date '+%F %T')  # in Patroni's time zone (it runs without TZ)
@@ -567,6 +626,9 @@ case "${1:-}" in
       fi
       sleep 0.5
     done
+    # The stanza (the repository's record of this cluster) once there is a
+    # leader to read it from; the leader's WAL goes into it from then on.
+    pgbackrest_on "$(leader_index)" stanza-create >/dev/null
     env -i PATH="$PATH" APP_ENV=development DATABASE_URL="$(app_url)" "$BIN/manage" migrate
     "$0" status
     # The password stays out of terminals and CI logs: `ha.sh url` prints it.
@@ -594,12 +656,25 @@ for m in json.load(sys.stdin).get("members", []):
       printf 'e%-3s %-13s %-10s port %s\n' "$i" etcd "$state" $((HA_ETCD_PORT + i))
     done
     ;;
+  backup)
+    # From the leader, into the cluster's repository: full the first time,
+    # then incremental unless told (full, diff, incr).
+    index=$(leader_index) || { echo "ha.sh: no leader (is the cluster up?)" >&2; exit 1; }
+    # Right after a failover the new leader's pg_control still names the old
+    # timeline until its first checkpoint, and pgBackRest refuses to start.
+    as_postgres "$(pg_bindir)/psql" -h "$(member_dir "$index")" -p $((HA_PG_PORT + index)) -d postgres -qc CHECKPOINT
+    pgbackrest_on "$index" backup --type="${2:-incr}"
+    as_postgres /usr/bin/pgbackrest --config="$HA_DIR/pgbackrest.conf" --stanza=users-ha info
+    ;;
+  backups)
+    as_postgres /usr/bin/pgbackrest --config="$HA_DIR/pgbackrest.conf" --stanza=users-ha info
+    ;;
   url)
     [ -s "$HA_DIR/app_password" ] || { echo "ha.sh: no cluster under $HA_DIR (run ha.sh up)" >&2; exit 1; }
     app_url
     ;;
   *)
-    echo "usage: $0 up | down | status | url" >&2
+    echo "usage: $0 up | down | status | url | backup [full|diff|incr] | backups" >&2
     exit 64
     ;;
 esac

@@ -53,8 +53,9 @@ packages_of() {
     registry) echo docker-registry python3 curl ;;
     # Patroni runs the PostgreSQL cluster and elects its leader through a
     # three-member etcd (etcd-server; etcdctl from etcd-client; python3-etcd
-    # is the client library Patroni's etcd3 support builds on).
-    ha) echo patroni etcd-server etcd-client python3-etcd postgresql curl ;;
+    # is the client library Patroni's etcd3 support builds on); pgBackRest
+    # archives the leader's WAL, takes backups and restores new members.
+    ha) echo patroni etcd-server etcd-client python3-etcd pgbackrest postgresql curl ;;
     # make lint, make coverage: the five analysers and the coverage reporter
     lint) echo clang-format clang-tidy cppcheck shellcheck yamllint gcovr ;;
     *) echo "install-deps: unknown group $1 (build run test bench fuzz release registry ha lint)" >&2; exit 2 ;;

@@ -5,8 +5,8 @@
 # Exit 77 (CTest: skipped) only when what scripts/ha.sh runs is not installed.
 require_ha_tools() {
   if ! command -v patroni >/dev/null || ! command -v etcd >/dev/null || ! command -v etcdctl >/dev/null ||
-    ! /usr/bin/python3 -c 'import etcd' 2>/dev/null; then
-    echo "SKIPPED: patroni, etcd-server, etcd-client and python3-etcd are not installed (scripts/install-deps.sh ha installs them)"
+    ! command -v pgbackrest >/dev/null || ! /usr/bin/python3 -c 'import etcd' 2>/dev/null; then
+    echo "SKIPPED: patroni, etcd-server, etcd-client, python3-etcd and pgbackrest are not installed (scripts/install-deps.sh ha installs them)"
     exit 77
   fi
 }
