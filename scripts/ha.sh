@@ -17,8 +17,12 @@
 #   ha.sh status  one line per member: name, role, state, postgres port, timeline, lag;
 #                 then one per etcd member
 #   ha.sh url     the multi-host libpq URI; libpq picks the writable member itself
+#   ha.sh backup [full|diff|incr]  a pgBackRest backup from the leader (full the
+#                 first time); every leader archives its WAL into the same
+#                 repository, and new members are restored from it
+#   ha.sh backups the backups and the archive (pgbackrest info)
 # State under ${RUN_DIR:-.run}/ha: m0..m2 (Patroni and PostgreSQL), e0..e2
-# (etcd). Ports: member i (0..2) uses HA_PG_PORT+i for PostgreSQL (15440),
+# (etcd), backup (the pgBackRest repository). Ports: member i (0..2) uses HA_PG_PORT+i for PostgreSQL (15440),
 # HA_API_PORT+i for Patroni's REST API (18440), HA_ETCD_PORT+i for etcd's
 # clients and HA_ETCD_PORT+3+i for its peers (18450..18455): all below the
 # kernel's ephemeral range, where an outgoing connection may hold any port.
