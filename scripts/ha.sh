@@ -566,6 +566,8 @@ mend_first_run() {
     fi
   done
   [ -z "$moved" ] || echo "ha.sh: moved aside the incomplete data directories of$moved ($HA_DIR/m*/data.incomplete-*; remove them when you like)" >&2
+  # A live Patroni with an empty data directory only waits: the one that
+  # bootstraps starts initdb the moment it has taken the key.
   key=$(initialize_key)
   if [ "$key" = empty ] && [ -z "$busy" ]; then
     echo "ha.sh: a bootstrap that never finished (the initialize key in etcd is empty): starting it over" >&2

@@ -2,7 +2,7 @@
 # The cluster loses etcd members under a write load, and Patroni keeps the
 # same leader throughout. A three-member cluster (scripts/ha.sh), one
 # users-service on its multi-host URL, clients POSTing unique emails:
-#   soak     HA_TEST_SOAK s (60; the issue's 3 minutes with 180) of load on a
+#   soak     HA_TEST_SOAK s (30; the issue's 3 minutes with 180) of load on a
 #            healthy cluster: no false failover, every write acknowledged.
 #   one      kill -9 etcd's own leader: the two others elect another; no
 #            failover, every write acknowledged.
@@ -20,7 +20,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 BIN="${USERS_BIN_DIR:-$ROOT/build/debug/bin}"
 CLIENTS=${HA_TEST_CLIENTS:-4}
-SOAK=${HA_TEST_SOAK:-60}     # seconds of load on a healthy cluster
+SOAK=${HA_TEST_SOAK:-30}     # seconds of load on a healthy cluster
 ONE_DOWN=15                  # seconds with one etcd member killed
 TWO_DOWN=20                  # seconds without an etcd quorum: several ttls (4 s)
 # shellcheck source=tests/ha/lib.sh
