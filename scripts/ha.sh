@@ -52,9 +52,10 @@ ETCDCTL=(env ETCDCTL_API=3 etcdctl --dial-timeout=2s --command-timeout=3s)
 # same environment must still find the cluster.
 if [ -f "$HA_DIR/ha.env" ]; then
   # A cluster made when Patroni elected through its own Raft (pysyncobj): its
-  # leader and members were recorded there, not in etcd.
-  if grep -q '^HA_RAFT_PORT=' "$HA_DIR/ha.env" && ! grep -q '^HA_ETCD_PORT=' "$HA_DIR/ha.env"; then
-    echo "ha.sh: $HA_DIR holds a cluster from before etcd (Patroni's Raft); stop its processes if any run (ps -fu postgres), then remove $HA_DIR and run ha.sh up again" >&2
+  # leader and members were recorded there, not in etcd. `down` still stops it.
+  if grep -q '^HA_RAFT_PORT=' "$HA_DIR/ha.env" && ! grep -q '^HA_ETCD_PORT=' "$HA_DIR/ha.env" &&
+    [ "${1:-}" = up ]; then
+    echo "ha.sh: $HA_DIR holds a cluster from before etcd (Patroni's Raft); run ha.sh down, remove $HA_DIR, then ha.sh up again" >&2
     exit 1
   fi
   # shellcheck source=/dev/null
@@ -471,7 +472,9 @@ start_etcd() {  # member
 # follower, which takes seconds when the followers are stopping too; once
 # they are gone it has no one to hand it to and stops at once.
 stop_etcd() {
-  local leader i
+  local leader="" i running=""
+  for i in "${MEMBERS[@]}"; do ! alive "$(etcd_dir "$i")/etcd.pid" etcd || running+=" e$i"; done
+  [ -n "$running" ] || return 0  # none runs: asking them who leads would only time out
   leader=$("${ETCDCTL[@]}" --endpoints="$(etcd_endpoints)" endpoint status -w json 2>/dev/null | "$PYTHON" -c '
 import json, sys
 for status in json.load(sys.stdin):
