@@ -57,8 +57,9 @@ scale: build-release
 rolling-restart:
 	@scripts/scale.sh rolling-restart
 
-# A PostgreSQL that survives its primary: three Patroni-managed members under
-# .run/ha (scripts/ha.sh), then N service replicas on it behind nginx.
+# A PostgreSQL that survives its primary: three Patroni-managed members and a
+# three-member etcd under .run/ha (scripts/ha.sh), then N service replicas on
+# it behind nginx.
 ha: build-release
 	@scripts/install-deps.sh run ha
 	@scripts/ha.sh up

@@ -12,7 +12,7 @@
 #   install-deps.sh registry     make release: Debian's docker-registry (the
 #                                system service it installs listens on :5000
 #                                where systemd runs; make release runs its own)
-#   install-deps.sh ha           make ha, make test-scale: Patroni and its Raft
+#   install-deps.sh ha           make ha, make test-scale: Patroni and etcd
 #   install-deps.sh lint         make lint, make coverage: the five analysers
 #                                and gcovr
 # Several groups at once: `install-deps.sh build test`. No group: build.
@@ -52,9 +52,11 @@ packages_of() {
           debootstrap curl openssl
       fi ;;
     registry) echo docker-registry python3 curl ;;
-    # Patroni runs the PostgreSQL cluster and elects its leader through its
-    # built-in Raft (pysyncobj), so no etcd or Consul.
-    ha) echo patroni python3-pysyncobj postgresql curl ;;
+    # Patroni runs the PostgreSQL cluster and elects its leader through a
+    # three-member etcd (etcd-server; etcdctl from etcd-client; python3-etcd
+    # is the client library Patroni's etcd3 support builds on); pgBackRest
+    # archives the leader's WAL, takes backups and restores new members.
+    ha) echo patroni etcd-server etcd-client python3-etcd pgbackrest postgresql curl ;;
     # make lint, make coverage: the five analysers and the coverage reporter
     lint) echo clang-format clang-tidy cppcheck shellcheck yamllint gcovr ;;
     *) echo "install-deps: unknown group $1 (build run test bench fuzz release registry ha lint)" >&2; exit 2 ;;

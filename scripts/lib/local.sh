@@ -35,14 +35,31 @@ wait_for() {  # url, seconds
   done
 }
 
-# PIDs listening on a TCP port (empty when it is free).
+# Any TCP socket on a local port blocks a server's bind there, not only a
+# listener: an outgoing connection the kernel gave that port too (the ports
+# between /proc/sys/net/ipv4/ip_local_port_range's bounds are handed out so).
+# TIME_WAIT is left out: every server here binds with SO_REUSEADDR, which
+# the kernel lets through those (a `stop` then `start` leaves some).
+port_sockets() {  # port [extra ss options]
+  ss -Htan"${2:-}" state all exclude time-wait "sport = :$1" 2>/dev/null
+}
+port_in_use() { [ -n "$(port_sockets "$1")" ]; }
+
+# PIDs with a socket on a TCP port (empty when it is free).
 port_owners() {
-  ss -Hltnp "sport = :$1" 2>/dev/null | grep -o 'pid=[0-9]*' | cut -d= -f2 | sort -u | tr '\n' ' '
+  port_sockets "$1" p | grep -o 'pid=[0-9]*' | cut -d= -f2 | sort -u | paste -sd ' ' -
 }
 
-# Fails loudly when something else already listens where we are about to.
+# True when the kernel may pick this port for an outgoing connection.
+in_ephemeral_range() {
+  local low high
+  read -r low high < /proc/sys/net/ipv4/ip_local_port_range
+  [ "$1" -ge "$low" ] && [ "$1" -le "$high" ]
+}
+
+# Fails loudly when a socket already holds the port we are about to listen on.
 require_free_port() {  # port, what, variable that moves it
-  if [ -n "$(ss -Hltn "sport = :$1" 2>/dev/null)" ]; then
+  if port_in_use "$1"; then
     local owners; owners=$(port_owners "$1")
     echo "error: port $1 ($2) is already in use${owners:+ by pid $owners}; stop that process (make stop, if it is ours) or set ${3:-PORT}=..." >&2
     exit 1

@@ -6,7 +6,7 @@
 # Patroni members must promote the sync standby. At the end: every email that
 # got 201 is in the new primary's users table, no duplicates, the same service
 # process serves writes again within a bounded time, and no request hung.
-# Exit 77 (CTest: skipped) only when Patroni or pysyncobj is not installed.
+# Exit 77 (CTest: skipped) only when Patroni or etcd is not installed.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 BIN="${USERS_BIN_DIR:-$ROOT/build/debug/bin}"
@@ -17,11 +17,10 @@ GIVE_UP_AFTER=45         # seconds after the kill without a 201: fail
 FAILOVER_LIMIT=30        # seconds from the kill to the first 201 after it
 SLOWEST_503_LIMIT=3      # seconds: with no primary, the 503 comes fast
 SLOWEST_LIMIT=6          # seconds: no request hangs (statement_timeout is 5 s)
+# shellcheck source=tests/ha/lib.sh
+. "$(dirname "$0")/lib.sh"
+require_ha_tools
 
-if ! command -v patroni >/dev/null || ! /usr/bin/python3 -c 'import pysyncobj' 2>/dev/null; then
-  echo "SKIPPED: patroni and python3-pysyncobj are not installed (scripts/install-deps.sh ha installs them)"
-  exit 77
-fi
 
 WORK=$(mktemp -d /tmp/users-ha-test-XXXXXX)
 chmod 755 "$WORK"  # the postgres user must enter it
@@ -41,17 +40,13 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# shellcheck source=tests/ha/lib.sh
-. "$(dirname "$0")/lib.sh"
 fail() { echo "FAIL: $*" >&2; exit 1; }
 now() { date +%s.%N; }
 less_than() { awk -v a="$1" -v b="$2" 'BEGIN {exit !(a < b)}'; }
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
-export HA_PG_PORT HA_API_PORT HA_RAFT_PORT
-base=$(free_base)
-HA_PG_PORT=$base HA_API_PORT=$((base + 3)) HA_RAFT_PORT=$((base + 6))
+use_free_ports
 started=$SECONDS
 "$ROOT/scripts/ha.sh" up > "$WORK/up.log" 2>&1 || { cat "$WORK/up.log"; fail "ha.sh up"; }
 echo "cluster up in $((SECONDS - started)) s"
@@ -90,7 +85,7 @@ sync_standby=$(member_with_role 0 sync_standby)
 # was acknowledged.
 [ "$leader" = "$first_leader" ] && [ "$(timeline)" = "$first_timeline" ] ||
   fail "a failover without a fault: the leader was $first_leader on timeline $first_timeline, now $leader on $(timeline)"
-echo "before the kill ($LOAD_BEFORE_KILL s of load): $(cat "$HA_DIR"/m*/patroni.log | grep -c 'Error communicating with DCS') Raft calls timed out, $(cat "$HA_DIR"/m*/patroni.log | grep -c 'Loop time exceeded') Patroni loops late"
+echo "before the kill ($LOAD_BEFORE_KILL s of load): $(cat "$HA_DIR"/m*/patroni.log | grep -c 'Error communicating with DCS') etcd calls failed, $(cat "$HA_DIR"/m*/patroni.log | grep -c 'Loop time exceeded') Patroni loops late"
 before_kill=$(awk '$3 != 201' "$WORK/requests.log" | wc -l)
 [ "$before_kill" -eq 0 ] || fail "$before_kill writes failed before the kill"
 leader_dir="$HA_DIR/$leader"

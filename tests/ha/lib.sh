@@ -1,18 +1,29 @@
 # shellcheck shell=bash
-# Shared by the HA tests (sourced): free ports and Patroni's view of the cluster.
+# Shared by the HA tests (sourced): the tools, free ports, Patroni's view of
+# the cluster.
 
-# Nine consecutive free ports: three members each for PostgreSQL, the REST
-# API and Raft (scripts/ha.sh uses base+0..2 of each).
-free_base() {
+# Exit 77 (CTest: skipped) only when what scripts/ha.sh runs is not installed.
+require_ha_tools() {
+  if ! command -v patroni >/dev/null || ! command -v etcd >/dev/null || ! command -v etcdctl >/dev/null ||
+    ! command -v pgbackrest >/dev/null || ! /usr/bin/python3 -c 'import etcd' 2>/dev/null; then
+    echo "SKIPPED: patroni, etcd-server, etcd-client, python3-etcd and pgbackrest are not installed (scripts/install-deps.sh ha installs them)"
+    exit 77
+  fi
+}
+
+# Twelve consecutive free ports (no socket of any kind on them, an outgoing
+# connection's included): three members each for PostgreSQL and the REST API,
+# then six for etcd's clients and peers. Exports the bases scripts/ha.sh reads.
+use_free_ports() {
   local base i
   while :; do
     base=$((20000 + RANDOM % 12000))  # below the ephemeral range
-    for i in $(seq 0 8); do
-      [ -z "$(ss -Hltn "sport = :$((base + i))")" ] || continue 2
+    for i in $(seq 0 11); do
+      [ -z "$(ss -Htan state all exclude time-wait "sport = :$((base + i))")" ] || continue 2
     done
-    echo "$base"
-    return
+    break
   done
+  export HA_PG_PORT=$base HA_API_PORT=$((base + 3)) HA_ETCD_PORT=$((base + 6))
 }
 
 # Patroni's /cluster from member $1's REST API (HA_API_PORT must be set).

@@ -1,10 +1,19 @@
 #!/usr/bin/env bash
-# `scripts/ha.sh up` brings the cluster back from what a fault left, twice in
-# a row: up -> kill -9 the leader (its Patroni and its postmaster) -> down -> up.
+# `scripts/ha.sh up` finishes what a first run left half-way, each on a new
+# cluster:
+#   first run A: a member's port is held by an outgoing connection (the free
+#            port check must see it, not only listeners): up stops after
+#            starting etcd and two members; once the port is free, up again
+#            starts the member that never started and completes.
+#   first run B: the member that bootstraps the cluster is killed in the
+#            middle (etcd's initialize key left empty, the two others waiting
+#            "for leader to bootstrap" forever): up again starts it over.
+# Then it brings a cluster back from what a fault left, twice in a row:
+# up -> kill -9 the leader (its Patroni and its postmaster) -> down -> up.
 #   round 1: down once the failover is over: the old leader is a crashed
 #            primary behind the new timeline, it needs pg_rewind to rejoin.
 #   round 2: down at once after the kill, before any failover: the dead
-#            leader's key is still in Raft and its member crashed mid-write.
+#            leader's key is still in etcd and its member crashed mid-write.
 # After every up: one leader, a sync standby and the third member streaming,
 # all on the leader's timeline; every row acknowledged before is there; a
 # write goes through; the failover timings are those of a new cluster (round
@@ -16,16 +25,13 @@ UP_LIMIT=${HA_TEST_UP_LIMIT:-90}  # seconds for one `ha.sh up` (its own deadline
 PSQL=/usr/lib/postgresql/15/bin/psql
 # shellcheck source=tests/ha/lib.sh
 . "$(dirname "$0")/lib.sh"
+require_ha_tools
 
-if ! command -v patroni >/dev/null || ! /usr/bin/python3 -c 'import pysyncobj' 2>/dev/null; then
-  echo "SKIPPED: patroni and python3-pysyncobj are not installed (scripts/install-deps.sh ha installs them)"
-  exit 77
-fi
 
 WORK=$(mktemp -d /tmp/users-ha-up-test-XXXXXX)
 chmod 755 "$WORK"  # the postgres user must enter it
-export RUN_DIR="$WORK/run" USERS_BIN_DIR="$BIN"
-HA_DIR="$RUN_DIR/ha"
+export USERS_BIN_DIR="$BIN"
+HA_DIR=""
 cleanup() {
   local status=$?
   if [ "$status" -ne 0 ] && [ "$status" -ne 77 ]; then
@@ -35,16 +41,15 @@ cleanup() {
   fi
   # HA_TEST_KEEP=1: a failed run leaves its cluster running, for a look.
   if [ -n "${HA_TEST_KEEP:-}" ] && [ "$status" -ne 0 ]; then echo "kept $WORK (running)"; return; fi
-  "$ROOT/scripts/ha.sh" down >/dev/null 2>&1 || true
+  [ -z "${holder:-}" ] || kill "$holder" 2>/dev/null || true
+  for dir in "$WORK"/*/; do RUN_DIR=$dir "$ROOT/scripts/ha.sh" down >/dev/null 2>&1 || true; done
   rm -rf "$WORK"
 }
 trap cleanup EXIT
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
-export HA_PG_PORT HA_API_PORT HA_RAFT_PORT
-base=$(free_base)
-HA_PG_PORT=$base HA_API_PORT=$((base + 3)) HA_RAFT_PORT=$((base + 6))
+use_free_ports
 
 marks=0
 up() {  # what the cluster was left in
@@ -131,6 +136,57 @@ down() {
 }
 
 started=$SECONDS
+
+# First run A: m2's REST API port taken by an outgoing connection.
+export RUN_DIR="$WORK/first-a" HA_DIR="$WORK/first-a/ha"
+/usr/bin/python3 -c '
+import socket, sys, time
+server = socket.socket(); server.bind(("127.0.0.1", 0)); server.listen(1)
+client = socket.socket(); client.bind(("127.0.0.1", int(sys.argv[1]))); client.connect(server.getsockname())
+connection, _ = server.accept()
+print("held", flush=True)
+time.sleep(600)' $((HA_API_PORT + 2)) > "$WORK/holder.out" &
+holder=$!
+for _ in $(seq 50); do grep -q held "$WORK/holder.out" && break; sleep 0.1; done
+[ -z "$(ss -Hltn "sport = :$((HA_API_PORT + 2))")" ] || fail "the holder listens (it must only connect)"
+if "$ROOT/scripts/ha.sh" up > "$WORK/up.log" 2>&1; then fail "ha.sh up started m2 on a port held by pid $holder"; fi
+grep -q "port $((HA_API_PORT + 2)) (member m2 REST API) is already in use by pid $holder" "$WORK/up.log" ||
+  { cat "$WORK/up.log"; fail "ha.sh up did not name the held port and its holder"; }
+kill "$holder"; wait "$holder" 2>/dev/null || true; holder=""
+up "a first run that stopped before m2 started"
+down
+
+# First run B: the bootstrap killed half-way.
+export RUN_DIR="$WORK/first-b" HA_DIR="$WORK/first-b/ha"
+marks=0
+"$ROOT/scripts/ha.sh" up > "$WORK/up-killed.log" 2>&1 &
+up_pid=$!
+bootstrapper=""
+deadline=$((SECONDS + 90))
+until [ -n "$bootstrapper" ]; do
+  [ $SECONDS -lt $deadline ] || { cat "$WORK/up-killed.log"; fail "no bootstrap seen within 90 s"; }
+  sleep 0.1
+  # The initialize key present and still empty: a bootstrap under way.
+  mapfile -t key < <(ETCDCTL_API=3 etcdctl --endpoints="127.0.0.1:$HA_ETCD_PORT" --command-timeout=1s \
+    get /service/users-ha/initialize 2>/dev/null || true)
+  [ "${#key[@]}" -ge 1 ] && [ -z "${key[1]:-}" ] || continue
+  bootstrapper=$(grep -l 'trying to bootstrap a new cluster' "$HA_DIR"/m*/patroni.log 2>/dev/null | head -n 1 || true)
+done
+bootstrapper=$(basename "$(dirname "$bootstrapper")")
+descendants() { local child; for child in $(ps -o pid= --ppid "$1"); do echo "$child"; descendants "$child"; done; }
+patroni_pid=$(cat "$HA_DIR/$bootstrapper/patroni.pid")
+victims="$up_pid $patroni_pid $(descendants "$patroni_pid" | tr '\n' ' ')"
+[ -s "$HA_DIR/$bootstrapper/data/postmaster.pid" ] && victims+=" $(head -n 1 "$HA_DIR/$bootstrapper/data/postmaster.pid")"
+# shellcheck disable=SC2086 # a list of PIDs
+kill -9 $victims 2>/dev/null || true
+wait "$up_pid" 2>/dev/null || true
+echo "killed $bootstrapper's bootstrap half-way (pids $victims)"
+up "a first run whose bootstrap was killed half-way"
+grep -q 'a bootstrap that never finished' "$WORK/up.log" || fail "up did not say it started the bootstrap over"
+down
+
+export RUN_DIR="$WORK/run" HA_DIR="$WORK/run/ha"
+marks=0
 up "nothing (a new cluster)"
 
 # Round 1: the failover completes (a write goes through on the new leader),
@@ -150,7 +206,7 @@ down
 up "a failover (old leader $old killed) and other timings"
 
 # Round 2: down right after the kill, before the failover: the dead
-# leader's key is left in Raft.
+# leader's key is left in etcd.
 old=$(kill_leader)
 down
 up "a leader killed just before down ($old)"

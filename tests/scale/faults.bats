@@ -116,6 +116,25 @@ verdict() {  # name, [--strict-posts]
   [ -z "$(ss -Hltn "sport = :$NGINX_PORT")" ]
 }
 
+@test "start refuses a replica port an outgoing connection holds, naming it" {
+  # The kernel gives ports to outgoing connections too; a server cannot bind
+  # one then, though nothing listens there.
+  python3 -c '
+import socket, sys, time
+server = socket.socket(); server.bind(("127.0.0.1", 0)); server.listen(1)
+client = socket.socket(); client.bind(("127.0.0.1", int(sys.argv[1]))); client.connect(server.getsockname())
+connection, _ = server.accept()
+time.sleep(60)' $((SCALE_BASE_PORT + 1)) &
+  holder=$!
+  for _ in $(seq 50); do ss -Htan state established "sport = :$((SCALE_BASE_PORT + 1))" | grep -q . && break; sleep 0.1; done
+  [ -z "$(ss -Hltn "sport = :$((SCALE_BASE_PORT + 1))")" ]
+  run "$ROOT/scripts/scale.sh" start 3
+  kill "$holder"
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"port $((SCALE_BASE_PORT + 1)) (users-service replica 2) is already in use by pid $holder"* ]]
+  [ -z "$(ss -Hltn "sport = :$SCALE_BASE_PORT")" ]
+}
+
 @test "kill -9 of one replica under load: no GET fails, every 201 is stored once" {
   "$ROOT/scripts/scale.sh" start 3
   start_load 15
