@@ -1,8 +1,18 @@
 #!/usr/bin/env bash
 # Every Dockerfile names bookworm-based images and Debian bookworm packages
-# that exist. Exit 77 = skipped (no apt metadata to check against).
+# that exist; the database image carries pgBackRest, its configuration where
+# pgBackRest reads it and the users-db-backup command docker-compose-prod.yml
+# runs. Exit 77 = skipped (no apt metadata to check against).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
+db_image=$(sed ':a;/\\$/{N;s/\\\n//;ba}' "$root/db/Dockerfile")
+for expected in 'apt-get install[^&;]* pgbackrest( |$)' \
+                '^COPY pgbackrest\.conf /etc/pgbackrest/pgbackrest\.conf$' \
+                '^COPY backup\.sh /usr/local/bin/users-db-backup$'; do
+  grep -Eq "$expected" <<<"$db_image" || { echo "FAIL: db/Dockerfile has no line matching $expected"; exit 1; }
+done
+[ -x "$root/db/backup.sh" ] || { echo "FAIL: db/backup.sh is not executable"; exit 1; }
+echo "ok: db/Dockerfile installs pgbackrest, its configuration and users-db-backup"
 allowed_images='^(debian:bookworm|debian:bookworm-slim|postgres:15-bookworm|nginx:1\.2[2-9]-bookworm)$'
 if [ -z "$(find /var/lib/apt/lists -mindepth 1 -maxdepth 1 ! -name lock ! -name partial -print -quit 2>/dev/null)" ]; then
   echo "SKIP: no apt package lists (run apt-get update) to check package names"; exit 77
