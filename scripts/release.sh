@@ -281,8 +281,10 @@ compose up -d --no-build users-db users-db-backup users-migrate users-service ng
 all_healthy() {
   local service
   for service in users-db users-db-backup users-service nginx; do
-    case "$(state_of '{{if .State.Health}}{{.State.Health.Status}}{{else}}{{.State.Status}}{{end}}' "$service")" in
-      healthy | running) ;;
+    # Running, and healthy if it has a healthcheck (users-db-backup has none:
+    # Docker then has no health at all, podman an empty status).
+    case "$(state_of '{{.State.Status}}/{{if .State.Health}}{{.State.Health.Status}}{{end}}' "$service")" in
+      running/healthy | running/) ;;
       *) return 1 ;;
     esac
   done

@@ -61,10 +61,10 @@ compose stop users-service users-db-backup users-db
 # again on their old volume.
 compose rm -f users-db-backup users-db
 USERS_DB_VOLUME=$fresh compose run --rm --no-deps users-db-backup restore "$target"
-USERS_DB_VOLUME=$fresh compose up -d --no-deps users-db users-db-backup
+USERS_DB_VOLUME=$fresh compose up -d --no-build --no-deps users-db users-db-backup
 wait_for "promoted primary on $fresh" primary
 echo "restored and promoted in $((SECONDS - started))s"
-USERS_DB_VOLUME=$fresh compose up -d --no-deps users-service
+USERS_DB_VOLUME=$fresh compose up -d --no-build --no-deps users-service
 wait_for "healthy users-service on the restored database" healthy users-service
 mounted=$($CONTAINER_TOOL inspect -f '{{range .Mounts}}{{if eq .Destination "/var/lib/postgresql/data"}}{{.Name}}{{end}}{{end}}' \
   "$(compose ps -q users-db | head -n1)")
