@@ -3,9 +3,11 @@
 # to start without its secrets, and its containers are hardened: read-only
 # root, every capability dropped (only postgres' and nginx's few added back),
 # no new privileges, the service as its least-privilege database role behind
-# nginx's HTTPS; the podman additions merge onto their files and the prod
-# images take make release's REGISTRY and IMAGE_TAG; the prod network's
-# subnet is the only one TRUSTED_PROXIES believes. Exit 77 = skipped.
+# nginx's HTTPS; its backups (WAL archived continuously, full backups daily
+# and differentials hourly, a retention) agree with db/pgbackrest.conf; the
+# podman additions merge onto their files and the prod images take make
+# release's REGISTRY and IMAGE_TAG; the prod network's subnet is the only one
+# TRUSTED_PROXIES believes. Exit 77 = skipped.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 
@@ -96,6 +98,7 @@ def expect(condition, message):
 # The minimum each image needs added back after cap_drop: [ALL].
 minimum = {
     "users-db": {"CHOWN", "DAC_OVERRIDE", "FOWNER", "SETUID", "SETGID"},
+    "users-db-backup": set(),
     "users-migrate": set(),
     "users-service": set(),
     "nginx": {"CHOWN", "NET_BIND_SERVICE", "SETUID", "SETGID"},
@@ -134,3 +137,84 @@ for message in failures:
 sys.exit(1 if failures else 0)
 PY
 echo "ok: prod containers hardened; the service as users_app behind nginx's HTTPS"
+
+# Backups: PostgreSQL archives every WAL segment into the pgBackRest
+# repository volume, the backup container shares the cluster's volumes and
+# takes a full backup at least daily and a differential at least hourly, and
+# pgBackRest keeps a bounded number of them; the paths and the stanza are
+# those of the image's db/pgbackrest.conf.
+python3 - "$tmp/prod.yml" "$root/db/pgbackrest.conf" <<'PY'
+import configparser, sys, yaml
+compose = yaml.safe_load(open(sys.argv[1]))
+services, volumes = compose["services"], compose.get("volumes") or {}
+conf = configparser.ConfigParser(interpolation=None)
+conf.read(sys.argv[2])
+failures = []
+def expect(condition, message):
+    if not condition:
+        failures.append(message)
+stanzas = [s for s in conf.sections() if s != "global" and not s.startswith("global:")]
+expect(len(stanzas) == 1, f"db/pgbackrest.conf: stanzas {stanzas}, expected one")
+stanza = stanzas[0] if stanzas else ""
+repo = conf.get("global", "repo1-path", fallback="")
+pgdata = conf.get(stanza, "pg1-path", fallback="")
+socket = conf.get(stanza, "pg1-socket-path", fallback="")
+expect(conf.get("global", "start-fast", fallback="n") == "y",
+       "db/pgbackrest.conf: start-fast is not y (a backup would wait for the next checkpoint)")
+
+def mounts(name):  # target -> volume name
+    found = {}
+    for v in services[name].get("volumes") or []:
+        if isinstance(v, dict):
+            found[v["target"]] = v.get("source")
+        else:
+            parts = v.split(":")
+            found[parts[1]] = parts[0]
+    return found
+def settings(name):  # -c name=value arguments of the server's command
+    command = services[name].get("command") or []
+    command = command.split() if isinstance(command, str) else command
+    return dict(a.split("=", 1) for prev, a in zip(command, command[1:]) if prev == "-c" and "=" in a)
+
+db, backup = mounts("users-db"), mounts("users-db-backup") if "users-db-backup" in services else {}
+expect("users-db-backup" in services, "no users-db-backup service (the scheduled backups)")
+server = settings("users-db")
+expect(server.get("archive_mode") == "on", f"users-db: archive_mode is {server.get('archive_mode')}, not on")
+expect(server.get("archive_command", "").startswith(f"pgbackrest --stanza={stanza} archive-push %p"),
+       f"users-db: archive_command '{server.get('archive_command')}' does not push to pgBackRest's stanza {stanza}")
+expect(0 < int(server.get("archive_timeout", "0")) <= 300,
+       "users-db: archive_timeout is not set to at most 5 minutes (an idle server's WAL would wait unarchived)")
+expect(db.get(pgdata) == "users-db-data", f"users-db: {pgdata} (pg1-path) is not the volume users-db-data")
+for name, mounted in (("users-db", db), ("users-db-backup", backup)):
+    expect(mounted.get(repo) == "users-db-backup",
+           f"{name}: the repository {repo} (repo1-path) is not the volume users-db-backup")
+expect(backup.get(pgdata) == "users-db-data", f"users-db-backup: does not mount users-db-data at {pgdata}")
+expect(socket and db.get(socket) and backup.get(socket) == db.get(socket),
+       f"users-db-backup: does not share users-db's socket directory {socket} (a volume in both)")
+expect("users-db-backup" in volumes and "external" not in (volumes.get("users-db-backup") or {}),
+       "the volume users-db-backup is not declared")
+if "users-db-backup" in services:
+    spec = services["users-db-backup"]
+    env = {k: str(v) for k, v in (spec.get("environment") or {}).items()}
+    expect(spec.get("image") == services["users-db"].get("image"), "users-db-backup does not run the database's image")
+    expect(spec.get("entrypoint") == ["users-db-backup"] and spec.get("command") == ["schedule"],
+           "users-db-backup does not run `users-db-backup schedule`")
+    expect(spec.get("user") == "postgres", "users-db-backup does not run as the postgres user")
+    expect(spec.get("restart") == "always", "users-db-backup does not restart always")
+    def seconds(key):
+        try:
+            return int(env.get(key, ""))
+        except ValueError:
+            return 0
+    expect(0 < seconds("BACKUP_FULL_EVERY") <= 86400, f"BACKUP_FULL_EVERY is {env.get('BACKUP_FULL_EVERY')}: not a full backup at least daily")
+    expect(0 < seconds("BACKUP_DIFF_EVERY") <= 3600, f"BACKUP_DIFF_EVERY is {env.get('BACKUP_DIFF_EVERY')}: not a differential at least hourly")
+    expect(seconds("BACKUP_DIFF_EVERY") < seconds("BACKUP_FULL_EVERY"), "differentials are not more frequent than full backups")
+    for key in ("PGBACKREST_REPO1_RETENTION_FULL", "PGBACKREST_REPO1_RETENTION_DIFF"):
+        expect(seconds(key) >= 1, f"users-db-backup: {key} is {env.get(key)}, not a count of backups to keep")
+    expect(seconds("PGBACKREST_REPO1_RETENTION_FULL") * seconds("BACKUP_FULL_EVERY") >= 7 * 86400,
+           "the retention keeps less than a week of full backups (the window a restore can reach)")
+for message in failures:
+    print("FAIL: " + message)
+sys.exit(1 if failures else 0)
+PY
+echo "ok: prod backups: archive_mode on into the users-db-backup volume, full daily, differential hourly, retention"

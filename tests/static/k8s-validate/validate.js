@@ -9,7 +9,7 @@ const path = require("path");
 const YAML = require("yaml");
 const { unknownFields } = require("./strict_fields");
 const facts = require("./service_facts");
-const { checkPostgresCluster } = require("./cnpg_cluster");
+const { checkPostgresCluster, checkBackups, checkRestoreExample } = require("./cnpg_cluster");
 
 const [root, ...renders] = process.argv.slice(2);
 const failures = [];
@@ -243,6 +243,8 @@ function checkRender(name, objects, service, example, migrateExample) {
   expect(component(job) === "migration" && component(configMap) === "config",
     `${name}: the Job and its ConfigMap are not labelled component=migration and component=config`);
   checkPostgresCluster(cluster, { name, fail, expect, service, example, migrateExample, hpa, configMap });
+  checkBackups(cluster, find("ScheduledBackup"), { name, expect });
+  return cluster;
 }
 
 // --- main -------------------------------------------------------------------
@@ -262,6 +264,9 @@ expect(JSON.stringify(Object.keys(migrateExample.stringData).sort()) === '["DATA
 expect(migrateExample.stringData.SECRET_KEY.length < 32,
   "secret-migrate.example.yaml: the placeholder SECRET_KEY must stay under 32 bytes");
 
+// The restore example, checked against the production render's Cluster.
+const restore = YAML.parse(fs.readFileSync(path.join(root, "deploy/k8s/examples/restore.yaml"), "utf8"));
+
 for (const arg of renders) {
   const [name, file] = arg.split("=");
   const objects = YAML.parseAllDocuments(fs.readFileSync(file, "utf8")).map((d) => d.toJS()).filter(Boolean);
@@ -269,8 +274,11 @@ for (const arg of renders) {
   for (const object of objects) validateSchema(object, `${name}: ${object.kind}/${object.metadata && object.metadata.name}`);
   if (failures.length === before) console.log(`ok: ${name}: ${objects.length} objects match the Kubernetes schemas (no unknown field)`);
   const checked = failures.length;
-  checkRender(name, objects, service, example, migrateExample);
+  const cluster = checkRender(name, objects, service, example, migrateExample);
+  expect(!objects.some((o) => o.metadata && o.metadata.name === restore.metadata.name),
+    `${name}: renders ${restore.metadata.name}; the restore example stays outside every kustomization`);
   if (name === "prod") {
+    if (cluster) checkRestoreExample(restore, cluster, { fail, expect });
     const image = objects.find((o) => o.kind === "Deployment").spec.template.spec.containers[0].image;
     expect(/:[\w][\w.-]*$/.test(image) && !image.endsWith(":latest"), `prod: image ${image} has no pinned tag`);
     const unscoped = objects.filter((o) => !["Namespace"].includes(o.kind) && (o.metadata || {}).namespace !== "users");
