@@ -68,7 +68,20 @@ class BenchReport(unittest.TestCase):
         post = self.goals["POST /users / pgbench INSERT (best)"]
         self.assertAlmostEqual(post["measured"], 1.75)
         self.assertIs(post["met"], True)
-        self.assertIs(self.goals["GET /ping / nginx self"]["met"], True)
+        self.assertIs(self.goals["POST /users p99 at 64 connections"]["met"], True)
+        self.assertEqual(self.goals["POST /users p99 at 64 connections"]["measured"], 9.0)
+
+    def test_PingGoal_NinetyPercentOfNginx(self):
+        ping = self.goals["GET /ping / nginx self"]
+        self.assertAlmostEqual(ping["measured"], 0.7)
+        self.assertEqual(ping["target"], ">= 0.90")
+        self.assertIs(ping["met"], False)
+
+    def test_ByIdGoal_AgainstPgbenchsEightClientsNotOnlyItsBest(self):
+        at_eight = self.goals["GET /users/{id} / pgbench SELECT by id at 8 clients"]
+        self.assertAlmostEqual(at_eight["measured"], 0.6)
+        self.assertEqual(at_eight["detail"], "30000 / 50000 req/s")
+        self.assertIs(at_eight["met"], False)
 
     def test_RatioGoal_UnmetWhenBelowTarget(self):
         self.assertIs(self.goals["GET /users/{id} / pgbench SELECT by id (best)"]["met"], False)
@@ -183,7 +196,7 @@ class BenchReport(unittest.TestCase):
         with tempfile.TemporaryDirectory() as results, redirect_stdout(io.StringIO()) as out:
             report.main([str(FIXTURE), "12000", "13000", results, "partial", "fixture"])
             written = json.loads((Path(results) / "partial.json").read_text())
-        self.assertEqual(len(written["goals"]), 14)
+        self.assertEqual(len(written["goals"]), 16)
         self.assertEqual(written["meta"], {})
         self.assertIn("n/a", out.getvalue())
         self.assertIn("1000000", out.getvalue())
