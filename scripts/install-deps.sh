@@ -31,7 +31,7 @@ packages_of() {
       echo build-essential cmake pkg-config \
         libpistache-dev libpqxx-dev nlohmann-json3-dev libspdlog-dev libfmt-dev \
         libcli11-dev libkainjow-mustache-dev libsodium-dev libjwt-dev libvalijson-dev \
-        libgtest-dev googletest libboost-context-dev libcmark-dev ;;
+        libgtest-dev googletest libboost-context-dev libcmark-dev libcurl4-openssl-dev ;;
     # a real PostgreSQL (its WAL archived by pgBackRest; jq reads its info)
     # and a real nginx
     run) echo postgresql postgresql-contrib pgbackrest jq nginx-light curl openssl procps iproute2 ;;
