@@ -77,8 +77,9 @@ SmtpResult smtp_send(const MailSettings& settings, const std::string& recipient,
 
   CURLcode code = curl_easy_perform(handle);
   if (code == CURLE_OK) return {true, {}};
-  std::string reason = curl_easy_strerror(code);
-  if (error[0] != '\0' && reason != error) reason += ": " + std::string(error);
+  // The error buffer has the details (the server's reply, the address);
+  // curl's generic reason only when it is empty.
+  std::string reason = error[0] != '\0' ? error : curl_easy_strerror(code);
   while (!reason.empty() && (reason.back() == '\n' || reason.back() == '\r')) reason.pop_back();
   return {false, reason};
 }
