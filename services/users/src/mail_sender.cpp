@@ -1,5 +1,6 @@
 // The sender's loop: claim, send, mark; on a database error, reconnect after
-// a second. Logs name the mail's id, recipient and Message-ID, never its body.
+// a second. Logs name the mail's outbox id and Message-ID, never its
+// recipient (the project logs no emails; the row has it) nor its body.
 #include "mail_sender.hpp"
 
 #include <spdlog/spdlog.h>
@@ -97,7 +98,7 @@ bool MailSender::send_one(pqxx::connection& connection) {
     MailOutbox::mark_sent(work, mail->id);
     work.commit();
     ++sent_;
-    spdlog::info("mail {} sent to {} (Message-ID {})", mail->id, mail->recipient, mail->message_id);
+    spdlog::info("mail {} sent (Message-ID {})", mail->id, mail->message_id);
     return true;
   }
   int attempts = mail->attempts + 1;
@@ -108,12 +109,12 @@ bool MailSender::send_one(pqxx::connection& connection) {
   work.commit();
   if (given_up) {
     ++failed_;
-    spdlog::error("mail {} to {} failed after {} attempts, given up: {}", mail->id, mail->recipient,
-                  attempts, result.error);
+    spdlog::error("mail {} (Message-ID {}) failed after {} attempts, given up: {}", mail->id,
+                  mail->message_id, attempts, result.error);
   } else {
     ++retried_;
-    spdlog::warn("mail {} to {}: attempt {} failed, next in {} s: {}", mail->id, mail->recipient,
-                 attempts, delay.count(), result.error);
+    spdlog::warn("mail {}: attempt {} failed, next in {} s: {}", mail->id, attempts, delay.count(),
+                 result.error);
   }
   return true;
 }
