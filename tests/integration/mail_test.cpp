@@ -243,6 +243,23 @@ TEST_F(Mail, NoSmtpUrl_MailOff_NothingSentAndSaidOnceAtStartUp) {
   EXPECT_EQ(scalar("SELECT count(*) FROM mail_outbox WHERE sent_at IS NULL AND attempts = 0"), 1);
 }
 
+TEST_F(Mail, GivenUpMail_LoggedByIdAndMessageId_NeverItsRecipientOrBody) {
+  auto message_ids = queue(1);
+  sink_->stop();
+  int port = support::free_port();
+  // 0.0005 h = 1.8 s of retries, then the error line; the service stops after 8 s.
+  auto result =
+      binaries::run("env -i APP_ENV=testing DATABASE_TEST_URL='" + binaries::database_url() +
+                    "' HOST=127.0.0.1 PORT=" + std::to_string(port) +
+                    " THREADS=1 LOG_LEVEL=info SMTP_URL=" + sink_->url() +
+                    " MAIL_FROM=users@example.com PUBLIC_BASE_URL=http://x MAIL_RETRY_HOURS=0.0005"
+                    " timeout -s TERM 8 " USERS_SERVICE_PATH);
+  EXPECT_NE(result.output.find("given up"), std::string::npos) << result.output;
+  EXPECT_NE(result.output.find(message_ids[0]), std::string::npos) << result.output;
+  EXPECT_EQ(result.output.find("person0@example.com"), std::string::npos) << result.output;
+  EXPECT_EQ(result.output.find("check the mail settings"), std::string::npos) << result.output;
+}
+
 TEST_F(Mail, BadMailSettings_OneLineErrorExit2) {
   std::string base = "env -i APP_ENV=testing DATABASE_TEST_URL='" + binaries::database_url() +
                      "' HOST=127.0.0.1 PORT=0 ";
