@@ -80,8 +80,8 @@ std::string rfc5322_date(std::chrono::system_clock::time_point when) {
   std::tm utc{};
   ::gmtime_r(&seconds, &utc);
   char buffer[64];
-  std::strftime(buffer, sizeof buffer, "%a, %d %b %Y %H:%M:%S +0000", &utc);
-  return buffer;
+  std::size_t length = std::strftime(buffer, sizeof buffer, "%a, %d %b %Y %H:%M:%S +0000", &utc);
+  return std::string(buffer, length);
 }
 
 }  // namespace

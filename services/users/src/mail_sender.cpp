@@ -23,7 +23,8 @@ std::string with_connect_timeout(const std::string& url) {
 
 }  // namespace
 
-MailSender::MailSender(std::string database_url, MailSettings settings, SmtpTimeouts timeouts)
+MailSender::MailSender(const std::string& database_url, MailSettings settings,
+                       SmtpTimeouts timeouts)
     : database_url_(with_connect_timeout(database_url)),
       settings_(std::move(settings)),
       timeouts_(timeouts) {}

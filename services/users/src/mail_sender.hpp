@@ -30,7 +30,7 @@ namespace users {
 
 class MailSender {
  public:
-  MailSender(std::string database_url, MailSettings settings, SmtpTimeouts timeouts = {});
+  MailSender(const std::string& database_url, MailSettings settings, SmtpTimeouts timeouts = {});
   ~MailSender();
   MailSender(const MailSender&) = delete;
   MailSender& operator=(const MailSender&) = delete;
