@@ -76,9 +76,11 @@ std::unique_ptr<common::App> create_app(const common::Config& config, const Mail
   });
   auto archive = std::make_shared<WalArchiveStatus>(*pool);
   metrics->add_collector([archive](std::string& out) { archive->append_metrics(out); });
-  auto outbox = std::make_shared<MailOutboxStatus>(*pool);
-  metrics->add_collector([outbox](std::string& out) { outbox->append_metrics(out); });
+  // With mail off nothing is queued: neither the sender nor the outbox's
+  // metrics (whose query a scrape would otherwise pay for nothing).
   if (mail.enabled) {
+    auto outbox = std::make_shared<MailOutboxStatus>(*pool);
+    metrics->add_collector([outbox](std::string& out) { outbox->append_metrics(out); });
     auto sender = std::make_shared<MailSender>(config.database_url, mail);
     sender->start();
     app->keep_alive(sender);
