@@ -81,7 +81,7 @@ std::string rfc5322_date(std::chrono::system_clock::time_point when) {
   ::gmtime_r(&seconds, &utc);
   char buffer[64];
   std::size_t length = std::strftime(buffer, sizeof buffer, "%a, %d %b %Y %H:%M:%S +0000", &utc);
-  return std::string(buffer, length);
+  return {buffer, length};
 }
 
 }  // namespace
