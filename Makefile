@@ -34,8 +34,9 @@ release: swagger-ui
 swagger-ui: deps
 	@cmake -DDIR=$(CURDIR)/services/users/swagger-ui -P services/users/cmake/swagger_ui.cmake
 
-# Local PostgreSQL under .run/ (kept between runs), migrations, then the
-# service on port $(PORT) in the foreground with APP_ENV=development.
+# Local PostgreSQL under .run/ (kept between runs), a mail sink (mail kept in
+# .run/mail/Maildir), migrations, then the service on port $(PORT) in the
+# foreground with APP_ENV=development.
 run: build-release
 	@scripts/install-deps.sh run
 	@scripts/run-local.sh dev

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages a make target needs, by group:
 #   install-deps.sh build        compiling (make build, make build-release)
-#   install-deps.sh run          make run, make prod: PostgreSQL, pgBackRest, nginx, curl
+#   install-deps.sh run          make run, make prod: PostgreSQL, pgBackRest, nginx, curl, aiosmtpd
 #   install-deps.sh test         make test: run, plus the test tools (bats, the
 #                                browser and node, kubectl, docker-compose, ...)
 #   install-deps.sh bench        make bench: run, plus wrk and gnuplot
@@ -31,10 +31,11 @@ packages_of() {
       echo build-essential cmake pkg-config \
         libpistache-dev libpqxx-dev nlohmann-json3-dev libspdlog-dev libfmt-dev \
         libcli11-dev libkainjow-mustache-dev libsodium-dev libjwt-dev libvalijson-dev \
-        libgtest-dev googletest libboost-context-dev libcmark-dev ;;
-    # a real PostgreSQL (its WAL archived by pgBackRest; jq reads its info)
-    # and a real nginx
-    run) echo postgresql postgresql-contrib pgbackrest jq nginx-light curl openssl procps iproute2 ;;
+        libgtest-dev googletest libboost-context-dev libcmark-dev libcurl4-openssl-dev ;;
+    # a real PostgreSQL (its WAL archived by pgBackRest; jq reads its info),
+    # a real nginx and a real SMTP server for the mail (aiosmtpd)
+    run) echo postgresql postgresql-contrib pgbackrest jq nginx-light curl openssl procps iproute2 \
+      python3-aiosmtpd ;;
     test)
       packages_of run
       # format and static checks, the shell tests, a TCP forwarder to cut one

@@ -2,6 +2,8 @@
 # Runs the service on this machine without Docker, on its embedded default:
 # a PostgreSQL cluster under .run/pg (initdb on first use, kept between runs),
 # its WAL archived with pgBackRest into .run/backup (scripts/backup.sh).
+# `dev` also starts a local SMTP sink (scripts/mail-sink.sh) on $MAIL_PORT
+# (12525): the service's mail lands in .run/mail/Maildir/new.
 #   run-local.sh dev    service in the foreground, APP_ENV=development, port $PORT (5000)
 #   run-local.sh prod   APP_ENV=production service on 127.0.0.1:$PORT in the background,
 #                       behind nginx (the prod template) on :$NGINX_PORT (8080)
@@ -15,6 +17,7 @@ PG_DIR=$(local_pg_dir)
 PG_PORT="${PG_PORT:-15432}"
 PORT="${PORT:-5000}"
 NGINX_PORT="${NGINX_PORT:-8080}"
+MAIL_PORT="${MAIL_PORT:-12525}"
 BIN="${USERS_BIN_DIR:-$ROOT/build/release/bin}"
 
 start_database() {
@@ -32,11 +35,15 @@ case "${1:-}" in
     DATABASE_URL=$(scripts/pg.sh url "$PG_PORT" users_dev)
     export DATABASE_TEST_URL="${DATABASE_TEST_URL:-$(scripts/pg.sh url "$PG_PORT" users_test)}"
     export PORT
+    scripts/mail-sink.sh start "$RUN_DIR/mail" "$MAIL_PORT"
+    export SMTP_URL="smtp://127.0.0.1:$MAIL_PORT" MAIL_FROM="${MAIL_FROM:-users@localhost}"
+    export PUBLIC_BASE_URL="${PUBLIC_BASE_URL:-http://127.0.0.1:$PORT}"
     "$BIN/manage" migrate
     require_free_port "$PORT" users-service PORT
     # exec keeps this PID: `make stop` finds the foreground service by it.
     echo $$ > "$RUN_DIR/service.pid"
     echo "users-service: http://127.0.0.1:$PORT/ (Ctrl-C or 'make stop' stops it; 'make stop' also stops the database)"
+    echo "mail: $SMTP_URL, kept in $RUN_DIR/mail/Maildir/new"
     exec "$BIN/users-service"
     ;;
   prod)
@@ -89,6 +96,7 @@ case "${1:-}" in
       rm -f "$RUN_DIR/service.pid"
     fi
     if [ -f "$RUN_DIR/nginx/nginx.pid" ]; then scripts/nginx.sh stop "$RUN_DIR/nginx" || true; fi
+    scripts/mail-sink.sh stop "$RUN_DIR/mail"
     # The WAL up to this moment archived first: a restore can reach it.
     RUN_DIR="$RUN_DIR" scripts/backup.sh seal || true
     scripts/pg.sh stop "$PG_DIR"

@@ -11,6 +11,8 @@
 #include "common/logging.hpp"
 #include "common/metrics.hpp"
 #include "login_limiter.hpp"
+#include "mail_outbox.hpp"
+#include "mail_sender.hpp"
 #include "passwords.hpp"
 #include "revoked_tokens.hpp"
 #include "routes/account.hpp"
@@ -26,12 +28,13 @@
 
 namespace users {
 
-std::unique_ptr<common::App> create_app(const common::Config& config) {
+std::unique_ptr<common::App> create_app(const common::Config& config, const MailSettings& mail) {
   auto app = std::make_unique<common::App>(config);
   auto statements = UserRepository::statements();
   for (auto& statement : RevokedTokens::statements()) statements.push_back(std::move(statement));
   for (auto& statement : LoginLimiter::statements()) statements.push_back(std::move(statement));
   for (auto& statement : WalArchiveStatus::statements()) statements.push_back(std::move(statement));
+  for (auto& statement : MailOutboxStatus::statements()) statements.push_back(std::move(statement));
   // Each loop owns its connections: DB_POOL_SIZE shared among THREADS loops.
   auto pool = std::make_shared<common::Database>(
       config.database_url, std::move(statements),
@@ -79,6 +82,19 @@ std::unique_ptr<common::App> create_app(const common::Config& config) {
   });
   auto archive = std::make_shared<WalArchiveStatus>(*pool);
   metrics->add_collector([archive](std::string& out) { archive->append_metrics(out); });
+  // With mail off nothing is queued: neither the sender nor the outbox's
+  // metrics (whose query a scrape would otherwise pay for nothing).
+  if (mail.enabled) {
+    auto outbox = std::make_shared<MailOutboxStatus>(*pool);
+    metrics->add_collector([outbox](std::string& out) { outbox->append_metrics(out); });
+    auto sender = std::make_shared<MailSender>(config.database_url, mail);
+    sender->start();
+    app->keep_alive(sender);
+    metrics->add_collector([sender](std::string& out) { sender->append_metrics(out); });
+    spdlog::info("mail: sending through {} as {}", mail.smtp_url, mail.from);
+  } else {
+    spdlog::info("mail is off: SMTP_URL is not set, nothing is sent");
+  }
 
   common::App* self = app.get();
   auto readiness = [self, repository, pool]() -> std::string {

@@ -5,9 +5,13 @@
 #include <memory>
 
 #include "common/app.hpp"
+#include "mail_settings.hpp"
 
 namespace users {
 
-std::unique_ptr<common::App> create_app(const common::Config& config);
+// Mail is off unless `mail` says otherwise (SMTP_URL); with it on, the
+// outbox's sender runs on a thread of its own until the App goes away.
+std::unique_ptr<common::App> create_app(const common::Config& config,
+                                        const MailSettings& mail = {});
 
 }  // namespace users

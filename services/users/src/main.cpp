@@ -22,9 +22,10 @@ int finish(int code) {
 
 int main() {
   auto config = common::Config::from_env_or_exit("users-service");
+  auto mail = users::MailSettings::from_env_or_exit("users-service");
   common::setup_logging(config);
   try {
-    auto app = users::create_app(config);
+    auto app = users::create_app(config, mail);
     spdlog::info("database {}", common::redact_url(config.database_url));
     app->run_until_signal();
   } catch (const std::exception& error) {

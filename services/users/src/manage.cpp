@@ -1,16 +1,21 @@
 // manage: the service's command line (Flask's manage.py): migrate,
-// recreate_db, seed_db, create_admin, deactivate, delete, set_admin. APP_ENV
-// picks the database as for the service.
+// recreate_db, seed_db, create_admin, deactivate, delete, set_admin,
+// send_test_mail. APP_ENV picks the database as for the service.
 #include <CLI/CLI.hpp>
 #include <cstdlib>
 #include <iostream>
 #include <optional>
 #include <pqxx/pqxx>
+#include <random>
 
 #include "common/config.hpp"
 #include "login_limiter.hpp"
+#include "mail_message.hpp"
+#include "mail_settings.hpp"
+#include "mail_templates.hpp"
 #include "migrations.hpp"
 #include "passwords.hpp"
+#include "smtp_client.hpp"
 #include "user_repository.hpp"
 
 namespace {
@@ -76,6 +81,41 @@ int report(const std::optional<users::ManagedUser>& user, const std::string& ema
   return 0;
 }
 
+// Sends the test mail directly (not through the outbox), so that the exit
+// code says whether the SMTP settings work right now.
+int send_test_mail(const std::string& to) {
+  auto settings = users::MailSettings::from_env_or_exit("manage");
+  if (!settings.enabled) {
+    std::cerr << "manage: mail is off: SMTP_URL is not set\n";
+    return 1;
+  }
+  if (!users::is_plain_mail_address(to)) {
+    std::cerr << "manage: --to must be a plain address such as someone@example.com\n";
+    return 1;
+  }
+  auto rendered =
+      users::render_mail("test_mail", {{"recipient", to}, {"base_url", settings.public_base_url}});
+  users::OutgoingMail mail;
+  mail.recipient = to;
+  mail.subject = rendered.subject;
+  mail.text_body = rendered.text;
+  mail.html_body = rendered.html;
+  std::random_device random;
+  mail.message_id = "<test-" + std::to_string(random()) + std::to_string(random()) + "@" +
+                    settings.from_domain() + ">";
+  auto result = users::smtp_send(
+      settings, to,
+      users::build_mime_message(mail, settings.from, std::chrono::system_clock::now()));
+  if (!result.ok) {
+    std::cerr << "manage: send_test_mail to " << to << " through " << settings.smtp_url
+              << " failed: " << result.error << "\n";
+    return 1;
+  }
+  std::cout << "sent a test mail to " << to << " through " << settings.smtp_url << " (Message-ID "
+            << mail.message_id << ")\n";
+  return 0;
+}
+
 int run(int argc, char** argv) {
   CLI::App cli{"manage: administer the users-service database"};
   cli.require_subcommand(1);
@@ -111,7 +151,13 @@ int run(int argc, char** argv) {
   auto* on = set_admin_cmd->add_flag("--on", admin_on, "make the user an admin");
   auto* off = set_admin_cmd->add_flag("--off", admin_off, "make the user a plain user");
   on->excludes(off);
+  auto* test_mail_cmd = cli.add_subcommand(
+      "send_test_mail",
+      "send a test mail now through SMTP_URL (not the outbox); exit 0 if accepted");
+  std::string test_mail_to;
+  test_mail_cmd->add_option("--to", test_mail_to, "the recipient")->required();
   CLI11_PARSE(cli, argc, argv);
+  if (test_mail_cmd->parsed()) return send_test_mail(test_mail_to);
   if (set_admin_cmd->parsed() && !admin_on && !admin_off) {
     std::cerr << "manage: set_admin needs --on or --off\n";
     return 1;
