@@ -9,6 +9,7 @@
 
 #include "common/json_response.hpp"
 #include "common/log_context.hpp"
+#include "common/pg_rows.hpp"
 #include "common/request_id.hpp"
 #include "edge/percent_decode.hpp"
 #include "edge/response_wire.hpp"
@@ -69,13 +70,17 @@ Response answer_error(const Endpoint& endpoint, const Request& request, const Ht
   return response;
 }
 
-// Every exception becomes an answer: an HttpError its own, anything else a
-// generic 500 (the detail, which may hold SQL, goes to the log only).
+// Every exception becomes an answer: an HttpError its own, the database's
+// "cannot serve now" a 503 with Retry-After (the one place it becomes HTTP),
+// anything else a generic 500 (the detail, which may hold SQL, goes to the
+// log only).
 Response run_handler(const Endpoint& endpoint, const Request& request) {
   try {
     return endpoint.handler(request);
   } catch (const HttpError& error) {
     return answer_error(endpoint, request, error);
+  } catch (const DatabaseUnavailable& error) {
+    return answer_error(endpoint, request, ServiceUnavailable(error.what()));
   } catch (const std::exception& error) {
     spdlog::error("{} {} failed: {}", request.method, endpoint.label, error.what());
   } catch (...) {
