@@ -92,8 +92,8 @@ class FrozenCluster {
 // Any WARNING while a write's transaction runs (here a DO block's RAISE
 // WARNING in the same batch, of the generic SQLSTATE 01000, as a cancelled
 // wait for the synchronous standby is) leaves its COMMIT unconfirmed: the
-// caller gets ServiceUnavailable (503), though the row may be there.
-TEST(DatabaseWarning, WarningDuringAWrite_ServiceUnavailableThoughCommitted) {
+// caller gets DatabaseUnavailable (503), though the row may be there.
+TEST(DatabaseWarning, WarningDuringAWrite_DatabaseUnavailableThoughCommitted) {
   fixture::execute("CREATE TABLE IF NOT EXISTS warned (key text)");
   common::Database database(fixture::service().database_url,
                             {{"write", "INSERT INTO warned (key) VALUES ($1::text)"},
@@ -104,7 +104,7 @@ TEST(DatabaseWarning, WarningDuringAWrite_ServiceUnavailableThoughCommitted) {
   common::LoopRunner runner;
   runner.run([&] {
     EXPECT_THROW(database.run(Batch{{"write", {"warned"}}, {"warn", {}}}),
-                 common::ServiceUnavailable);
+                 common::DatabaseUnavailable);
     EXPECT_NO_THROW(database.run(Batch{{"write", {"noted"}}, {"note", {}}}));
     EXPECT_NO_THROW(database.run(Batch{{"write", {"plain"}}}));
   });

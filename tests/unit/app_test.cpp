@@ -10,10 +10,12 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <type_traits>
 
 #include "common/event_loop.hpp"
 #include "common/json_response.hpp"
 #include "common/logging.hpp"
+#include "common/pg_rows.hpp"
 #include "support/http_client.hpp"
 #include "unit_app.hpp"
 
@@ -37,6 +39,9 @@ class FailingBlueprint : public common::Blueprint {
     });
     routes.get("/slow-down", [](const common::Request&) -> common::Response {
       throw common::HttpError(429, "Too many requests.", {{"Retry-After", "7"}});
+    });
+    routes.get("/db-down", [](const common::Request&) -> common::Response {
+      throw common::DatabaseUnavailable("Database unavailable.");
     });
     routes.get("/not-std", [](const common::Request&) -> common::Response { throw 42; });
     routes.get("/plain", [](const common::Request&) {
@@ -119,6 +124,21 @@ TEST_F(AppErrors, HttpErrorHeaders_AreSent) {
   EXPECT_EQ(response.status, 429);
   EXPECT_EQ(response.header("Retry-After"), "7");
   EXPECT_EQ(response.json()["message"], "Too many requests.");
+}
+
+// The database layer's error is not an HTTP one: the dispatcher, the HTTP
+// boundary, answers it 503 with Retry-After in the route's error format.
+TEST_F(AppErrors, DatabaseUnavailable_Returns503WithRetryAfter) {
+  auto response = http_request(port(), "GET", "/db-down");
+  EXPECT_EQ(response.status, 503);
+  EXPECT_EQ(response.header("Retry-After"), "1");
+  EXPECT_EQ(response.body, R"({"message":"Database unavailable.","status":"fail"})");
+}
+
+TEST(DatabaseErrors, DatabaseUnavailable_IsNoHttpError) {
+  static_assert(!std::is_base_of_v<common::HttpError, common::DatabaseUnavailable>);
+  static_assert(std::is_base_of_v<std::exception, common::DatabaseUnavailable>);
+  EXPECT_STREQ(common::DatabaseUnavailable("Database busy.").what(), "Database busy.");
 }
 
 TEST_F(AppErrors, ThrowingErrorRenderer_FallsBackToJson) {

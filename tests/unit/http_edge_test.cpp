@@ -133,6 +133,32 @@ TEST_F(HttpEdge, Pipelined_ManyMoreThanTheReadAhead_AllAnsweredInOrder) {
   }
 }
 
+// A closing request deep in a pipeline, read while the connection waits for
+// its fiber to catch up (beyond the read-ahead): every request up to it is
+// answered in order, nothing after it, and the connection ends.
+TEST_F(HttpEdge, Pipelined_CloseBeyondTheReadAhead_AnsweredUpToItThenClosed) {
+  constexpr int kBefore = 200;
+  std::string bytes;
+  for (int i = 0; i < kBefore; ++i) {
+    bytes +=
+        "GET /ping HTTP/1.1\r\nHost: x\r\nX-Request-ID: deep-" + std::to_string(i) + "\r\n\r\n";
+  }
+  bytes += "GET /ping HTTP/1.1\r\nHost: x\r\nX-Request-ID: last\r\nConnection: close\r\n\r\n";
+  for (int i = 0; i < 50; ++i)
+    bytes += "GET /ping HTTP/1.1\r\nHost: x\r\nX-Request-ID: after\r\n\r\n";
+  HttpConnection connection("127.0.0.1", port(), 10s);
+  connection.send_raw(bytes);
+  for (int i = 0; i < kBefore; ++i) {
+    auto response = connection.read_response();
+    ASSERT_EQ(response.header("X-Request-ID"), "deep-" + std::to_string(i));
+    ASSERT_EQ(response.status, 200);
+  }
+  auto last = connection.read_response();
+  EXPECT_EQ(last.header("X-Request-ID"), "last");
+  EXPECT_TRUE(iequals(last.header("Connection"), "close"));
+  EXPECT_TRUE(connection.is_closed_by_peer(2s));
+}
+
 TEST_F(HttpEdge, Pipelined_POSTBodiesKeptApart) {
   const std::string post =
       "POST /users HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: "

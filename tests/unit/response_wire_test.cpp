@@ -10,6 +10,25 @@ namespace {
 
 using common::edge::percent_decode;
 using common::edge::response_wire;
+using common::edge::WireOptions;
+
+WireOptions for_head() {
+  WireOptions options;
+  options.head = true;
+  return options;
+}
+
+WireOptions closing() {
+  WireOptions options;
+  options.close = true;
+  return options;
+}
+
+WireOptions with_security_headers() {
+  WireOptions options;
+  options.defaults = &common::edge::security_headers();
+  return options;
+}
 
 common::Response pong() {
   common::Response response;
@@ -18,7 +37,7 @@ common::Response pong() {
 }
 
 TEST(ResponseWire, Get_HasLengthAndBody) {
-  auto wire = response_wire(pong(), "rid", false, false);
+  auto wire = response_wire(pong(), "rid");
   EXPECT_EQ(wire.rfind("HTTP/1.1 200 OK\r\n", 0), 0u);
   EXPECT_NE(wire.find("Content-Type: application/json\r\n"), std::string::npos);
   EXPECT_NE(wire.find("X-Request-ID: rid\r\n"), std::string::npos);
@@ -36,13 +55,13 @@ std::string without_date(std::string wire) {
 }
 
 TEST(ResponseWire, Head_SameLengthAsGetNoBody) {
-  auto get = without_date(response_wire(pong(), "rid", false, false));
-  auto head = without_date(response_wire(pong(), "rid", true, false));
+  auto get = without_date(response_wire(pong(), "rid"));
+  auto head = without_date(response_wire(pong(), "rid", for_head()));
   EXPECT_EQ(head, get.substr(0, get.find("\r\n\r\n") + 4));
 }
 
 TEST(ResponseWire, HasAnImfFixdateDate) {
-  auto wire = response_wire(pong(), "rid", false, false);
+  auto wire = response_wire(pong(), "rid");
   auto at = wire.find("\r\nDate: ");
   ASSERT_NE(at, std::string::npos);
   auto value = wire.substr(at + 8, wire.find("\r\n", at + 2) - at - 8);
@@ -53,7 +72,7 @@ TEST(ResponseWire, HasAnImfFixdateDate) {
 TEST(ResponseWire, NoContent_HasNoLength) {
   common::Response response;
   response.status = 204;
-  auto wire = response_wire(response, "rid", false, true);
+  auto wire = response_wire(response, "rid", closing());
   EXPECT_EQ(wire.find("Content-Length"), std::string::npos);
   EXPECT_NE(wire.find("Connection: close\r\n"), std::string::npos);
 }
@@ -61,7 +80,7 @@ TEST(ResponseWire, NoContent_HasNoLength) {
 TEST(ResponseWire, HeaderValues_CannotSplitTheResponse) {
   auto response = pong();
   response.headers.emplace_back("Location", "/x\r\nSet-Cookie: a=b");
-  auto wire = response_wire(response, "rid", false, false);
+  auto wire = response_wire(response, "rid");
   EXPECT_NE(wire.find("Location: /xSet-Cookie: a=b\r\n"), std::string::npos);
 }
 
@@ -82,13 +101,13 @@ TEST(PercentDecode, MalformedOrControl_Refused) {
 TEST(ResponseWire, Defaults_AreAddedUnlessTheResponseHasItsOwn) {
   auto response = pong();
   response.headers.emplace_back("content-security-policy", "default-src 'self'");
-  auto wire = response_wire(response, "rid", false, false, false, common::edge::security_headers());
+  auto wire = response_wire(response, "rid", with_security_headers());
   EXPECT_NE(wire.find("X-Content-Type-Options: nosniff\r\n"), std::string::npos);
   EXPECT_NE(wire.find("X-Frame-Options: DENY\r\n"), std::string::npos);
   EXPECT_NE(wire.find("Referrer-Policy: no-referrer\r\n"), std::string::npos);
   EXPECT_NE(wire.find("content-security-policy: default-src 'self'\r\n"), std::string::npos);
   EXPECT_EQ(wire.find("Content-Security-Policy:"), std::string::npos) << wire;
-  EXPECT_EQ(response_wire(pong(), "rid", false, false).find("X-Frame-Options"), std::string::npos);
+  EXPECT_EQ(response_wire(pong(), "rid").find("X-Frame-Options"), std::string::npos);
 }
 
 }  // namespace

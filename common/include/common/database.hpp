@@ -4,7 +4,7 @@
 // the result is there -- the loop never blocks. Connecting happens on one
 // helper thread that hands each loop a ready connection (statements
 // prepared), so an unreachable database never stalls a loop either: while it
-// is down, callers get ServiceUnavailable at once and connections are tried
+// is down, callers get DatabaseUnavailable at once and connections are tried
 // again in the background. Every call's wait has one limit (the request
 // timeout): a server that freezes or a network that goes silent costs a 503
 // and that connection, never a request hanging on it.
@@ -17,7 +17,6 @@
 #include <utility>
 #include <vector>
 
-#include "common/http.hpp"
 #include "common/pg_rows.hpp"
 
 namespace common {
@@ -49,18 +48,19 @@ class Database {
   // `connections_per_loop`: each loop's own connections (at least 1).
   // `request_timeout` (DB_REQUEST_TIMEOUT_MS) bounds a call's whole wait: the
   // queues and the batch in flight; a connection whose batch is not answered
-  // in time is closed and replaced. `connect_wait` bounds, within it, the
-  // wait for a connection to take the batch.
+  // in time is closed and replaced. `connection_wait` bounds, within it, the
+  // wait for one of the loop's connections to take the batch (all busy, or
+  // coming up).
   Database(std::string url, std::vector<PreparedStatement> statements, int connections_per_loop,
            std::chrono::milliseconds request_timeout = std::chrono::milliseconds(3000),
-           std::chrono::milliseconds connect_wait = std::chrono::seconds(2));
+           std::chrono::milliseconds connection_wait = std::chrono::seconds(2));
   ~Database();
   Database(const Database&) = delete;
   Database& operator=(const Database&) = delete;
 
   // In a fiber on a loop: runs `statements` as one transaction and returns
   // one Rows per statement. Throws SqlError when PostgreSQL refused one (all
-  // rolled back) and ServiceUnavailable when the database cannot serve: down,
+  // rolled back) and DatabaseUnavailable when the database cannot serve: down,
   // saturated, no answer within the request timeout (counted from
   // WaitingSince when one is in force), gone during the call, or a WARNING
   // during the transaction (its COMMIT unconfirmed). A write is then never

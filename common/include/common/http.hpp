@@ -64,8 +64,8 @@ class HttpError : public std::exception {
   HeaderList headers_;
 };
 
-// The database (or another dependency) is down or saturated: 503 with
-// Retry-After, never a hang.
+// A dependency (the password hash queue, the database as the dispatcher maps
+// DatabaseUnavailable) cannot serve now: 503 with Retry-After, never a hang.
 class ServiceUnavailable : public HttpError {
  public:
   explicit ServiceUnavailable(std::string message = "Service unavailable.")

@@ -1,5 +1,6 @@
 // The rows one SQL statement returned, in PostgreSQL's text format, read in
-// place (no copy of the result). Cheap to copy: the result is shared.
+// place (no copy of the result). Cheap to copy: the result is shared. Also
+// the statement a batch is made of, and the two errors a batch can end in.
 #pragma once
 
 #include <memory>
@@ -54,6 +55,15 @@ class SqlError : public std::runtime_error {
 
  private:
   std::string sqlstate_;
+};
+
+// The database cannot serve now: down, saturated, no answer in time, the
+// connection lost during the call, or a transaction whose COMMIT is
+// unconfirmed. Not an HTTP error: the HTTP boundary (the dispatcher) answers
+// it with 503 and Retry-After; other callers decide for themselves.
+class DatabaseUnavailable : public std::runtime_error {
+ public:
+  explicit DatabaseUnavailable(const std::string& message) : std::runtime_error(message) {}
 };
 
 }  // namespace common

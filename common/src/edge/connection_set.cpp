@@ -92,8 +92,8 @@ void ConnectionSet::accept_from(int listen_fd) {
     state_.open_connections.fetch_add(1);
     int one = 1;
     ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    auto connection =
-        std::make_shared<HttpConnection>(loop_, *this, state_, fd, address_of(address));
+    auto connection = std::make_shared<HttpConnection>(
+        loop_, [this](int closed) { remove(closed); }, state_, fd, address_of(address));
     connections_[fd] = connection;
     connection->start();
   }

@@ -1,41 +1,18 @@
-// Internal: what the loops share about HTTP (the route table, the limits,
-// the timeouts, the in-flight count) and the connections each loop owns.
+// Internal: the connections each loop owns: accepted, swept for their
+// timeouts, closed.
 #pragma once
 
 #include <atomic>
-#include <chrono>
 #include <memory>
 #include <unordered_map>
 #include <vector>
 
-#include "common/blueprint.hpp"
 #include "common/event_loop.hpp"
-#include "common/request_observer.hpp"
-#include "edge/request_framer.hpp"
-#include "edge/router.hpp"
+#include "edge/server_state.hpp"
 
 namespace common::edge {
 
 class HttpConnection;
-
-// Shared by every loop: read-only after start, but for the counters.
-struct ServerState {
-  explicit ServerState(const std::vector<Route>& routes) : router(routes) {}
-  Router router;
-  std::vector<std::shared_ptr<RequestObserver>> observers;
-  std::atomic<int> in_flight{0};
-  std::atomic<int> open_connections{0};
-  int max_connections = 1024;
-  const std::atomic<bool>* draining = nullptr;
-  FramerLimits limits;
-  // Added to every answer that lacks them (SECURITY_HEADERS); empty when off.
-  HeaderList default_headers;
-  std::chrono::milliseconds header_timeout{std::chrono::seconds(10)};
-  std::chrono::milliseconds body_timeout{std::chrono::seconds(30)};
-  std::chrono::milliseconds keepalive_timeout{std::chrono::seconds(65)};
-  std::chrono::milliseconds stall_timeout{std::chrono::seconds(30)};
-  std::chrono::milliseconds linger_timeout{std::chrono::seconds(2)};
-};
 
 // The connections of one loop: accepted here, swept for their timeouts
 // every 250 ms, closed here.

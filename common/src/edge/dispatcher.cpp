@@ -9,9 +9,8 @@
 
 #include "common/json_response.hpp"
 #include "common/log_context.hpp"
+#include "common/pg_rows.hpp"
 #include "common/request_id.hpp"
-#include "edge/connection_set.hpp"
-#include "edge/http_connection.hpp"
 #include "edge/percent_decode.hpp"
 #include "edge/response_wire.hpp"
 
@@ -61,19 +60,27 @@ Response render(const Endpoint& endpoint, const Request& request, int status,
   }
 }
 
-// Every exception becomes an answer: an HttpError its own, anything else a
-// generic 500 (the detail, which may hold SQL, goes to the log only).
+Response answer_error(const Endpoint& endpoint, const Request& request, const HttpError& error) {
+  Response response = render(endpoint, request, error.status(), error.message());
+  response.headers.insert(response.headers.end(), error.headers().begin(), error.headers().end());
+  if (error.status() >= 500) {
+    spdlog::warn("{} {} -> {}: {}", request.method, endpoint.label, error.status(),
+                 error.message());
+  }
+  return response;
+}
+
+// Every exception becomes an answer: an HttpError its own, the database's
+// "cannot serve now" a 503 with Retry-After (the one place it becomes HTTP),
+// anything else a generic 500 (the detail, which may hold SQL, goes to the
+// log only).
 Response run_handler(const Endpoint& endpoint, const Request& request) {
   try {
     return endpoint.handler(request);
   } catch (const HttpError& error) {
-    Response response = render(endpoint, request, error.status(), error.message());
-    response.headers.insert(response.headers.end(), error.headers().begin(), error.headers().end());
-    if (error.status() >= 500) {
-      spdlog::warn("{} {} -> {}: {}", request.method, endpoint.label, error.status(),
-                   error.message());
-    }
-    return response;
+    return answer_error(endpoint, request, error);
+  } catch (const DatabaseUnavailable& error) {
+    return answer_error(endpoint, request, ServiceUnavailable(error.what()));
   } catch (const std::exception& error) {
     spdlog::error("{} {} failed: {}", request.method, endpoint.label, error.what());
   } catch (...) {
@@ -109,26 +116,23 @@ bool has_body(int status) {
 // when the connection was cut on the way (the client stalled or left, or the
 // producer threw): the client then sees an incomplete body, never a
 // complete-looking one.
-bool stream(HttpConnection& connection, const ServerState& state, const Response& response,
-            const std::string& request_id, bool close, bool http10) {
-  if (!connection.write(
-          response_wire(response, request_id, false, close, http10, state.default_headers))) {
-    return false;
-  }
+bool stream(ResponseSink& sink, const Response& response, const std::string& request_id,
+            const WireOptions& wire) {
+  if (!sink.write(response_wire(response, request_id, wire))) return false;
   std::string out;
   std::string piece;
   try {
     for (bool more = true; more;) {
-      if (!connection.wait_for_room(kStreamLowWater)) {
+      if (!sink.wait_for_room(kStreamLowWater)) {
         spdlog::warn("streamed response cut: the client is gone or read nothing for too long");
         return false;
       }
       piece.clear();
       more = response.stream(piece);
       out.clear();
-      append_chunk(out, piece, http10);
-      if (!more) append_last_chunk(out, http10);
-      if (!connection.write(out)) return false;
+      append_chunk(out, piece, wire.http10);
+      if (!more) append_last_chunk(out, wire.http10);
+      if (!sink.write(out)) return false;
     }
     return true;
   } catch (const std::exception& error) {
@@ -136,7 +140,7 @@ bool stream(HttpConnection& connection, const ServerState& state, const Response
   } catch (...) {
     spdlog::error("streamed response cut by a non-standard exception");
   }
-  connection.close();
+  sink.cut();
   return false;
 }
 
@@ -148,7 +152,8 @@ struct InFlight {
 
 }  // namespace
 
-bool dispatch(HttpConnection& connection, ServerState& state, FramedRequest& framed) {
+bool dispatch(ResponseSink& sink, ServerState& state, FramedRequest& framed,
+              const std::string& peer_address) {
   auto started = Clock::now();
   InFlight counted(state);
   Request request;
@@ -164,7 +169,7 @@ bool dispatch(HttpConnection& connection, ServerState& state, FramedRequest& fra
   if (const auto* real_ip = framed.header("X-Real-IP")) request.real_ip = *real_ip;
   request.if_match = joined_field(framed, "If-Match");
   request.if_none_match = joined_field(framed, "If-None-Match");
-  request.peer_address = connection.peer_address();
+  request.peer_address = peer_address;
   request.request_id =
       is_valid_request_id(framed.client_request_id) ? framed.client_request_id : new_request_id();
 
@@ -183,25 +188,25 @@ bool dispatch(HttpConnection& connection, ServerState& state, FramedRequest& fra
   RequestIdScope log_scope(request.request_id);  // every log line below carries it
   Response response = decoded ? run_handler(endpoint, request)
                               : render(endpoint, request, 400, "Malformed request target.");
-  bool head = framed.method == "HEAD";
+  WireOptions wire;
+  wire.head = framed.method == "HEAD";
   // Ask keep-alive clients to reconnect elsewhere while we stop.
   bool draining = state.draining && state.draining->load();
-  bool close = framed.close || draining;
-  std::size_t bytes = head || endpoint.head_only ? 0 : response.body.size();
-  if (response.stream && !head && has_body(response.status)) {
-    close = close || framed.http10;  // an HTTP/1.0 body ends with the connection
-    bool complete = stream(connection, state, response, request.request_id, close, framed.http10);
+  wire.close = framed.close || draining;
+  wire.http10 = framed.http10;
+  wire.defaults = &state.default_headers;
+  std::size_t bytes = wire.head || endpoint.head_only ? 0 : response.body.size();
+  if (response.stream && !wire.head && has_body(response.status)) {
+    wire.close = wire.close || framed.http10;  // an HTTP/1.0 body ends with the connection
+    bool complete = stream(sink, response, request.request_id, wire);
     report(state, endpoint, request, started, response.status, bytes);
-    return complete && !close;
+    return complete && !wire.close;
   }
   // Reported before it is written: once a client has read its answer, the
   // access log and /metrics already count it.
   report(state, endpoint, request, started, response.status, bytes);
-  if (!connection.write(response_wire(response, request.request_id, head, close, framed.http10,
-                                      state.default_headers))) {
-    return false;
-  }
-  return connection.wait_for_room(kMaxUnsent) && !close;
+  if (!sink.write(response_wire(response, request.request_id, wire))) return false;
+  return sink.wait_for_room(kMaxUnsent) && !wire.close;
 }
 
 }  // namespace common::edge

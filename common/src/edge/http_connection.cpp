@@ -12,8 +12,6 @@
 #include "common/json_response.hpp"
 #include "common/log_context.hpp"
 #include "common/request_id.hpp"
-#include "edge/connection_set.hpp"
-#include "edge/dispatcher.hpp"
 #include "edge/response_wire.hpp"
 
 namespace common::edge {
@@ -35,12 +33,20 @@ bool time_to_warn_of_shedding() {
          last_warning.compare_exchange_strong(last, now);
 }
 
+// An answer the connection ends after: a refusal, or a 503 for want of a fiber.
+WireOptions closing_wire(const ServerState& state) {
+  WireOptions wire;
+  wire.close = true;
+  wire.defaults = &state.default_headers;
+  return wire;
+}
+
 }  // namespace
 
-HttpConnection::HttpConnection(EventLoop& loop, ConnectionSet& set, ServerState& state, int fd,
-                               std::string peer_address)
+HttpConnection::HttpConnection(EventLoop& loop, std::function<void(int fd)> on_closed,
+                               ServerState& state, int fd, std::string peer_address)
     : loop_(loop),
-      set_(set),
+      on_closed_(std::move(on_closed)),
       state_(state),
       fd_(fd),
       peer_address_(std::move(peer_address)),
@@ -67,6 +73,7 @@ void HttpConnection::on_event(std::uint32_t events) {
 }
 
 void HttpConnection::on_readable() {
+  bool client_closed = false;
   char buffer[65536];
   for (int i = 0; i < kReadsPerEvent; ++i) {
     ssize_t got = ::recv(fd_, buffer, sizeof buffer, 0);
@@ -74,7 +81,7 @@ void HttpConnection::on_readable() {
       last_activity_ = Clock::now();
       // After a request that ends the connection, and while lingering, what
       // the client still sends is read and dropped (RFC 9112 9.6).
-      if (!last_seen_ && !lingering_) {
+      if (phase_ == Phase::reading || phase_ == Phase::paused) {
         if (!framer_.mid_request()) request_started_ = last_activity_;
         framer_.feed(std::string_view(buffer, static_cast<std::size_t>(got)));
       }
@@ -82,7 +89,7 @@ void HttpConnection::on_readable() {
       continue;
     }
     if (got == 0) {
-      peer_done_ = true;
+      client_closed = true;
       break;
     }
     if (errno == EINTR) continue;
@@ -90,15 +97,13 @@ void HttpConnection::on_readable() {
     close();  // reset by the peer
     return;
   }
-  if (!last_seen_ && !lingering_) queue_events();
-  if (peer_done_) {
-    if (lingering_ || (!serving_ && items_.empty())) {
+  if (phase_ == Phase::reading || phase_ == Phase::paused) queue_events();
+  if (client_closed) {
+    if (phase_ == Phase::lingering || (!serving_ && items_.empty())) {
       close();
       return;
     }
-    // Half-closed: what was asked is still answered, then the connection ends.
-    last_seen_ = true;
-    reading_ = false;
+    phase_ = Phase::half_closed;
     update_interest();
   }
   pump();
@@ -124,14 +129,28 @@ void HttpConnection::queue_events() {
     bool close = item.request.close;
     items_.push_back(std::move(item));
     if (close) {
-      last_seen_ = true;
+      end_after_queued();
       break;
     }
   }
-  if (!last_seen_ && items_.size() >= kMaxQueued) {
-    reading_ = false;
+  if (phase_ == Phase::reading && items_.size() >= kMaxQueued) {
+    phase_ = Phase::paused;
     update_interest();
   }
+}
+
+void HttpConnection::end_after_queued() {
+  if (phase_ != Phase::reading && phase_ != Phase::paused) return;
+  phase_ = Phase::ending;
+  update_interest();
+}
+
+bool HttpConnection::last_is_queued() const {
+  return phase_ == Phase::ending || phase_ == Phase::half_closed;
+}
+
+bool HttpConnection::wants_read() const {
+  return phase_ == Phase::reading || phase_ == Phase::ending || phase_ == Phase::lingering;
 }
 
 void HttpConnection::refuse(const Refusal& refusal) {
@@ -142,7 +161,7 @@ void HttpConnection::refuse(const Refusal& refusal) {
   const auto& id = framer_.client_request_id();
   item.request_id = is_valid_request_id(id) ? id : new_request_id();
   items_.push_back(std::move(item));
-  last_seen_ = true;
+  end_after_queued();
 }
 
 void HttpConnection::pump() {
@@ -168,7 +187,7 @@ void HttpConnection::shed(const char* why) {
   }
   if (!is_valid_request_id(request_id)) request_id = new_request_id();
   items_.clear();
-  last_seen_ = true;
+  end_after_queued();
   RequestIdScope scope(request_id);
   if (time_to_warn_of_shedding()) {
     spdlog::warn("no fiber for a request from {} ({}): answered 503 and closed", peer_address_,
@@ -176,7 +195,7 @@ void HttpConnection::shed(const char* why) {
   }
   Response response = fail(503, "Too many requests at once. Please try again shortly.");
   response.headers.emplace_back("Retry-After", "1");
-  write(response_wire(response, request_id, false, true, false, state_.default_headers));
+  write(response_wire(response, request_id, closing_wire(state_)));
   if (!closed()) finish_after_last();
 }
 
@@ -186,8 +205,8 @@ void HttpConnection::serve() {
     items_.pop_front();
     if (items_.size() < kMaxQueued / 2) {
       queue_events();  // what the parser still holds comes first (also once half-closed)
-      if (!reading_ && !last_seen_ && !peer_done_ && items_.size() < kMaxQueued / 2) {
-        reading_ = true;
+      if (phase_ == Phase::paused && items_.size() < kMaxQueued / 2) {
+        phase_ = Phase::reading;
         update_interest();
       }
     }
@@ -199,23 +218,23 @@ void HttpConnection::serve() {
         answer_refusal(item);
         break;
       case Item::Kind::request:
-        if (!dispatch(*this, state_, item.request)) {
-          last_seen_ = true;
+        if (!dispatch(*this, state_, item.request, peer_address_)) {
+          end_after_queued();
           items_.clear();  // RFC 9112 9.6: nothing after a closing answer is answered
         }
         break;
     }
   }
   serving_ = false;
-  if (!closed() && last_seen_ && items_.empty()) finish_after_last();
+  if (last_is_queued() && items_.empty()) finish_after_last();
 }
 
 void HttpConnection::answer_refusal(const Item& item) {
   RequestIdScope scope(item.request_id);
   Response response = fail(item.refusal.status, item.refusal.message);
   spdlog::warn("refused a request from {}: {} {}", peer_address_, response.status, response.body);
-  write(response_wire(response, item.request_id, false, true, false, state_.default_headers));
-  last_seen_ = true;
+  write(response_wire(response, item.request_id, closing_wire(state_)));
+  end_after_queued();
   items_.clear();
 }
 
@@ -225,15 +244,15 @@ void HttpConnection::answer_refusal(const Item& item) {
 // would destroy the answer before it read it.
 void HttpConnection::finish_after_last() {
   if (out_pos_ < out_.size()) return;  // on_writable comes back here
-  if (lingering_) return;
-  lingering_ = true;
+  if (!last_is_queued()) return;
+  bool client_closed = phase_ == Phase::half_closed;
+  phase_ = Phase::lingering;
   ::shutdown(fd_, SHUT_WR);
-  if (peer_done_) {
+  if (client_closed) {
     close();
     return;
   }
   last_activity_ = Clock::now();
-  reading_ = true;
   update_interest();
 }
 
@@ -297,22 +316,24 @@ void HttpConnection::on_writable() {
   if (closed()) return;
   update_interest();
   if (waiting_) loop_.wake(waiting_);
-  if (out_pos_ == out_.size() && !serving_ && last_seen_ && items_.empty()) finish_after_last();
+  if (out_pos_ == out_.size() && !serving_ && last_is_queued() && items_.empty()) {
+    finish_after_last();
+  }
 }
 
 void HttpConnection::update_interest() {
   if (closed()) return;
   bool write = out_pos_ < out_.size();
-  bool read = reading_ || lingering_;
-  if (write == watching_write_ && read == reading_watched_) return;
+  bool read = wants_read();
+  if (write == watching_write_ && read == watching_read_) return;
   watching_write_ = write;
-  reading_watched_ = read;
+  watching_read_ = read;
   loop_.rewatch(fd_, read, write);
 }
 
 void HttpConnection::sweep(Clock::time_point now) {
   if (closed()) return;
-  if (lingering_) {
+  if (phase_ == Phase::lingering) {
     if (now - last_activity_ > state_.linger_timeout) close();
     return;
   }
@@ -322,7 +343,7 @@ void HttpConnection::sweep(Clock::time_point now) {
     close();
     return;
   }
-  if (serving_ || !items_.empty() || last_seen_) return;
+  if (serving_ || !items_.empty() || phase_ != Phase::reading) return;
   if (framer_.mid_request()) {
     auto limit = framer_.in_body() ? state_.body_timeout : state_.header_timeout;
     if (now - request_started_ > limit) {
@@ -341,9 +362,10 @@ void HttpConnection::close() {
   loop_.unwatch(fd);
   ::close(fd);
   fd_ = -1;
+  phase_ = Phase::closed;
   items_.clear();
   if (waiting_) loop_.wake(waiting_);
-  set_.remove(fd);  // may drop the last reference but the caller's
+  on_closed_(fd);  // may drop the last reference but the caller's
 }
 
 }  // namespace common::edge

@@ -92,30 +92,32 @@ const HeaderList& security_headers() {
   return headers;
 }
 
-std::string response_wire(const Response& response, const std::string& request_id, bool head,
-                          bool close, bool http10, const HeaderList& defaults) {
+std::string response_wire(const Response& response, const std::string& request_id,
+                          const WireOptions& options) {
   int status = response.status;
   bool bodiless_status = status < 200 || status == 204 || status == 304;
   std::string out;
-  out.reserve(256 + (head ? 0 : response.body.size()));
+  out.reserve(256 + (options.head ? 0 : response.body.size()));
   out.append("HTTP/1.1 ").append(std::to_string(status)).append(" ").append(reason(status));
   out.append("\r\nDate: ").append(http_date()).append("\r\n");
   append_field(out, "Content-Type", response.content_type);
   append_field(out, "X-Request-ID", request_id);
   for (const auto& [name, value] : response.headers) append_field(out, name, value);
-  for (const auto& [name, value] : defaults) {
-    if (!has_field(response.headers, name)) append_field(out, name, value);
+  if (options.defaults) {
+    for (const auto& [name, value] : *options.defaults) {
+      if (!has_field(response.headers, name)) append_field(out, name, value);
+    }
   }
-  out.append(close ? "Connection: close\r\n" : "Connection: keep-alive\r\n");
+  out.append(options.close ? "Connection: close\r\n" : "Connection: keep-alive\r\n");
   if (!bodiless_status && response.stream) {
     // An HTTP/1.0 client knows no chunked coding: its body ends with the
     // connection (RFC 9112 6.3), and the caller closes it.
-    if (!http10) out.append("Transfer-Encoding: chunked\r\n");
+    if (!options.http10) out.append("Transfer-Encoding: chunked\r\n");
   } else if (!bodiless_status) {
     append_field(out, "Content-Length", std::to_string(response.body.size()));
   }
   out.append("\r\n");
-  if (!head && !bodiless_status && !response.stream) out.append(response.body);
+  if (!options.head && !bodiless_status && !response.stream) out.append(response.body);
   return out;
 }
 

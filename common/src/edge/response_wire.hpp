@@ -12,15 +12,23 @@
 
 namespace common::edge {
 
-// Status line, Content-Type, X-Request-ID, the response's own headers,
-// Connection and Content-Length, then the body unless `head`. No length or
-// body for 1xx, 204 and 304. For a streamed response (Response::stream), only
-// the head, with Transfer-Encoding: chunked (none for an HTTP/1.0 client,
-// whose body the closing connection ends).
-// `defaults` (the security headers) follow, each unless the response has
-// its own field of that name.
-std::string response_wire(const Response& response, const std::string& request_id, bool head,
-                          bool close, bool http10 = false, const HeaderList& defaults = {});
+// How one answer goes on the wire, beyond the response itself.
+struct WireOptions {
+  bool head = false;    // a HEAD request: GET's head, never the body
+  bool close = false;   // "Connection: close" (the connection ends after it)
+  bool http10 = false;  // an HTTP/1.0 client: a streamed body is not chunked
+  // Each added unless the response has its own field of that name (the
+  // security headers when SECURITY_HEADERS is on); none when null.
+  const HeaderList* defaults = nullptr;
+};
+
+// Status line, Content-Type, X-Request-ID, the response's own headers, the
+// defaults, Connection and Content-Length, then the body unless `head`. No
+// length or body for 1xx, 204 and 304. For a streamed response
+// (Response::stream), only the head, with Transfer-Encoding: chunked (none
+// for an HTTP/1.0 client, whose body the closing connection ends).
+std::string response_wire(const Response& response, const std::string& request_id,
+                          const WireOptions& options = {});
 
 // What SECURITY_HEADERS adds, the same set as nginx/prod.conf.template's:
 // no MIME sniffing, no framing, no Referer, and a Content-Security-Policy
