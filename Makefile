@@ -115,11 +115,14 @@ test-asan: deps
 	cmake --build --preset asan -j$(JOBS)
 	ASAN_OPTIONS=fast_unwind_on_malloc=0 LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp ctest --preset asan -j$(JOBS) -L 'unit|integration' --repeat until-pass:2
 
-# The service beside its limits (nginx, pgbench at its best client count),
+# One route lookup's cost (bench/router_bench.cpp), then the service beside
+# its limits (nginx, pgbench at its best client count),
 # its cost as the table grows to 1M users and its latency from 1 to 256
 # connections, then the goals. BENCH_ARGS=--quick: a smoke run (partial.json).
 bench: build-release
 	@scripts/install-deps.sh bench
+	@cmake --preset release >/dev/null && cmake --build --preset release --target router_bench
+	@build/release/bench/router_bench --benchmark_min_time=0.2
 	@bench/run.sh $(BENCH_ARGS)
 
 # libFuzzer over the request-handling path, for a bounded time.

@@ -4,7 +4,8 @@
 #   install-deps.sh run          make run, make prod: PostgreSQL, pgBackRest, nginx, curl, aiosmtpd
 #   install-deps.sh test         make test: run, plus the test tools (bats, the
 #                                browser and node, kubectl, docker-compose, ...)
-#   install-deps.sh bench        make bench: run, plus wrk and gnuplot
+#   install-deps.sh bench        make bench: run, plus wrk, gnuplot and Google
+#                                Benchmark (bench/router_bench.cpp)
 #   install-deps.sh fuzz         make fuzz: clang and its libFuzzer runtime
 #   install-deps.sh release      the images: podman (with runc) behind
 #                                docker-compose where no Docker engine answers,
@@ -42,7 +43,7 @@ packages_of() {
       # replica from the database, the compose files' check, the browser test,
       # the benchmark report's chart (tests/static/bench_report.sh)
       echo clang-format clang-tidy bats socat docker-compose chromium gnuplot-nox ;;
-    bench) packages_of run; echo wrk gnuplot-nox ;;
+    bench) packages_of run; echo wrk gnuplot-nox libbenchmark-dev ;;
     fuzz) echo clang libclang-rt-14-dev ;;
     release)
       if command -v docker >/dev/null && docker info >/dev/null 2>&1; then

@@ -1,9 +1,11 @@
 // Routing and the HTTP edge of the real app (users::create_app) over real
 // HTTP, with the database unreachable: nothing listens on its port, so what
 // must work without it works, and what needs it answers 503 fast. Plus the
-// places where Pistache 0.0.5's own HTTP layer goes wrong (README).
+// places where Pistache 0.0.5's own HTTP layer goes wrong (README), and the
+// route table alone on Pistache's router tree (RouteTable).
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <pistache/router.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -22,6 +24,7 @@
 #include "common/app.hpp"
 #include "common/logging.hpp"
 #include "common/request_id.hpp"
+#include "edge/router.hpp"
 #include "embedded_files.hpp"
 #include "support/http_client.hpp"
 #include "unit_app.hpp"
@@ -620,6 +623,110 @@ TEST_F(Routing, Metrics_CountRouteTemplatesNotRawPaths) {
   EXPECT_NE(response.body.find("route=\"<unmatched>\""), std::string::npos);
   EXPECT_EQ(response.body.find("12345abc"), std::string::npos);
   EXPECT_EQ(response.body.find("/no/such"), std::string::npos);
+}
+
+// --- the route table alone (edge/router.hpp) ---------------------------------------
+
+common::Route route_of(const std::string& method, const std::string& path) {
+  return common::Route{method, path, [](const common::Request&) { return common::Response{}; },
+                       common::json_error};
+}
+
+std::string label_of(const common::edge::Router& router, const std::string& method,
+                     const std::string& path) {
+  return router.match(method, path).endpoint->label;
+}
+
+// "Sessions" adds fixed routes beside "/users/:id": the fixed one must win
+// whichever blueprint was mounted first.
+TEST(RouteTable, FixedSegmentWinsOverParameter_WhicheverIsRegisteredFirst) {
+  for (bool parameter_first : {true, false}) {
+    SCOPED_TRACE(parameter_first ? "parameter first" : "fixed first");
+    std::vector<common::Route> routes = {route_of("GET", "/users/:id"),
+                                         route_of("GET", "/users/export")};
+    if (!parameter_first) std::swap(routes[0], routes[1]);
+    common::edge::Router router(routes);
+    EXPECT_EQ(label_of(router, "GET", "/users/export"), "/users/export");
+    EXPECT_TRUE(router.match("GET", "/users/export").params.empty());
+    EXPECT_EQ(label_of(router, "GET", "/users/exports"), "/users/:id");
+    EXPECT_EQ(label_of(router, "GET", "/users/42"), "/users/:id");
+  }
+}
+
+// The fixed child is tried first, and a parameter still matches when the
+// fixed child leads nowhere.
+TEST(RouteTable, ParameterMatches_WhenTheFixedBranchHasNoRouteForTheRest) {
+  common::edge::Router router(
+      {route_of("GET", "/users/export"), route_of("GET", "/users/:id/tokens")});
+  auto match = router.match("GET", "/users/export/tokens");
+  EXPECT_EQ(match.endpoint->label, "/users/:id/tokens");
+  ASSERT_EQ(match.params.size(), 1u);
+  EXPECT_EQ(match.params[0].second, "export");
+}
+
+TEST(RouteTable, Parameters_ComeBackNamedWithoutColonAndStillEncoded) {
+  common::edge::Router router({route_of("GET", "/a/:x/b/:y")});
+  auto match = router.match("GET", "/a/1%2F2/b/y%20z");
+  EXPECT_EQ(match.endpoint->label, "/a/:x/b/:y");
+  using Params = std::vector<std::pair<std::string, std::string>>;
+  EXPECT_EQ(match.params, (Params{{"x", "1%2F2"}, {"y", "y%20z"}}));
+}
+
+TEST(RouteTable, RootAndUnknownPaths) {
+  common::edge::Router with_root({route_of("GET", "/"), route_of("GET", "/ping")});
+  EXPECT_EQ(label_of(with_root, "GET", "/"), "/");
+  EXPECT_EQ(label_of(with_root, "GET", "/nope"), "<unmatched>");
+  EXPECT_EQ(label_of(with_root, "GET", "/ping/deeper"), "<unmatched>");
+  common::edge::Router without_root({route_of("GET", "/ping")});
+  EXPECT_EQ(label_of(without_root, "GET", "/"), "<unmatched>");
+}
+
+// Pistache's tree alone finds "users/" as "users" and lets a parameter
+// match an empty segment; the canonical-path rule in front keeps them out.
+TEST(RouteTable, NonCanonicalSpellings_AreNotFoundThoughTheTreeAloneWouldFindThem) {
+  Pistache::Rest::SegmentTreeNode tree;
+  std::shared_ptr<char> users(new char[5], std::default_delete<char[]>());
+  std::copy_n("users", 5, users.get());
+  tree.addRoute(std::string_view(users.get(), 5), {}, users);
+  EXPECT_NE(std::get<0>(tree.findRoute("users/")), nullptr);
+
+  common::edge::Router router({route_of("GET", "/users"), route_of("GET", "/users/:id")});
+  for (const char* path : {"/users/", "//users", "/users//", "/users/./1", "/./users"}) {
+    EXPECT_EQ(label_of(router, "GET", path), "<unmatched>") << path;
+  }
+}
+
+TEST(RouteTable, EveryMethodOfAPath_IsAnswered) {
+  common::edge::Router router({route_of("GET", "/users/:id"), route_of("PATCH", "/users/:id")});
+  EXPECT_FALSE(router.match("GET", "/users/1").endpoint->head_only);
+  EXPECT_TRUE(router.match("HEAD", "/users/1").endpoint->head_only);
+  common::Request request;
+  auto options = router.match("OPTIONS", "/users/1").endpoint->handler(request);
+  EXPECT_EQ(options.status, 204);
+  ASSERT_EQ(options.headers.size(), 1u);
+  EXPECT_EQ(options.headers[0].second, "GET, HEAD, OPTIONS, PATCH");
+  try {
+    router.match("PUT", "/users/1").endpoint->handler(request);
+    ADD_FAILURE() << "PUT was allowed";
+  } catch (const common::HttpError& error) {
+    EXPECT_EQ(error.status(), 405);
+  }
+}
+
+// A template the tree would read differently from this router's contract
+// fails at start-up, not on a request: without its '/', Pistache's
+// sanitizeResource drops the first character ("ping" -> "ing").
+TEST(RouteTable, TemplatesOutsideTheContract_AreRefusedAtStartUp) {
+  EXPECT_EQ(Pistache::Rest::SegmentTreeNode::sanitizeResource("ping"), "ing");
+  for (const char* path : {"ping", "", "/files/*", "/users/:id?", "/users/:"}) {
+    EXPECT_THROW(common::edge::Router({route_of("GET", path)}), std::logic_error) << path;
+  }
+  EXPECT_THROW(
+      common::edge::Router({route_of("GET", "/users/:id"), route_of("PATCH", "/users/:uid")}),
+      std::logic_error);
+  EXPECT_THROW(common::edge::Router({route_of("GET", "/ping"), route_of("GET", "/ping/")}),
+               std::logic_error);
+  EXPECT_THROW(common::edge::Router({route_of("BREW", "/ping")}), std::logic_error);
 }
 
 // --- concurrency: the router-map race ------------------------------------------------

@@ -1,6 +1,8 @@
-// The App: one Pistache endpoint and one router, onto which blueprints are
-// mounted. Owns what the blueprints need to outlive (pool, blueprints), runs
-// until SIGTERM/SIGINT and then drains in-flight requests before stopping.
+// The App: blueprints are mounted on it, and start() serves their routes,
+// matched on Pistache's router tree, from event loops on Pistache's reactor
+// (common/src/http_server.hpp). Owns what the blueprints need to outlive
+// (pool, blueprints), runs until SIGTERM/SIGINT and then drains in-flight
+// requests before stopping.
 #pragma once
 
 #include <atomic>

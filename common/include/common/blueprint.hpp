@@ -1,6 +1,7 @@
 // A blueprint is a named group of routes that knows nothing about the server
 // it is mounted on (Flask's Blueprint, Crow's Blueprint). It lists its routes
-// into a Routes collector; the App installs them on the Pistache router.
+// into a Routes collector; the App installs them on Pistache's router tree
+// (Pistache::Rest::SegmentTreeNode), with the methods of each path beside it.
 #pragma once
 
 #include <functional>

@@ -1,9 +1,13 @@
-// The route table.
+// The route table: Pistache's router tree finds the path, this table the
+// method.
 #include "edge/router.hpp"
+
+#include <pistache/router.h>
 
 #include <algorithm>
 #include <set>
 #include <stdexcept>
+#include <tuple>
 
 #include "common/json_response.hpp"
 
@@ -25,6 +29,38 @@ void for_each_segment(std::string_view path, Each&& each) {
   }
 }
 
+// The tree's Route::Handler. It is never called (the tree takes Pistache's
+// own request and writer types, which this edge does not have): it carries
+// the index of the path in the table, read back with target<PathIndex>().
+struct PathIndex {
+  std::size_t index;
+  template <typename... Args>
+  Pistache::Rest::Route::Result operator()(Args&&... /*unused*/) const {
+    return Pistache::Rest::Route::Result::Failure;
+  }
+};
+
+// Pistache's tree also knows splats ("*") and optional parameters (":x?");
+// this router's contract is segments that are each fixed or one ":name".
+void check_template(const Route& route) {
+  bool fits = !route.path.empty() && route.path.front() == '/';
+  for_each_segment(route.path, [&](std::string_view segment) {
+    fits = fits && segment != ":" && segment.find_first_of("*?") == std::string_view::npos;
+  });
+  if (!fits) throw std::invalid_argument("unsupported route template: " + route.path);
+}
+
+// "users/:id" -> "/users/:": two templates of one shape are one path, which
+// must then be spelled once ("/users/:id" and "/users/:uid" are refused).
+std::string shape_of(std::string_view resource) {
+  std::string shape;
+  for_each_segment(resource, [&](std::string_view segment) {
+    shape += '/';
+    shape += segment.front() == ':' ? std::string_view(":") : segment;
+  });
+  return shape;
+}
+
 }  // namespace
 
 bool is_canonical_path(std::string_view path) {
@@ -42,17 +78,30 @@ bool is_canonical_path(std::string_view path) {
   }
 }
 
-Router::Router(const std::vector<Route>& routes) {
+Router::Router(const std::vector<Route>& routes)
+    : tree_(std::make_unique<Pistache::Rest::SegmentTreeNode>()) {
   for (const auto& route : routes) {
     if (std::find(std::begin(kMethods), std::end(kMethods), route.method) == std::end(kMethods)) {
       throw std::invalid_argument("unsupported HTTP method in a route: " + route.method);
     }
-    std::vector<std::string> segments;
-    for_each_segment(route.path, [&](std::string_view segment) { segments.emplace_back(segment); });
+    check_template(route);
+    // std::regex_replace inside: here at start-up only, never per request.
+    std::string resource = Pistache::Rest::SegmentTreeNode::sanitizeResource(route.path);
     auto path = std::find_if(paths_.begin(), paths_.end(),
-                             [&](const Path& each) { return each.segments == segments; });
+                             [&](const Path& each) { return each.resource == resource; });
     if (path == paths_.end()) {
-      paths_.push_back(Path{segments, {}, {}, {}, {}});
+      for (const auto& other : paths_) {
+        if (shape_of(other.resource) == shape_of(resource)) {
+          throw std::logic_error("one path with two sets of parameter names: /" + other.resource +
+                                 " and " + route.path);
+        }
+      }
+      std::shared_ptr<char> stored(new char[resource.size()], std::default_delete<char[]>());
+      std::copy(resource.begin(), resource.end(), stored.get());
+      tree_->addRoute(std::string_view(stored.get(), resource.size()), PathIndex{paths_.size()},
+                      stored);
+      resources_.push_back(std::move(stored));
+      paths_.push_back(Path{resource, {}, {}, {}, {}});
       path = std::prev(paths_.end());
     }
     for (const auto& [method, endpoint] : path->methods) {
@@ -97,42 +146,39 @@ Router::Router(const std::vector<Route>& routes) {
                json_error, false};
 }
 
+Router::~Router() = default;
+
 Match Router::match(std::string_view method, std::string_view path) const {
   Match match;
   if (!is_canonical_path(path)) {
     match.endpoint = &not_found_;
     return match;
   }
-  std::vector<std::string_view> segments;
-  for_each_segment(path, [&](std::string_view segment) { segments.push_back(segment); });
-  for (const auto& candidate : paths_) {
-    if (candidate.segments.size() != segments.size()) continue;
-    bool fits = true;
-    for (std::size_t i = 0; i < segments.size() && fits; ++i) {
-      const auto& expected = candidate.segments[i];
-      fits = expected[0] == ':' || expected == segments[i];
-    }
-    if (!fits) continue;
-    for (std::size_t i = 0; i < segments.size(); ++i) {
-      const auto& expected = candidate.segments[i];
-      if (expected[0] == ':') match.params.emplace_back(expected.substr(1), segments[i]);
-    }
-    for (const auto& [name, endpoint] : candidate.methods) {
-      if (name == method) {
-        match.endpoint = &endpoint;
-        return match;
-      }
-    }
-    if (method == "HEAD" && candidate.head.handler) {
-      match.endpoint = &candidate.head;
-    } else if (method == "OPTIONS") {
-      match.endpoint = &candidate.options;
-    } else {
-      match.endpoint = &candidate.not_allowed;
-    }
+  // The tree's paths have no leading '/': "/" is the root's own route.
+  auto found = tree_->findRoute(path.substr(1));
+  const auto& route = std::get<0>(found);
+  const auto* index = route ? route->handler_.target<PathIndex>() : nullptr;
+  if (index == nullptr) {
+    match.endpoint = &not_found_;
     return match;
   }
-  match.endpoint = &not_found_;
+  for (const auto& param : std::get<1>(found)) {
+    match.params.emplace_back(param.name().substr(1), param.as<std::string>());  // no ':'
+  }
+  const Path& candidate = paths_[index->index];
+  for (const auto& [name, endpoint] : candidate.methods) {
+    if (name == method) {
+      match.endpoint = &endpoint;
+      return match;
+    }
+  }
+  if (method == "HEAD" && candidate.head.handler) {
+    match.endpoint = &candidate.head;
+  } else if (method == "OPTIONS") {
+    match.endpoint = &candidate.options;
+  } else {
+    match.endpoint = &candidate.not_allowed;
+  }
   return match;
 }
 
