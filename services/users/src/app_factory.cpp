@@ -26,7 +26,7 @@
 
 namespace users {
 
-std::unique_ptr<common::App> create_app(const common::Config& config) {
+std::unique_ptr<common::App> create_app(const UsersConfig& config) {
   auto app = std::make_unique<common::App>(config);
   auto statements = UserRepository::statements();
   for (auto& statement : RevokedTokens::statements()) statements.push_back(std::move(statement));

@@ -5,9 +5,10 @@
 #include <memory>
 
 #include "common/app.hpp"
+#include "users_config.hpp"
 
 namespace users {
 
-std::unique_ptr<common::App> create_app(const common::Config& config);
+std::unique_ptr<common::App> create_app(const UsersConfig& config);
 
 }  // namespace users

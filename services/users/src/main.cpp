@@ -6,7 +6,7 @@
 #include "common/logging.hpp"
 
 int main() {
-  auto config = common::Config::from_env_or_exit("users-service");
+  auto config = users::UsersConfig::from_env_or_exit("users-service");
   common::setup_logging(config);
   try {
     auto app = users::create_app(config);

@@ -7,11 +7,11 @@
 #include <optional>
 #include <pqxx/pqxx>
 
-#include "common/config.hpp"
 #include "login_limiter.hpp"
 #include "migrations.hpp"
 #include "passwords.hpp"
 #include "user_repository.hpp"
+#include "users_config.hpp"
 
 namespace {
 
@@ -20,7 +20,7 @@ void print_applied(const std::vector<std::string>& applied) {
   for (const auto& name : applied) std::cout << "applied " << name << "\n";
 }
 
-int seed(const common::Config& config) {
+int seed(const users::UsersConfig& config) {
   pqxx::connection connection(config.database_url);
   const users::NewUser seeds[] = {{"michael", "michael@realpython.com"},
                                   {"michaelherman", "michael@mherman.org"}};
@@ -43,7 +43,7 @@ std::optional<std::string> read_admin_password() {
   return line;
 }
 
-int create_admin(const common::Config& config, const std::string& username,
+int create_admin(const users::UsersConfig& config, const std::string& username,
                  const std::string& email) {
   auto validation = users::validate_new_user(username, email);
   if (!validation.user) {
@@ -117,7 +117,7 @@ int run(int argc, char** argv) {
     return 1;
   }
 
-  auto config = common::Config::from_env_or_exit("manage");
+  auto config = users::UsersConfig::from_env_or_exit("manage");
   std::cout << "database " << common::redact_url(config.database_url) << "\n";
   // Dropping every table is a development command; production (also the
   // default when APP_ENV is unset) needs it said twice.
