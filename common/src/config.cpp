@@ -10,6 +10,7 @@
 
 #include "common/client_address.hpp"
 #include "common/config_values.hpp"
+#include "common/text.hpp"
 
 namespace common {
 namespace env {
@@ -52,9 +53,7 @@ std::vector<std::string> split_list(const std::string& text) {
   while (start <= text.size()) {
     auto comma = text.find(',', start);
     if (comma == std::string::npos) comma = text.size();
-    std::string item = text.substr(start, comma - start);
-    while (!item.empty() && item.front() == ' ') item.erase(0, 1);
-    while (!item.empty() && item.back() == ' ') item.pop_back();
+    std::string item(trim(std::string_view(text).substr(start, comma - start), " "));
     if (!item.empty()) items.push_back(item);
     start = comma + 1;
   }
