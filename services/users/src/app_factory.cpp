@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 
+#include "account_changes.hpp"
 #include "authenticator.hpp"
 #include "common/database.hpp"
 #include "common/health_blueprint.hpp"
@@ -13,7 +14,6 @@
 #include "login_limiter.hpp"
 #include "passwords.hpp"
 #include "revoked_tokens.hpp"
-#include "routes/account.hpp"
 #include "routes/api_docs.hpp"
 #include "routes/auth.hpp"
 #include "routes/index.hpp"
@@ -95,14 +95,14 @@ std::unique_ptr<common::App> create_app(const UsersConfig& config) {
 
   app->mount(std::make_shared<PingBlueprint>());
   app->mount(std::make_shared<common::HealthBlueprint>(readiness));
-  app->mount(std::make_shared<UsersBlueprint>(*repository, admin_guard, read_guard));
+  auto changes = std::make_shared<AccountChanges>();
+  app->keep_alive(changes);
+  metrics->add_collector([changes](std::string& out) { changes->append_metrics(out); });
+  app->mount(std::make_shared<UsersBlueprint>(*repository, *authenticator, *limiter, *changes,
+                                              admin_guard, read_guard));
   app->mount(std::make_shared<IndexBlueprint>(*repository, admin_guard));
   app->mount(std::make_shared<AuthBlueprint>(config, *repository, *revoked, *tokens, *authenticator,
-                                             *hasher, *limiter));
-  auto account = std::make_shared<AccountBlueprint>(config, *repository, *tokens, *authenticator,
-                                                    *hasher, *limiter);
-  app->mount(account);
-  metrics->add_collector([account](std::string& out) { account->append_metrics(out); });
+                                             *hasher, *limiter, *changes));
   app->mount(std::make_shared<StaticBlueprint>());
   app->mount(std::make_shared<common::MetricsBlueprint>(metrics));
   app->mount(std::make_shared<ApiDocsBlueprint>());
