@@ -1,4 +1,4 @@
-// Parses and validates the environment into a Config.
+// Parses and validates the server's settings from the environment.
 #include "common/config.hpp"
 
 #include <arpa/inet.h>
@@ -9,9 +9,11 @@
 #include <thread>
 
 #include "common/client_address.hpp"
+#include "common/config_values.hpp"
+#include "common/text.hpp"
 
 namespace common {
-namespace {
+namespace env {
 
 std::optional<std::string> non_empty(const Config::Lookup& lookup, const std::string& name) {
   auto value = lookup(name);
@@ -19,27 +21,12 @@ std::optional<std::string> non_empty(const Config::Lookup& lookup, const std::st
   return value;
 }
 
-// A value as it may appear in a one-line error: control characters (a line
-// break would split the message) shown as '?'.
 std::string shown(const std::string& value) {
   std::string out = value.substr(0, 64);
   for (char& c : out) {
     if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
   }
   return value.size() > 64 ? out + "..." : out;
-}
-
-bool is_valid_host(const std::string& host) {
-  in6_addr address{};
-  if (::inet_pton(AF_INET, host.c_str(), &address) == 1) return true;
-  if (::inet_pton(AF_INET6, host.c_str(), &address) == 1) return true;
-  if (host.empty() || host.size() > 253 || host.front() == '.' || host.back() == '.') return false;
-  for (char c : host) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '-' || c == '.';
-    if (!ok) return false;
-  }
-  return host.find("..") == std::string::npos;
 }
 
 long long parse_int(const std::string& name, const std::string& text, long long min,
@@ -52,6 +39,47 @@ long long parse_int(const std::string& name, const std::string& text, long long 
                       std::to_string(max) + ", got '" + shown(text) + "'");
   }
   return value;
+}
+
+bool parse_bool(const std::string& name, const std::string& text) {
+  if (text == "true" || text == "1") return true;
+  if (text == "false" || text == "0") return false;
+  throw ConfigError(name + " must be true or false, got '" + shown(text) + "'");
+}
+
+std::vector<std::string> split_list(const std::string& text) {
+  std::vector<std::string> items;
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    auto comma = text.find(',', start);
+    if (comma == std::string::npos) comma = text.size();
+    std::string item(trim(std::string_view(text).substr(start, comma - start), " "));
+    if (!item.empty()) items.push_back(item);
+    start = comma + 1;
+  }
+  return items;
+}
+
+}  // namespace env
+
+namespace {
+
+using env::non_empty;
+using env::parse_bool;
+using env::parse_int;
+using env::shown;
+
+bool is_valid_host(const std::string& host) {
+  in6_addr address{};
+  if (::inet_pton(AF_INET, host.c_str(), &address) == 1) return true;
+  if (::inet_pton(AF_INET6, host.c_str(), &address) == 1) return true;
+  if (host.empty() || host.size() > 253 || host.front() == '.' || host.back() == '.') return false;
+  for (char c : host) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '-' || c == '.';
+    if (!ok) return false;
+  }
+  return host.find("..") == std::string::npos;
 }
 
 AppEnv parse_env(const std::string& text) {
@@ -76,83 +104,6 @@ std::string required_url(const Config::Lookup& lookup, const std::string& name, 
     throw ConfigError(name + " must be a libpq URI starting with postgresql:// or postgres://");
   }
   return *url;
-}
-
-bool parse_bool(const std::string& name, const std::string& text) {
-  if (text == "true" || text == "1") return true;
-  if (text == "false" || text == "0") return false;
-  throw ConfigError(name + " must be true or false, got '" + shown(text) + "'");
-}
-
-std::vector<std::string> split_list(const std::string& text) {
-  std::vector<std::string> items;
-  std::size_t start = 0;
-  while (start <= text.size()) {
-    auto comma = text.find(',', start);
-    if (comma == std::string::npos) comma = text.size();
-    std::string item = text.substr(start, comma - start);
-    while (!item.empty() && item.front() == ' ') item.erase(0, 1);
-    while (!item.empty() && item.back() == ' ') item.pop_back();
-    if (!item.empty()) items.push_back(item);
-    start = comma + 1;
-  }
-  return items;
-}
-
-void read_auth(const Config::Lookup& lookup, Config& config) {
-  if (auto key = non_empty(lookup, "SECRET_KEY")) {
-    config.secret_key = *key;
-  } else if (config.app_env == AppEnv::production) {
-    throw ConfigError("SECRET_KEY is required when APP_ENV=production");
-  } else {
-    config.secret_key = "secret";
-  }
-  // HS256 with a short key is brute-forced offline from any one token.
-  if (config.app_env == AppEnv::production && config.secret_key.size() < 32) {
-    throw ConfigError("SECRET_KEY must be at least 32 bytes when APP_ENV=production, got " +
-                      std::to_string(config.secret_key.size()));
-  }
-  if (auto seconds = non_empty(lookup, "TOKEN_EXPIRATION_SECONDS")) {
-    config.token_expiration_seconds =
-        static_cast<int>(parse_int("TOKEN_EXPIRATION_SECONDS", *seconds, 1, 31536000));
-  }
-  if (auto require = non_empty(lookup, "REQUIRE_ADMIN_FOR_WRITES")) {
-    config.require_admin_for_writes = parse_bool("REQUIRE_ADMIN_FOR_WRITES", *require);
-  }
-  if (auto require = non_empty(lookup, "REQUIRE_AUTH_FOR_READS")) {
-    config.require_auth_for_reads = parse_bool("REQUIRE_AUTH_FOR_READS", *require);
-  }
-  if (auto proxies = lookup("TRUSTED_PROXIES")) {  // set but empty: trust no proxy
-    config.trusted_proxies = split_list(*proxies);
-    try {
-      AddressSet check(config.trusted_proxies);
-    } catch (const std::invalid_argument& error) {
-      throw ConfigError("TRUSTED_PROXIES must list IP addresses or CIDR blocks: " +
-                        shown(error.what()));
-    }
-  }
-  // Flask's testing config lowers the bcrypt rounds the same way.
-  config.password_hash_cost = config.app_env == AppEnv::testing ? "min" : "interactive";
-  if (auto cost = non_empty(lookup, "PASSWORD_HASH_COST")) {
-    if (*cost != "min" && *cost != "interactive" && *cost != "moderate" && *cost != "sensitive") {
-      throw ConfigError(
-          "PASSWORD_HASH_COST must be min, interactive, moderate or sensitive, got '" +
-          shown(*cost) + "'");
-    }
-    config.password_hash_cost = *cost;
-  }
-  if (auto failures = non_empty(lookup, "LOGIN_MAX_FAILURES")) {
-    config.login_max_failures =
-        static_cast<int>(parse_int("LOGIN_MAX_FAILURES", *failures, 1, 1000000));
-  }
-  if (auto concurrency = non_empty(lookup, "PASSWORD_HASH_CONCURRENCY")) {
-    config.password_hash_concurrency =
-        static_cast<int>(parse_int("PASSWORD_HASH_CONCURRENCY", *concurrency, 1, 1024));
-  }
-  if (auto wait = non_empty(lookup, "PASSWORD_HASH_QUEUE_TIMEOUT_MS")) {
-    config.password_hash_queue_timeout_ms =
-        static_cast<int>(parse_int("PASSWORD_HASH_QUEUE_TIMEOUT_MS", *wait, 1, 60000));
-  }
 }
 
 }  // namespace
@@ -280,26 +231,34 @@ Config Config::from_lookup(const Lookup& lookup) {
     config.security_headers = parse_bool("SECURITY_HEADERS", *value);
   }
 
-  read_auth(lookup, config);
+  if (auto proxies = lookup("TRUSTED_PROXIES")) {  // set but empty: trust no proxy
+    config.trusted_proxies = env::split_list(*proxies);
+    try {
+      AddressSet check(config.trusted_proxies);
+    } catch (const std::invalid_argument& error) {
+      throw ConfigError("TRUSTED_PROXIES must list IP addresses or CIDR blocks: " +
+                        shown(error.what()));
+    }
+  }
   return config;
 }
 
-Config Config::from_env() {
-  return from_lookup([](const std::string& name) -> std::optional<std::string> {
+Config::Lookup environment() {
+  return [](const std::string& name) -> std::optional<std::string> {
     // Read once at start-up, before any thread runs or the environment changes.
     const char* value = std::getenv(name.c_str());  // NOLINT(concurrency-mt-unsafe)
     if (!value) return std::nullopt;
     return std::string(value);
-  });
+  };
 }
 
-Config Config::from_env_or_exit(const char* program) {
-  try {
-    return from_env();
-  } catch (const ConfigError& error) {
-    std::cerr << program << ": configuration error: " << error.what() << "\n";
-    std::exit(2);  // NOLINT(concurrency-mt-unsafe): at start-up, no other thread yet
-  }
+Config Config::from_env() {
+  return from_lookup(environment());
+}
+
+[[noreturn]] void exit_for_config_error(const char* program, const ConfigError& error) {
+  std::cerr << program << ": configuration error: " << error.what() << "\n";
+  std::exit(2);  // NOLINT(concurrency-mt-unsafe): at start-up, no other thread yet
 }
 
 }  // namespace common

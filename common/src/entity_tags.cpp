@@ -1,11 +1,13 @@
 // Entity tag lists.
 #include "common/entity_tags.hpp"
 
+#include "common/text.hpp"
+
 namespace common {
 namespace {
 
 bool is_blank(char c) {
-  return c == ' ' || c == '\t';
+  return kOptionalWhitespace.find(c) != std::string_view::npos;
 }
 
 // etagc = "!" / %x23-7E / obs-text

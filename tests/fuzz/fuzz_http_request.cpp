@@ -63,7 +63,7 @@ constexpr std::size_t kMaxBody = 4096;  // MAX_BODY_BYTES below
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
   auto config =
-      common::Config::from_lookup([](const std::string& name) -> std::optional<std::string> {
+      users::UsersConfig::from_lookup([](const std::string& name) -> std::optional<std::string> {
         if (name == "APP_ENV") return "testing";
         if (name == "DATABASE_TEST_URL") return "postgresql://postgres@127.0.0.1:1/none";
         if (name == "HOST") return "127.0.0.1";

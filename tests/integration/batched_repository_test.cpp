@@ -230,11 +230,8 @@ TEST_F(BatchedRepository, AddMany_SameEmailsInOppositeOrdersOnTwoLoops_NeverDead
 TEST_F(BatchedRepository, FindAccountsMany_EachIdGetsItsAccountOrNothing) {
   auto plain =
       runner_.call([&] { return repository_.add(new_user("plain", "plain@example.com")); });
-  {
-    pqxx::connection connection(fixture::service().database_url);
-    users::UserRepository::save_admin(connection, new_user("boss", "boss@example.com"),
-                                      "$argon2id$stand-in");
-  }
+  runner_.call(
+      [&] { repository_.save_admin(new_user("boss", "boss@example.com"), "$argon2id$stand-in"); });
   auto boss = runner_.call([&] { return repository_.find_account_by_email("boss@example.com"); });
   ASSERT_TRUE(boss);
   auto found = runner_.call([&] {

@@ -35,22 +35,23 @@ inline Service& service() {
 // The configuration the brief's environment gives the app: testing, the
 // cluster's database, loopback, an ephemeral port, two worker threads;
 // `overrides` sets (or adds) variables for a differently configured app.
-inline common::Config testing_config(const std::string& url,
-                                     const std::map<std::string, std::string>& overrides = {}) {
-  return common::Config::from_lookup([&](const std::string& name) -> std::optional<std::string> {
-    if (auto it = overrides.find(name); it != overrides.end()) return it->second;
-    if (name == "APP_ENV") return "testing";
-    if (name == "DATABASE_TEST_URL") return url;
-    if (name == "HOST") return "127.0.0.1";
-    if (name == "PORT") return "0";
-    if (name == "THREADS") return "2";
-    if (name == "LOG_LEVEL") {
-      // TEST_LOG_LEVEL=info shows the app's log lines when a test needs a look.
-      const char* level = std::getenv("TEST_LOG_LEVEL");
-      return level ? level : "error";
-    }
-    return std::nullopt;
-  });
+inline users::UsersConfig testing_config(const std::string& url,
+                                         const std::map<std::string, std::string>& overrides = {}) {
+  return users::UsersConfig::from_lookup(
+      [&](const std::string& name) -> std::optional<std::string> {
+        if (auto it = overrides.find(name); it != overrides.end()) return it->second;
+        if (name == "APP_ENV") return "testing";
+        if (name == "DATABASE_TEST_URL") return url;
+        if (name == "HOST") return "127.0.0.1";
+        if (name == "PORT") return "0";
+        if (name == "THREADS") return "2";
+        if (name == "LOG_LEVEL") {
+          // TEST_LOG_LEVEL=info shows the app's log lines when a test needs a look.
+          const char* level = std::getenv("TEST_LOG_LEVEL");
+          return level ? level : "error";
+        }
+        return std::nullopt;
+      });
 }
 
 class Environment : public ::testing::Environment {

@@ -6,7 +6,7 @@
 #include "auth_payloads.hpp"
 #include "authenticator.hpp"
 #include "common/entity_tags.hpp"
-#include "routes/account.hpp"
+#include "routes/users.hpp"
 #include "validation.hpp"
 
 namespace {

@@ -143,7 +143,7 @@ TEST(HashConcurrency, HalfTheMemoryAtTheCostsMemoryPerHash) {
 }
 
 TEST(HashConcurrency, TheSettingWins) {
-  common::Config config;
+  users::UsersConfig config;
   config.password_hash_cost = "interactive";
   config.password_hash_concurrency = 3;
   EXPECT_EQ(users::default_hash_concurrency(config), 3);

@@ -1,5 +1,6 @@
-// Config from the environment (common/config.hpp): every variable, good and
-// bad, through from_lookup so the real environment is never touched.
+// The server's Config from the environment (common/config.hpp): every
+// variable, good and bad, through from_lookup so the real environment is
+// never touched. The users service's own settings: users_config_test.cpp.
 #include "common/config.hpp"
 
 #include <gtest/gtest.h>
@@ -57,13 +58,9 @@ void expect_refused(const Vars& vars, const std::string& variable) {
 // --- APP_ENV -------------------------------------------------------------------
 
 TEST(Config, NoAppEnv_IsProduction) {
-  // Development's known signing key must be asked for: without APP_ENV the
-  // service wants production's SECRET_KEY.
-  expect_refused({{"DATABASE_URL", kUrl}}, "SECRET_KEY");
   auto config = load({{"DATABASE_URL", kUrl}, {"SECRET_KEY", kProdKey}});
   EXPECT_EQ(config.app_env, AppEnv::production);
   EXPECT_EQ(config.log_level, "info");
-  EXPECT_EQ(config.password_hash_cost, "interactive");
   EXPECT_EQ(load({{"DATABASE_URL", kUrl}, {"SECRET_KEY", kProdKey}, {"APP_ENV", ""}}).app_env,
             AppEnv::production);
 }
@@ -79,7 +76,6 @@ TEST(Config, Development_HasItsDefaults) {
   EXPECT_EQ(config.log_level, "debug");
   EXPECT_EQ(config.log_format, "text");
   EXPECT_EQ(config.max_body_bytes, 1048576u);
-  EXPECT_EQ(config.secret_key, "secret");
 }
 
 TEST(Config, Threads_DefaultToHardwareConcurrency) {
@@ -305,78 +301,21 @@ TEST(Config, ConnectionLimits_DefaultsReadAndRefused) {
   }
 }
 
-// --- SECRET_KEY ----------------------------------------------------------------------------
+// --- TRUSTED_PROXIES -----------------------------------------------------------
 
-TEST(Config, SecretKey_DefaultsToSecretOutsideProduction) {
-  EXPECT_EQ(load(dev()).secret_key, "secret");
-  EXPECT_EQ(load({{"APP_ENV", "testing"}, {"DATABASE_TEST_URL", kTestUrl}}).secret_key, "secret");
+TEST(Config, TrustedProxies_DefaultToLoopback) {
+  EXPECT_EQ(load(dev()).trusted_proxies, (std::vector<std::string>{"127.0.0.1", "::1"}));
 }
 
-TEST(Config, SecretKey_IsRequiredInProduction) {
-  expect_refused(dev({{"APP_ENV", "production"}}), "SECRET_KEY");
-  expect_refused(dev({{"APP_ENV", "production"}, {"SECRET_KEY", ""}}), "SECRET_KEY");
-  EXPECT_EQ(load(dev({{"APP_ENV", "production"}, {"SECRET_KEY", kProdKey}})).secret_key, kProdKey);
-}
-
-TEST(Config, SecretKey_ShorterThan32BytesIsRefusedInProduction) {
-  expect_refused(dev({{"APP_ENV", "production"}, {"SECRET_KEY", "k3y"}}), "SECRET_KEY");
-  expect_refused(dev({{"APP_ENV", "production"}, {"SECRET_KEY", kProdKey.substr(1)}}),
-                 "SECRET_KEY");
-  EXPECT_EQ(load(dev({{"SECRET_KEY", "k3y"}})).secret_key, "k3y");  // development may
-}
-
-// --- authentication --------------------------------------------------------------------
-
-TEST(Config, AuthDefaults) {
-  auto config = load(dev());
-  EXPECT_EQ(config.token_expiration_seconds, 3600);
-  EXPECT_FALSE(config.require_admin_for_writes);
-  EXPECT_EQ(config.trusted_proxies, (std::vector<std::string>{"127.0.0.1", "::1"}));
-  EXPECT_EQ(config.password_hash_cost, "interactive");
-  EXPECT_EQ(config.login_max_failures, 10);
-  EXPECT_FALSE(config.require_auth_for_reads);
-  EXPECT_EQ(config.password_hash_concurrency, 0);  // from the cgroup at start-up
-  EXPECT_EQ(config.password_hash_queue_timeout_ms, 2000);
-  EXPECT_EQ(load({{"APP_ENV", "testing"}, {"DATABASE_TEST_URL", kTestUrl}}).password_hash_cost,
-            "min");
-}
-
-TEST(Config, AuthVariables_AreRead) {
-  auto config = load(dev({{"TOKEN_EXPIRATION_SECONDS", "5"},
-                          {"REQUIRE_ADMIN_FOR_WRITES", "true"},
-                          {"TRUSTED_PROXIES", "10.0.0.0/8, ::1"},
-                          {"PASSWORD_HASH_COST", "moderate"},
-                          {"LOGIN_MAX_FAILURES", "3"},
-                          {"REQUIRE_AUTH_FOR_READS", "true"},
-                          {"PASSWORD_HASH_CONCURRENCY", "2"},
-                          {"PASSWORD_HASH_QUEUE_TIMEOUT_MS", "250"}}));
-  EXPECT_TRUE(config.require_auth_for_reads);
-  EXPECT_EQ(config.password_hash_concurrency, 2);
-  EXPECT_EQ(config.password_hash_queue_timeout_ms, 250);
-  EXPECT_EQ(config.token_expiration_seconds, 5);
-  EXPECT_TRUE(config.require_admin_for_writes);
-  EXPECT_EQ(config.trusted_proxies, (std::vector<std::string>{"10.0.0.0/8", "::1"}));
-  EXPECT_EQ(config.password_hash_cost, "moderate");
-  EXPECT_EQ(config.login_max_failures, 3);
-  EXPECT_FALSE(load(dev({{"REQUIRE_ADMIN_FOR_WRITES", "0"}})).require_admin_for_writes);
+TEST(Config, TrustedProxies_AreRead) {
+  EXPECT_EQ(load(dev({{"TRUSTED_PROXIES", "10.0.0.0/8, ::1"}})).trusted_proxies,
+            (std::vector<std::string>{"10.0.0.0/8", "::1"}));
   EXPECT_TRUE(load(dev({{"TRUSTED_PROXIES", ""}})).trusted_proxies.empty());
 }
 
-TEST(Config, BadAuthVariables_AreRefused) {
-  expect_refused(dev({{"TOKEN_EXPIRATION_SECONDS", "0"}}), "TOKEN_EXPIRATION_SECONDS");
-  expect_refused(dev({{"TOKEN_EXPIRATION_SECONDS", "1h"}}), "TOKEN_EXPIRATION_SECONDS");
-  expect_refused(dev({{"REQUIRE_ADMIN_FOR_WRITES", "yes"}}), "REQUIRE_ADMIN_FOR_WRITES");
+TEST(Config, BadTrustedProxies_AreRefused) {
   expect_refused(dev({{"TRUSTED_PROXIES", "nginx"}}), "TRUSTED_PROXIES");
   expect_refused(dev({{"TRUSTED_PROXIES", "10.0.0.0/33"}}), "TRUSTED_PROXIES");
-  expect_refused(dev({{"PASSWORD_HASH_COST", "max"}}), "PASSWORD_HASH_COST");
-  expect_refused(dev({{"LOGIN_MAX_FAILURES", "-1"}}), "LOGIN_MAX_FAILURES");
-  expect_refused(dev({{"REQUIRE_AUTH_FOR_READS", "on"}}), "REQUIRE_AUTH_FOR_READS");
-  expect_refused(dev({{"PASSWORD_HASH_CONCURRENCY", "0"}}), "PASSWORD_HASH_CONCURRENCY");
-  expect_refused(dev({{"PASSWORD_HASH_QUEUE_TIMEOUT_MS", "2s"}}), "PASSWORD_HASH_QUEUE_TIMEOUT_MS");
-}
-
-TEST(Config, SecretKey_IsReadInDevelopment) {
-  EXPECT_EQ(load(dev({{"SECRET_KEY", "mine"}})).secret_key, "mine");
 }
 
 // --- all together ----------------------------------------------------------------------
@@ -388,8 +327,7 @@ TEST(Config, AllVariables_AreRead) {
                           {"DB_POOL_SIZE", "7"},
                           {"LOG_LEVEL", "warn"},
                           {"LOG_FORMAT", "json"},
-                          {"MAX_BODY_BYTES", "2048"},
-                          {"SECRET_KEY", "s"}}));
+                          {"MAX_BODY_BYTES", "2048"}}));
   EXPECT_EQ(config.host, "127.0.0.1");
   EXPECT_EQ(config.port, 8081);
   EXPECT_EQ(config.threads, 3);
@@ -397,7 +335,6 @@ TEST(Config, AllVariables_AreRead) {
   EXPECT_EQ(config.log_level, "warn");
   EXPECT_EQ(config.log_format, "json");
   EXPECT_EQ(config.max_body_bytes, 2048u);
-  EXPECT_EQ(config.secret_key, "s");
 }
 
 // A value with a line break must not turn the one-line start-up error into

@@ -45,7 +45,7 @@ std::string describe(const Operations& operations) {
   return out;
 }
 
-void expect_same_operations(const common::Config& config) {
+void expect_same_operations(const users::UsersConfig& config) {
   auto app = users::create_app(config);
   auto in_app = registered(*app);
   auto in_document = support::OpenApiCheck().operations();

@@ -18,16 +18,16 @@
 #include <string_view>
 
 #include "common/app.hpp"
-#include "common/config.hpp"
 #include "support/free_port.hpp"
 #include "support/http_client.hpp"
+#include "users_config.hpp"
 
 namespace unit {
 
 using Clock = std::chrono::steady_clock;
 
 // APP_ENV=testing on 127.0.0.1, an ephemeral port, 2 threads, logs quiet.
-inline common::Config test_config(std::map<std::string, std::string> extra = {}) {
+inline users::UsersConfig test_config(std::map<std::string, std::string> extra = {}) {
   std::map<std::string, std::string> vars = {
       {"APP_ENV", "testing"},
       {"DATABASE_TEST_URL",
@@ -37,11 +37,12 @@ inline common::Config test_config(std::map<std::string, std::string> extra = {})
       {"THREADS", "2"},
       {"LOG_LEVEL", "off"}};
   for (auto& [key, value] : extra) vars[key] = value;
-  return common::Config::from_lookup([vars](const std::string& name) -> std::optional<std::string> {
-    auto it = vars.find(name);
-    if (it == vars.end()) return std::nullopt;
-    return it->second;
-  });
+  return users::UsersConfig::from_lookup(
+      [vars](const std::string& name) -> std::optional<std::string> {
+        auto it = vars.find(name);
+        if (it == vars.end()) return std::nullopt;
+        return it->second;
+      });
 }
 
 // Reads from `fd` into `out` until `marker` is in it, the peer closes

@@ -1,5 +1,6 @@
-// Service configuration read from the environment, like the Flask config
-// classes: one struct, validated once at start-up.
+// The server's configuration read from the environment, like the Flask
+// config classes: one struct, validated once at start-up. A service keeps
+// its own settings next to it (services/users: users_config.hpp).
 #pragma once
 
 #include <cstddef>
@@ -38,20 +39,8 @@ struct Config {
   std::size_t max_header_fields = 100;        // 431 beyond
   int keepalive_timeout_seconds = 65;         // an idle keep-alive connection is closed after
   int max_connections = 0;                    // open client connections; 0: from the fd limit
-  std::string secret_key;                     // at least 32 bytes in production
-  int token_expiration_seconds = 3600;
-  bool require_admin_for_writes = false;
-  bool require_auth_for_reads = false;  // GET /users and /users/{id} need a valid token
   // Peers whose X-Real-IP is believed (IP addresses or CIDR blocks).
   std::vector<std::string> trusted_proxies = {"127.0.0.1", "::1"};
-  // Argon2id cost: min (tests), interactive (default), moderate, sensitive.
-  std::string password_hash_cost = "interactive";
-  int login_max_failures = 10;  // failed logins per address and per email a minute
-  // Argon2id hashes computed at once; 0: from the memory and CPUs the cgroup
-  // allows (see users::default_hash_concurrency).
-  int password_hash_concurrency = 0;
-  // How long a hash may wait for its turn before the request gets a 503.
-  int password_hash_queue_timeout_ms = 2000;
   // SECURITY_HEADERS: the service adds X-Content-Type-Options, X-Frame-Options,
   // Referrer-Policy and a Content-Security-Policy to every response (a
   // handler's own value wins). Off behind the project's nginx, which adds them.
@@ -62,9 +51,13 @@ struct Config {
   using Lookup = std::function<std::optional<std::string>(const std::string&)>;
   static Config from_lookup(const Lookup& lookup);
   static Config from_env();
-  // from_env(), or print "<program>: configuration error: ..." and exit(2).
-  static Config from_env_or_exit(const char* program);
 };
+
+// The process environment as a Lookup (getenv).
+Config::Lookup environment();
+
+// Prints "<program>: configuration error: ..." and exits with code 2.
+[[noreturn]] void exit_for_config_error(const char* program, const ConfigError& error);
 
 std::string to_string(AppEnv env);
 

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 
+#include "account_changes.hpp"
 #include "authenticator.hpp"
 #include "common/database.hpp"
 #include "common/health_blueprint.hpp"
@@ -15,7 +16,6 @@
 #include "mail_sender.hpp"
 #include "passwords.hpp"
 #include "revoked_tokens.hpp"
-#include "routes/account.hpp"
 #include "routes/api_docs.hpp"
 #include "routes/auth.hpp"
 #include "routes/index.hpp"
@@ -28,7 +28,7 @@
 
 namespace users {
 
-std::unique_ptr<common::App> create_app(const common::Config& config, const MailSettings& mail) {
+std::unique_ptr<common::App> create_app(const UsersConfig& config) {
   auto app = std::make_unique<common::App>(config);
   auto statements = UserRepository::statements();
   for (auto& statement : RevokedTokens::statements()) statements.push_back(std::move(statement));
@@ -84,14 +84,14 @@ std::unique_ptr<common::App> create_app(const common::Config& config, const Mail
   metrics->add_collector([archive](std::string& out) { archive->append_metrics(out); });
   // With mail off nothing is queued: neither the sender nor the outbox's
   // metrics (whose query a scrape would otherwise pay for nothing).
-  if (mail.enabled) {
+  if (config.mail.enabled) {
     auto outbox = std::make_shared<MailOutboxStatus>(*pool);
     metrics->add_collector([outbox](std::string& out) { outbox->append_metrics(out); });
-    auto sender = std::make_shared<MailSender>(config.database_url, mail);
+    auto sender = std::make_shared<MailSender>(config.database_url, config.mail);
     sender->start();
     app->keep_alive(sender);
     metrics->add_collector([sender](std::string& out) { sender->append_metrics(out); });
-    spdlog::info("mail: sending through {} as {}", mail.smtp_url, mail.from);
+    spdlog::info("mail: sending through {} as {}", config.mail.smtp_url, config.mail.from);
   } else {
     spdlog::info("mail is off: SMTP_URL is not set, nothing is sent");
   }
@@ -111,14 +111,14 @@ std::unique_ptr<common::App> create_app(const common::Config& config, const Mail
 
   app->mount(std::make_shared<PingBlueprint>());
   app->mount(std::make_shared<common::HealthBlueprint>(readiness));
-  app->mount(std::make_shared<UsersBlueprint>(*repository, admin_guard, read_guard));
+  auto changes = std::make_shared<AccountChanges>();
+  app->keep_alive(changes);
+  metrics->add_collector([changes](std::string& out) { changes->append_metrics(out); });
+  app->mount(std::make_shared<UsersBlueprint>(*repository, *authenticator, *limiter, *changes,
+                                              admin_guard, read_guard));
   app->mount(std::make_shared<IndexBlueprint>(*repository, admin_guard));
   app->mount(std::make_shared<AuthBlueprint>(config, *repository, *revoked, *tokens, *authenticator,
-                                             *hasher, *limiter));
-  auto account = std::make_shared<AccountBlueprint>(config, *repository, *tokens, *authenticator,
-                                                    *hasher, *limiter);
-  app->mount(account);
-  metrics->add_collector([account](std::string& out) { account->append_metrics(out); });
+                                             *hasher, *limiter, *changes));
   app->mount(std::make_shared<StaticBlueprint>());
   app->mount(std::make_shared<common::MetricsBlueprint>(metrics));
   app->mount(std::make_shared<ApiDocsBlueprint>());

@@ -5,13 +5,12 @@
 #include <memory>
 
 #include "common/app.hpp"
-#include "mail_settings.hpp"
+#include "users_config.hpp"
 
 namespace users {
 
-// Mail is off unless `mail` says otherwise (SMTP_URL); with it on, the
+// Mail is off unless config.mail says otherwise (SMTP_URL); with it on, the
 // outbox's sender runs on a thread of its own until the App goes away.
-std::unique_ptr<common::App> create_app(const common::Config& config,
-                                        const MailSettings& mail = {});
+std::unique_ptr<common::App> create_app(const UsersConfig& config);
 
 }  // namespace users

@@ -2,6 +2,8 @@
 // (no I/O), then revocation and the user (database).
 #include "authenticator.hpp"
 
+#include "common/text.hpp"
+
 namespace users {
 namespace {
 
@@ -18,14 +20,10 @@ std::string session_refusal(const TokenClaims& claims, const Account& account) {
 std::string bearer_token(const std::string& authorization) {
   auto space = authorization.find(' ');
   if (space == std::string::npos) return {};
-  std::string scheme = authorization.substr(0, space);
-  for (char& c : scheme) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  if (scheme != "bearer") return {};
+  if (!common::iequals(std::string_view(authorization).substr(0, space), "bearer")) return {};
   auto start = authorization.find_first_not_of(' ', space);
   if (start == std::string::npos) return {};
-  std::string token = authorization.substr(start);
-  while (!token.empty() && (token.back() == ' ' || token.back() == '\t')) token.pop_back();
-  return token;
+  return std::string(common::trim_end(std::string_view(authorization).substr(start)));
 }
 
 Session Authenticator::authenticate(const common::Request& request) const {

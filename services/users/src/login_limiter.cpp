@@ -74,11 +74,6 @@ void add_counting_statements(LoginLimiter::Key kind,
            "RETURNING j.blocked, ceil(extract(epoch FROM j.blocked_until - now()))::bigint"});
 }
 
-// The email's counter, gone.
-std::string forget_sql() {
-  return "DELETE FROM login_attempts WHERE key = " + key_sql(LoginLimiter::Key::email);
-}
-
 }  // namespace
 
 LoginLimiter::LoginLimiter(common::Database& database, int max_failures)
@@ -91,7 +86,8 @@ std::vector<common::PreparedStatement> LoginLimiter::statements() {
   statements.push_back({"login_attempts_refund",
                         "UPDATE login_attempts SET attempts = attempts - 1, blocked_until = NULL "
                         "WHERE key = $1 AND attempts > 0"});
-  statements.push_back({"login_attempts_forget", forget_sql()});
+  statements.push_back(
+      {"login_attempts_forget", "DELETE FROM login_attempts WHERE key = " + key_sql(Key::email)});
   statements.push_back({"login_attempts_prune",
                         "DELETE FROM login_attempts WHERE key IN (SELECT key FROM login_attempts "
                         "WHERE expires_at <= now() ORDER BY expires_at LIMIT " +
@@ -130,12 +126,6 @@ void LoginLimiter::succeeded(const std::string& address, const std::string& emai
 
 void LoginLimiter::forget_email(const std::string& email) {
   database_.run({"login_attempts_forget", {email}});
-}
-
-void LoginLimiter::forget_email(pqxx::connection& connection, const std::string& email) {
-  pqxx::work work(connection);
-  work.exec_params(forget_sql(), email);
-  work.commit();
 }
 
 std::string LoginLimiter::address_key(const std::string& address) {

@@ -20,7 +20,6 @@
 
 #include <atomic>
 #include <optional>
-#include <pqxx/pqxx>
 #include <string>
 #include <vector>
 
@@ -48,8 +47,6 @@ class LoginLimiter {
   void succeeded(const std::string& address, const std::string& email);
   // Forgets the email's counter (its account is gone).
   void forget_email(const std::string& email);
-  // The same for `manage delete`, on its own connection.
-  static void forget_email(pqxx::connection& connection, const std::string& email);
 
   // An address's key: an IPv4 address as it is (also an IPv4-mapped IPv6
   // one), an IPv6 address as its /64 block, anything else as it is. (An

@@ -21,11 +21,10 @@ int finish(int code) {
 }  // namespace
 
 int main() {
-  auto config = common::Config::from_env_or_exit("users-service");
-  auto mail = users::MailSettings::from_env_or_exit("users-service");
+  auto config = users::UsersConfig::from_env_or_exit("users-service");
   common::setup_logging(config);
   try {
-    auto app = users::create_app(config, mail);
+    auto app = users::create_app(config);
     spdlog::info("database {}", common::redact_url(config.database_url));
     app->run_until_signal();
   } catch (const std::exception& error) {

@@ -2,13 +2,15 @@
 // recreate_db, seed_db, create_admin, deactivate, delete, set_admin,
 // send_test_mail. APP_ENV picks the database as for the service.
 #include <CLI/CLI.hpp>
+#include <chrono>
 #include <cstdlib>
 #include <iostream>
 #include <optional>
 #include <pqxx/pqxx>
 #include <random>
 
-#include "common/config.hpp"
+#include "common/database.hpp"
+#include "common/loop_runner.hpp"
 #include "login_limiter.hpp"
 #include "mail_message.hpp"
 #include "mail_settings.hpp"
@@ -17,6 +19,7 @@
 #include "passwords.hpp"
 #include "smtp_client.hpp"
 #include "user_repository.hpp"
+#include "users_config.hpp"
 
 namespace {
 
@@ -25,12 +28,46 @@ void print_applied(const std::vector<std::string>& applied) {
   for (const auto& name : applied) std::cout << "applied " << name << "\n";
 }
 
-int seed(const common::Config& config) {
-  pqxx::connection connection(config.database_url);
+// The service's repository and login limiter on a loop of manage's own: a
+// command changes users through the statements the service runs, so each
+// rule (who may be removed, which change revokes tokens) has one place.
+// Schema changes (migrations.cpp) stay on a plain libpqxx connection.
+class Store {
+ public:
+  explicit Store(const users::UsersConfig& config)
+      : database_(config.database_url, statements(), 1,
+                  std::chrono::milliseconds(config.db_request_timeout_ms)),
+        users_(database_),
+        limiter_(database_, config.login_max_failures) {}
+
+  // Runs `command(users, limiter)` on the loop and returns what it returned.
+  template <typename Command>
+  auto call(Command&& command) {
+    return runner_.call([&] { return command(users_, limiter_); });
+  }
+
+ private:
+  static std::vector<common::PreparedStatement> statements() {
+    auto statements = users::UserRepository::statements();
+    for (auto& statement : users::LoginLimiter::statements()) {
+      statements.push_back(std::move(statement));
+    }
+    return statements;
+  }
+
+  common::Database database_;
+  common::LoopRunner runner_;
+  users::UserRepository users_;
+  users::LoginLimiter limiter_;
+};
+
+int seed(Store& store) {
   const users::NewUser seeds[] = {{"michael", "michael@realpython.com"},
                                   {"michaelherman", "michael@mherman.org"}};
   for (const auto& user : seeds) {
-    bool added = users::UserRepository::add_if_missing(connection, user);
+    bool added = store.call([&](users::UserRepository& repository, users::LoginLimiter&) {
+      return repository.add_if_missing(user);
+    });
     std::cout << (added ? "added " : "already there: ") << user.email << "\n";
   }
   return 0;
@@ -48,7 +85,7 @@ std::optional<std::string> read_admin_password() {
   return line;
 }
 
-int create_admin(const common::Config& config, const std::string& username,
+int create_admin(const users::UsersConfig& config, const std::string& username,
                  const std::string& email) {
   auto validation = users::validate_new_user(username, email);
   if (!validation.user) {
@@ -63,8 +100,10 @@ int create_admin(const common::Config& config, const std::string& username,
   }
   users::PasswordHasher hasher(config.password_hash_cost);
   auto hash = hasher.hash(*password);
-  pqxx::connection connection(config.database_url);
-  users::UserRepository::save_admin(connection, *validation.user, hash);
+  Store store(config);
+  store.call([&](users::UserRepository& repository, users::LoginLimiter&) {
+    repository.save_admin(*validation.user, hash);
+  });
   std::cout << "admin " << validation.user->email << " saved\n";
   return 0;
 }
@@ -163,7 +202,7 @@ int run(int argc, char** argv) {
     return 1;
   }
 
-  auto config = common::Config::from_env_or_exit("manage");
+  auto config = users::UsersConfig::from_env_or_exit("manage");
   std::cout << "database " << common::redact_url(config.database_url) << "\n";
   // Dropping every table is a development command; production (also the
   // default when APP_ENV is unset) needs it said twice.
@@ -172,29 +211,35 @@ int run(int argc, char** argv) {
                  "--force\n";
     return 1;
   }
-  if (seed_db->parsed()) return seed(config);
   if (create_admin_cmd->parsed()) return create_admin(config, admin_username, admin_email);
-  pqxx::connection connection(config.database_url);
-  try {
-    if (deactivate_cmd->parsed()) {
-      return report(users::UserRepository::deactivate(connection, target_email, remove_last_admin),
-                    target_email, "deactivated; their tokens no longer work");
-    }
-    if (delete_cmd->parsed()) {
-      auto removed =
-          users::UserRepository::remove_by_email(connection, target_email, remove_last_admin);
-      if (removed) users::LoginLimiter::forget_email(connection, removed->email);
-      return report(removed, target_email, "deleted");
-    }
-    if (set_admin_cmd->parsed()) {
-      return report(
-          users::UserRepository::set_admin(connection, target_email, admin_on, remove_last_admin),
-          target_email, admin_on ? "is now an admin" : "is no longer an admin");
-    }
-  } catch (const users::LastAdmin& refusal) {
-    std::cerr << "manage: " << refusal.what() << " (--force does it anyway)\n";
-    return 1;
+  if (seed_db->parsed()) {
+    Store store(config);
+    return seed(store);
   }
+  if (deactivate_cmd->parsed() || delete_cmd->parsed() || set_admin_cmd->parsed()) {
+    Store store(config);
+    std::optional<users::ManagedUser> changed;
+    try {
+      changed = store.call([&](users::UserRepository& repository, users::LoginLimiter& limiter) {
+        if (deactivate_cmd->parsed()) return repository.deactivate(target_email, remove_last_admin);
+        if (set_admin_cmd->parsed()) {
+          return repository.set_admin(target_email, admin_on, remove_last_admin);
+        }
+        auto removed = repository.remove_by_email(target_email, remove_last_admin);
+        if (removed) limiter.forget_email(removed->email);
+        return removed;
+      });
+    } catch (const users::LastAdmin& refusal) {
+      std::cerr << "manage: " << refusal.what() << " (--force does it anyway)\n";
+      return 1;
+    }
+    const char* what = deactivate_cmd->parsed() ? "deactivated; their tokens no longer work"
+                       : delete_cmd->parsed()   ? "deleted"
+                       : admin_on               ? "is now an admin"
+                                                : "is no longer an admin";
+    return report(changed, target_email, what);
+  }
+  pqxx::connection connection(config.database_url);
   if (migrate->parsed()) print_applied(users::migrate(connection));
   if (recreate->parsed()) print_applied(users::recreate(connection));
   // The service's own role (least privilege): data rights only.

@@ -104,7 +104,7 @@ int hash_concurrency_for(std::uint64_t memory_bytes, std::optional<double> cpus,
   return std::max(1, jobs);
 }
 
-int default_hash_concurrency(const common::Config& config) {
+int default_hash_concurrency(const UsersConfig& config) {
   if (config.password_hash_concurrency > 0) return config.password_hash_concurrency;
   auto limits = common::read_cgroup_limits();
   std::uint64_t memory = limits.memory_bytes.value_or(common::physical_memory_bytes());

@@ -15,8 +15,8 @@
 #include <string>
 #include <string_view>
 
-#include "common/config.hpp"
 #include "common/fiber_gate.hpp"
+#include "users_config.hpp"
 
 namespace users {
 
@@ -58,7 +58,7 @@ int hash_concurrency_for(std::uint64_t memory_bytes, std::optional<double> cpus,
 // PASSWORD_HASH_CONCURRENCY if set, else hash_concurrency_for the cgroup's
 // memory limit (the machine's memory without one) and the CPUs the cgroup
 // and the affinity mask allow, at the configured cost.
-int default_hash_concurrency(const common::Config& config);
+int default_hash_concurrency(const UsersConfig& config);
 
 // The password policy: 8 to 128 characters of valid UTF-8, not only spaces.
 bool is_acceptable_password(std::string_view password);

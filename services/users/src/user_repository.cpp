@@ -57,6 +57,39 @@ std::string verdict_sql(const std::string& actor, const std::string& version,
          " THEN 'last_admin' END AS refusal)";
 }
 
+// The rules that revoke a user's tokens, each written once for every
+// statement that applies it (token_version is qualified: an INSERT's ON
+// CONFLICT branch also sees `excluded`).
+// Deactivation: setting active to false (`active`, an SQL boolean; NULL
+// leaves it as it is) bumps token_version, so every token of the user stops.
+std::string set_active_sql(const std::string& active) {
+  return "active = COALESCE(" + active + ", active), token_version = users.token_version + " +
+         "CASE WHEN " + active + " = false THEN 1 ELSE 0 END";
+}
+
+// A new password (`hash`, an SQL text) revokes every token of the user.
+std::string set_password_sql(const std::string& hash) {
+  return "password = " + hash + ", token_version = users.token_version + 1";
+}
+
+// A manage command's change to the user whose email is $1: `change` is the
+// UPDATE ... WHERE or DELETE ... WHERE that this completes. When $2 (the
+// change removes an active admin and is not forced) and no other active
+// admin remains, it is refused ('last_admin'), as through the API; its own
+// statement, after the admin lock, sees every change that committed before.
+std::string managed_change_sql(const std::string& change) {
+  return "WITH verdict AS (SELECT CASE WHEN $2::boolean"
+         " AND EXISTS (SELECT FROM users WHERE lower(email) = lower($1::text) AND admin AND active)"
+         " AND NOT EXISTS (SELECT FROM users WHERE admin AND active"
+         " AND lower(email) <> lower($1::text)) THEN 'last_admin' END AS refusal),"
+         " changed AS (" +
+         change +
+         " lower(email) = lower($1::text) AND (SELECT refusal FROM verdict) IS NULL"
+         " RETURNING id, email)"
+         " SELECT changed.id, changed.email, verdict.refusal FROM verdict LEFT JOIN changed ON "
+         "true";
+}
+
 ChangeStatus refusal_status(std::string_view refusal) {
   if (refusal == "last_admin") return ChangeStatus::last_admin;
   if (refusal == "actor_disabled") return ChangeStatus::actor_disabled;
@@ -189,11 +222,9 @@ std::vector<common::PreparedStatement> UserRepository::statements() {
            verdict_sql("$7", "$8", "$9",
                        "(coalesce(NOT $5::boolean, false) OR coalesce(NOT $6::boolean, false))") +
            ", changed AS (UPDATE users SET username = COALESCE($3::text, username),"
-           " email = COALESCE($4::text, email), active = COALESCE($5::boolean, active),"
-           " admin = COALESCE($6::boolean, admin),"
-           " token_version = token_version + CASE WHEN $5::boolean = false THEN 1 ELSE 0 END"
-           " WHERE id = $1::bigint AND " +
-           if_version + " AND (SELECT refusal FROM verdict) IS NULL RETURNING " + account +
+           " email = COALESCE($4::text, email), admin = COALESCE($6::boolean, admin), " +
+           set_active_sql("$5::boolean") + " WHERE id = $1::bigint AND " + if_version +
+           " AND (SELECT refusal FROM verdict) IS NULL RETURNING " + account +
            ") SELECT changed.*, verdict.refusal FROM verdict LEFT JOIN changed ON true"},
       {"users_delete",
        "WITH " + verdict_sql("$3", "$4", "$5", "true") +
@@ -202,8 +233,29 @@ std::vector<common::PreparedStatement> UserRepository::statements() {
            " SELECT changed.email, verdict.refusal FROM verdict LEFT JOIN changed ON true"},
       {"users_email_exists", "SELECT FROM users WHERE lower(email) = lower($1::text)"},
       {"users_change_password",
-       "UPDATE users SET password = $3::text, token_version = token_version + 1"
-       " WHERE id = $1::bigint AND token_version = $2::bigint RETURNING token_version"},
+       "UPDATE users SET " + set_password_sql("$3::text") +
+           " WHERE id = $1::bigint AND token_version = $2::bigint RETURNING token_version"},
+      // The manage command line's.
+      {"users_insert_if_missing",
+       "INSERT INTO users (username, email) VALUES ($1::text, $2::text)"
+       " ON CONFLICT ((lower(email))) DO NOTHING RETURNING id"},
+      {"users_save_admin",
+       "INSERT INTO users (username, email, password, admin, active)"
+       " VALUES ($1::text, $2::text, $3::text, true, true) ON CONFLICT ((lower(email)))"
+       " DO UPDATE SET admin = true, active = true, " +
+           set_password_sql("excluded.password")},
+      {"users_lock_by_email",
+       "SELECT id FROM users WHERE lower(email) = lower($1::text) FOR UPDATE"},
+      // Only when $2 (the change removes an active admin, unforced).
+      {"users_admin_lock_by_email",
+       std::string("SELECT ") + kAdminLock +
+           " FROM users WHERE lower(email) = lower($1::text) AND admin AND active"
+           " AND $2::boolean"},
+      {"users_deactivate_by_email",
+       managed_change_sql("UPDATE users SET " + set_active_sql("false") + " WHERE")},
+      {"users_delete_by_email", managed_change_sql("DELETE FROM users WHERE")},
+      {"users_set_admin_by_email",
+       managed_change_sql("UPDATE users SET admin = $3::boolean WHERE")},
   };
 }
 
@@ -448,93 +500,43 @@ std::optional<long long> UserRepository::change_password(long long id, long long
   return rows.integer(0, 0);
 }
 
-bool UserRepository::add_if_missing(pqxx::connection& connection, const NewUser& user) {
-  pqxx::work work(connection);
-  auto result = work.exec_params(
-      "INSERT INTO users (username, email) VALUES ($1, $2) "
-      "ON CONFLICT ((lower(email))) DO NOTHING RETURNING id",
-      user.username, user.email);
-  work.commit();
-  return !result.empty();
+bool UserRepository::add_if_missing(const NewUser& user) {
+  return !database_.run({"users_insert_if_missing", {user.username, user.email}}).empty();
 }
 
-void UserRepository::save_admin(pqxx::connection& connection, const NewUser& user,
-                                const std::string& password_hash) {
-  pqxx::work work(connection);
-  work.exec_params(
-      "INSERT INTO users (username, email, password, admin, active) "
-      "VALUES ($1, $2, $3, true, true) ON CONFLICT ((lower(email))) "
-      "DO UPDATE SET password = excluded.password, admin = true, active = true, "
-      "token_version = users.token_version + 1",
-      user.username, user.email, password_hash);
-  work.commit();
+void UserRepository::save_admin(const NewUser& user, const std::string& password_hash) {
+  database_.run({"users_save_admin", {user.username, user.email, password_hash}});
 }
 
-namespace {
-
-std::optional<ManagedUser> managed(const pqxx::result& result) {
-  if (result.empty()) return std::nullopt;
-  return ManagedUser{result[0][0].as<long long>(), result[0][1].as<std::string>()};
+std::optional<ManagedUser> UserRepository::change_by_email(
+    const char* statement, const std::string& email, bool removes_admin,
+    std::vector<std::optional<std::string>> extra) {
+  const char* checked = removes_admin ? "true" : "false";
+  std::vector<std::optional<std::string>> params = {email, checked};
+  for (auto& param : extra) params.push_back(std::move(param));
+  // The row's lock, then the admin lock, then the change: the API's order.
+  auto rows = database_.run({{"users_lock_by_email", {email}},
+                             {"users_admin_lock_by_email", {email, checked}},
+                             {statement, std::move(params)}});
+  const auto& verdict = rows.at(2);
+  if (!verdict.is_null(0, 2)) throw LastAdmin();
+  if (verdict.is_null(0, 0)) return std::nullopt;
+  return ManagedUser{verdict.integer(0, 0), std::string(verdict.text(0, 1))};
 }
 
-}  // namespace
-
-namespace {
-
-// Locks the user with that email and, when they are an active admin and not
-// `force`, takes the admin lock and refuses (LastAdmin) unless another active
-// admin remains: the API's rule and order of locks. Their id, or nullopt.
-std::optional<long long> lock_for_removal(pqxx::work& work, const std::string& email, bool force) {
-  auto row = work.exec_params(
-      "SELECT id, admin AND active FROM users WHERE lower(email) = lower($1) FOR UPDATE", email);
-  if (row.empty()) return std::nullopt;
-  auto id = row[0][0].as<long long>();
-  if (!force && row[0][1].as<bool>()) {
-    work.exec(std::string("SELECT ") + kAdminLock);
-    // A statement of its own: it sees what committed before the lock was ours.
-    auto others = work.exec_params(
-        "SELECT EXISTS (SELECT FROM users WHERE admin AND active AND id <> $1)", id);
-    if (!others[0][0].as<bool>()) throw LastAdmin();
-  }
-  return id;
+std::optional<ManagedUser> UserRepository::deactivate(const std::string& email, bool force) {
+  return change_by_email("users_deactivate_by_email", email, !force, {});
 }
 
-}  // namespace
-
-std::optional<ManagedUser> UserRepository::deactivate(pqxx::connection& connection,
-                                                      const std::string& email, bool force) {
-  pqxx::work work(connection);
-  auto id = lock_for_removal(work, email, force);
-  if (!id) return std::nullopt;
-  auto result = work.exec_params(
-      "UPDATE users SET active = false, token_version = token_version + 1 "
-      "WHERE id = $1 RETURNING id, email",
-      *id);
-  work.commit();
-  return managed(result);
+std::optional<ManagedUser> UserRepository::remove_by_email(const std::string& email, bool force) {
+  return change_by_email("users_delete_by_email", email, !force, {});
 }
 
-std::optional<ManagedUser> UserRepository::remove_by_email(pqxx::connection& connection,
-                                                           const std::string& email, bool force) {
-  pqxx::work work(connection);
-  auto id = lock_for_removal(work, email, force);
-  if (!id) return std::nullopt;
-  auto result = work.exec_params("DELETE FROM users WHERE id = $1 RETURNING id, email", *id);
-  work.commit();
-  return managed(result);
-}
-
-std::optional<ManagedUser> UserRepository::set_admin(pqxx::connection& connection,
-                                                     const std::string& email, bool admin,
+std::optional<ManagedUser> UserRepository::set_admin(const std::string& email, bool admin,
                                                      bool force) {
-  pqxx::work work(connection);
   // Making an admin removes none: no lock beyond the row's.
-  auto id = admin ? lock_for_removal(work, email, true) : lock_for_removal(work, email, force);
-  if (!id) return std::nullopt;
-  auto result =
-      work.exec_params("UPDATE users SET admin = $2 WHERE id = $1 RETURNING id, email", *id, admin);
-  work.commit();
-  return managed(result);
+  return change_by_email("users_set_admin_by_email", email, !admin && !force,
+                         {admin ? "true" : "false"});
 }
 
 }  // namespace users

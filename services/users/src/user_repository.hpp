@@ -1,11 +1,11 @@
 // UserRepository: every SQL statement about users, as prepared statements.
 // The rest of the service sees Users and NewUsers, never SQL. The server's
 // calls run on the event loops (common/database.hpp: the calling fiber
-// waits, the loop does not); the manage CLI's are plain libpqxx.
+// waits, the loop does not); so do the manage command line's, on a
+// LoopRunner's loop.
 #pragma once
 
 #include <optional>
-#include <pqxx/pqxx>
 #include <stdexcept>
 #include <vector>
 
@@ -142,24 +142,26 @@ class UserRepository {
   std::optional<long long> change_password(long long id, long long token_version,
                                            const std::string& password_hash);
 
-  // The manage CLI's, on a plain libpqxx connection.
+  // The manage command line's (on a LoopRunner's loop).
   // Adds the user unless the email exists; true if added.
-  static bool add_if_missing(pqxx::connection& connection, const NewUser& user);
-  // Makes the user an admin with this password, adding them if the email is new.
-  // A reset password revokes the user's tokens (token_version bumped).
-  static void save_admin(pqxx::connection& connection, const NewUser& user,
-                         const std::string& password_hash);
+  bool add_if_missing(const NewUser& user);
+  // Makes the user an active admin with this password, adding them if the
+  // email is new. A reset password revokes the user's tokens.
+  void save_admin(const NewUser& user, const std::string& password_hash);
   // The next three throw LastAdmin rather than remove the last active admin,
   // unless `force`.
   // Deactivates (and revokes every token of) the user with that email.
-  static std::optional<ManagedUser> deactivate(pqxx::connection& connection,
-                                               const std::string& email, bool force);
-  static std::optional<ManagedUser> remove_by_email(pqxx::connection& connection,
-                                                    const std::string& email, bool force);
-  static std::optional<ManagedUser> set_admin(pqxx::connection& connection,
-                                              const std::string& email, bool admin, bool force);
+  std::optional<ManagedUser> deactivate(const std::string& email, bool force);
+  std::optional<ManagedUser> remove_by_email(const std::string& email, bool force);
+  std::optional<ManagedUser> set_admin(const std::string& email, bool admin, bool force);
 
  private:
+  // Runs a manage statement (users_*_by_email: $1 the email, $2
+  // `removes_admin`, then `extra`) after the row's and the admin's locks.
+  std::optional<ManagedUser> change_by_email(const char* statement, const std::string& email,
+                                             bool removes_admin,
+                                             std::vector<std::optional<std::string>> extra);
+
   common::Database& database_;
   common::Batcher<long long, std::optional<User>> finder_;
   common::Batcher<NewUser, std::optional<User>> adder_;

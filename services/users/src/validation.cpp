@@ -3,11 +3,16 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/text.hpp"
+
 namespace users {
 namespace {
 
+// What a client's text field may start or end with and loses (isspace's set).
+constexpr std::string_view kSpace = " \t\n\r\f\v";
+
 bool is_space(char c) {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+  return kSpace.find(c) != std::string_view::npos;
 }
 
 // C0 controls, DEL, and the C1 controls U+0080..U+009F (UTF-8 C2 80..C2 9F:
@@ -40,11 +45,7 @@ std::string check_field(std::string_view name, const std::string& value) {
 }  // namespace
 
 std::string trim(std::string_view text) {
-  std::size_t begin = 0;
-  std::size_t end = text.size();
-  while (begin < end && is_space(text[begin])) ++begin;
-  while (end > begin && is_space(text[end - 1])) --end;
-  return std::string(text.substr(begin, end - begin));
+  return std::string(common::trim(text, kSpace));
 }
 
 bool is_valid_utf8(std::string_view text) {

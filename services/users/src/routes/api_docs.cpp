@@ -6,6 +6,7 @@
 
 #include "../embedded_files.hpp"
 #include "../markdown.hpp"
+#include "common/text.hpp"
 
 namespace users {
 namespace {
@@ -33,11 +34,6 @@ std::string text(const ordered_json& node, const char* key) {
 std::string described(const ordered_json& node, const char* key) {
   std::string markdown = text(node, key);
   return markdown.empty() ? "" : markdown_to_html(markdown);
-}
-
-std::string upper(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return s;
 }
 
 std::string security_text(const ordered_json& document, const ordered_json& operation) {
@@ -97,7 +93,7 @@ View response_view(const ordered_json& document, const std::string& status,
 View operation_view(const ordered_json& document, const std::string& path,
                     const std::string& method, const ordered_json& operation) {
   View view;
-  view.set("method", upper(method));
+  view.set("method", common::to_upper(method));
   view.set("path", path);
   view.set("anchor", text(operation, "operationId"));
   view.set("op_summary", text(operation, "summary"));

@@ -1,8 +1,9 @@
 #include "auth.hpp"
 
-#include <spdlog/spdlog.h>
+#include <ctime>
 
 #include "../auth_payloads.hpp"
+#include "../password_check.hpp"
 #include "common/json_response.hpp"
 
 namespace users {
@@ -25,20 +26,22 @@ common::Response token_response(int status, const std::string& message, const st
 AuthBlueprint::AuthBlueprint(const common::Config& config, UserRepository& users,
                              RevokedTokens& revoked, const TokenCodec& tokens,
                              const Authenticator& authenticator, const PasswordHasher& hasher,
-                             LoginLimiter& limiter)
+                             LoginLimiter& limiter, AccountChanges& changes)
     : users_(users),
       revoked_(revoked),
       tokens_(tokens),
       authenticator_(authenticator),
       hasher_(hasher),
       limiter_(limiter),
+      changes_(changes),
       trusted_proxies_(config.trusted_proxies) {}
 
 void AuthBlueprint::register_routes(common::Routes& routes) {
   routes.post("/auth/register", [this](const auto& request) { return register_user(request); })
       .post("/auth/login", [this](const auto& request) { return login(request); })
       .get("/auth/status", [this](const auto& request) { return status(request); })
-      .get("/auth/logout", [this](const auto& request) { return logout(request); });
+      .get("/auth/logout", [this](const auto& request) { return logout(request); })
+      .post("/auth/password", [this](const auto& request) { return change_password(request); });
 }
 
 common::Response AuthBlueprint::register_user(const common::Request& request) {
@@ -69,25 +72,13 @@ common::Response AuthBlueprint::login(const common::Request& request) {
   auto credentials = parse_login_json(request.body);
   if (!credentials) throw common::HttpError(400, kInvalidPayload);
 
-  const std::string address = common::client_address(request, trusted_proxies_);
-  if (auto wait = limiter_.count_attempt(address, credentials->email)) {
-    throw common::HttpError(429, "Too many failed logins. Please try again later.",
-                            {{"Retry-After", std::to_string(*wait)}});
-  }
-  auto account = users_.find_account_by_email(credentials->email);
-  bool ok = false;
-  if (account && account->password_hash) {
-    ok = hasher_.verify(*account->password_hash, credentials->password);
-  } else {
-    hasher_.verify_dummy(credentials->password);
-  }
-  if (!ok) throw common::HttpError(401, "Invalid credentials.");
-  try {
-    limiter_.succeeded(address, credentials->email);
-  } catch (const std::exception& error) {
-    // The password was right: the token is due even if the count stays.
-    spdlog::warn("login counters not reset: {}", error.what());
-  }
+  std::optional<Account> account;
+  verify_password_limited(limiter_, hasher_, common::client_address(request, trusted_proxies_),
+                          credentials->email, credentials->password,
+                          [&]() -> std::optional<std::string> {
+                            account = users_.find_account_by_email(credentials->email);
+                            return account ? account->password_hash : std::nullopt;
+                          });
   // Only after the right password: a disabled account says so to its owner,
   // and to nobody else.
   if (!account->user.active) throw common::HttpError(401, "Account disabled.");
@@ -107,6 +98,31 @@ common::Response AuthBlueprint::logout(const common::Request& request) {
   auto session = authenticator_.authenticate(request);
   revoked_.revoke(session.claims.jti, session.claims.expires_at);
   return common::success_message(200, "Successfully logged out.");
+}
+
+// As a login: the check is counted as a login attempt of the address and the
+// email before the hash (a stolen token guesses no faster than a login), costs
+// one verification whether or not the account has a password at all, and a
+// wrong password is the login's 401.
+common::Response AuthBlueprint::change_password(const common::Request& request) {
+  auto session = authenticator_.authenticate(request);
+  if (request.content_type != "application/json") throw common::HttpError(400, kInvalidPayload);
+  auto change = parse_password_change_json(request.body);
+  if (!change) throw common::HttpError(400, kInvalidPayload);
+  verify_password_limited(limiter_, hasher_, common::client_address(request, trusted_proxies_),
+                          session.account.user.email, change->current_password,
+                          [&] { return session.account.password_hash; });
+  std::string hash = hasher_.hash(change->new_password);
+  long long id = session.account.user.id;
+  // Only if no other change revoked this token meanwhile; the bump revokes
+  // every other token of the user.
+  auto version = users_.change_password(id, session.claims.token_version, hash);
+  if (!version) throw common::HttpError(401, "Invalid token. Please log in again.");
+  changes_.record(session, AccountChanges::Action::password_change, id);
+  return common::json_response(
+      200, {{"status", "success"},
+            {"message", "Password changed."},
+            {"auth_token", tokens_.issue(id, *version, std::time(nullptr)).token}});
 }
 
 }  // namespace users

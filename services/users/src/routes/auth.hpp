@@ -1,8 +1,9 @@
 // The auth API: POST /auth/register, POST /auth/login, GET /auth/status,
-// GET /auth/logout. Hashing is slow by design: it runs off the event loop
-// (PasswordHasher) while the request's fiber waits.
+// GET /auth/logout and POST /auth/password. Hashing is slow by design: it
+// runs off the event loop (PasswordHasher) while the request's fiber waits.
 #pragma once
 
+#include "../account_changes.hpp"
 #include "../authenticator.hpp"
 #include "../login_limiter.hpp"
 #include "../passwords.hpp"
@@ -16,7 +17,7 @@ class AuthBlueprint : public common::Blueprint {
  public:
   AuthBlueprint(const common::Config& config, UserRepository& users, RevokedTokens& revoked,
                 const TokenCodec& tokens, const Authenticator& authenticator,
-                const PasswordHasher& hasher, LoginLimiter& limiter);
+                const PasswordHasher& hasher, LoginLimiter& limiter, AccountChanges& changes);
   void register_routes(common::Routes& routes) override;
 
  private:
@@ -24,6 +25,7 @@ class AuthBlueprint : public common::Blueprint {
   common::Response login(const common::Request& request);
   common::Response status(const common::Request& request);
   common::Response logout(const common::Request& request);
+  common::Response change_password(const common::Request& request);
 
   UserRepository& users_;
   RevokedTokens& revoked_;
@@ -31,6 +33,7 @@ class AuthBlueprint : public common::Blueprint {
   const Authenticator& authenticator_;
   const PasswordHasher& hasher_;
   LoginLimiter& limiter_;
+  AccountChanges& changes_;
   common::AddressSet trusted_proxies_;
 };
 

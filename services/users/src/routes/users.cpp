@@ -1,24 +1,72 @@
 #include "users.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include "../paging.hpp"
 #include "common/entity_tags.hpp"
 #include "common/json_response.hpp"
 
 namespace users {
+namespace {
+
+const char* const kInvalidPayload = "Invalid payload.";
+const char* const kNoPermission = "You do not have permission to do that.";
+const char* const kAbsent = "User does not exist";
+const char* const kStale = "The user has changed since you read it.";
+
+long long path_id(const common::Request& request) {
+  auto id = parse_user_id(request.param("id"));
+  if (!id) throw common::HttpError(400, "Param id error");
+  return *id;
+}
+
+// An admin may act on anyone; a user only on themself.
+void require_self_or_admin(const Session& session, long long id) {
+  if (!session.account.admin && session.account.user.id != id) {
+    throw common::HttpError(401, kNoPermission);
+  }
+}
+
+// The refusals as authenticate() and the checks above answer them, now
+// decided inside the change's transaction.
+void throw_unless_done(ChangeStatus status) {
+  switch (status) {
+    case ChangeStatus::done:
+      return;
+    case ChangeStatus::absent:
+      throw common::HttpError(404, kAbsent);
+    case ChangeStatus::stale:
+      throw common::HttpError(412, kStale);
+    case ChangeStatus::last_admin:
+      throw common::HttpError(409, "The last admin cannot be removed.");
+    case ChangeStatus::actor_revoked:
+      throw common::HttpError(401, "Invalid token. Please log in again.");
+    case ChangeStatus::actor_disabled:
+      throw common::HttpError(401, "Account disabled.");
+    case ChangeStatus::actor_not_admin:
+      throw common::HttpError(401, kNoPermission);
+  }
+}
+
+Actor actor_of(const Session& session, bool needs_admin) {
+  return Actor{session.account.user.id, session.claims.token_version, needs_admin};
+}
+
+}  // namespace
 
 void UsersBlueprint::register_routes(common::Routes& routes) {
   routes.post("/users", [this](const auto& request) { return add_user(request); })
       .get("/users", [this](const auto& request) { return list_users(request); })
-      .get("/users/:id", [this](const auto& request) { return get_user(request); });
+      .get("/users/:id", [this](const auto& request) { return get_user(request); })
+      .patch("/users/:id", [this](const auto& request) { return update_user(request); })
+      .del("/users/:id", [this](const auto& request) { return delete_user(request); });
 }
 
 common::Response UsersBlueprint::add_user(const common::Request& request) {
   if (admin_guard_) admin_guard_->require_admin(request);
-  if (request.content_type != "application/json") {
-    throw common::HttpError(400, "Invalid payload.");
-  }
+  if (request.content_type != "application/json") throw common::HttpError(400, kInvalidPayload);
   auto user = parse_new_user_json(request.body);
-  if (!user) throw common::HttpError(400, "Invalid payload.");
+  if (!user) throw common::HttpError(400, kInvalidPayload);
   try {
     repository_.add(*user);
   } catch (const DuplicateEmail&) {
@@ -29,10 +77,8 @@ common::Response UsersBlueprint::add_user(const common::Request& request) {
 
 common::Response UsersBlueprint::get_user(const common::Request& request) {
   if (read_guard_) read_guard_->authenticate(request);
-  auto id = parse_user_id(request.param("id"));
-  if (!id) throw common::HttpError(400, "Param id error");
-  auto user = repository_.find(*id);
-  if (!user) throw common::HttpError(404, "User does not exist");
+  auto user = repository_.find(path_id(request));
+  if (!user) throw common::HttpError(404, kAbsent);
   // A strong ETag of the row's version: a client revalidates with
   // If-None-Match (304), and PATCH/DELETE compare If-Match with it.
   auto opaque = etag_opaque(*user);
@@ -47,6 +93,62 @@ common::Response UsersBlueprint::get_user(const common::Request& request) {
   append_json(data, *user);
   auto response = common::success_raw_data(200, data);
   response.headers.emplace_back("ETag", common::strong_etag(opaque));
+  return response;
+}
+
+common::Response UsersBlueprint::update_user(const common::Request& request) {
+  long long id = path_id(request);
+  auto session = authenticator_.authenticate(request);
+  require_self_or_admin(session, id);
+  if (request.content_type != "application/merge-patch+json" &&
+      request.content_type != "application/json") {
+    throw common::HttpError(400, kInvalidPayload);
+  }
+  auto changes = parse_user_patch(request.body);
+  if (!changes) throw common::HttpError(400, kInvalidPayload);
+  if (changes->needs_admin() && !session.account.admin) {
+    throw common::HttpError(401, kNoPermission);
+  }
+  UpdateResult result;
+  try {
+    bool needs_admin = session.account.user.id != id || changes->needs_admin();
+    result = repository_.update(id, *changes, expected_versions(request.if_match, id),
+                                actor_of(session, needs_admin));
+  } catch (const DuplicateEmail&) {
+    throw common::HttpError(400, "Sorry. That email already exists.");
+  }
+  throw_unless_done(result.status);
+  if (!changes->empty()) {
+    changes_.record(session,
+                    changes->active == false ? AccountChanges::Action::deactivate
+                                             : AccountChanges::Action::update,
+                    id, changes->field_names());
+  }
+  const User& user = result.account->user;
+  std::string data;
+  append_json(data, user);
+  auto response = common::success_raw_data(200, data);
+  response.headers.emplace_back("ETag", common::strong_etag(etag_opaque(user)));
+  return response;
+}
+
+common::Response UsersBlueprint::delete_user(const common::Request& request) {
+  long long id = path_id(request);
+  auto session = authenticator_.authenticate(request);
+  require_self_or_admin(session, id);
+  auto result = repository_.remove(id, expected_versions(request.if_match, id),
+                                   actor_of(session, session.account.user.id != id));
+  throw_unless_done(result.status);
+  // Their tokens stop working with the row; their failed logins go too.
+  try {
+    limiter_.forget_email(result.email);
+  } catch (const std::exception& error) {
+    // The user is gone; their counters expire on their own (15 minutes at most).
+    spdlog::warn("login counters of deleted user {} not removed: {}", id, error.what());
+  }
+  changes_.record(session, AccountChanges::Action::remove, id);
+  common::Response response;
+  response.status = 204;
   return response;
 }
 
@@ -122,6 +224,25 @@ common::Response UsersBlueprint::list_all_users() {
     return true;
   };
   return response;
+}
+
+ExpectedVersions expected_versions(const std::string& if_match, long long id) {
+  if (if_match.empty()) return std::nullopt;
+  auto list = common::parse_entity_tags(if_match);
+  if (!list) return std::vector<long long>{};
+  if (list->any) return std::nullopt;
+  std::vector<long long> versions;
+  const std::string prefix = std::to_string(id) + "-";
+  for (const auto& tag : list->tags) {
+    if (tag.weak || tag.opaque.rfind(prefix, 0) != 0) continue;  // strong comparison only
+    std::string digits = tag.opaque.substr(prefix.size());
+    if (digits.empty() || digits.size() > 18 ||
+        digits.find_first_not_of("0123456789") != std::string::npos) {
+      continue;
+    }
+    versions.push_back(std::stoll(digits));
+  }
+  return versions;
 }
 
 }  // namespace users
