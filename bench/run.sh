@@ -208,6 +208,7 @@ if has_section standard; then
   run_wrk "nginx /nginx-ping" "$N/nginx-ping" plain.lua
   run_wrk "GET /ping" "$S/ping" plain.lua
   run_wrk "GET /ping via nginx" "$N/ping" plain.lua
+  run_wrk "GET /ping new connection each" "$S/ping" new_connection.lua
   run_pgbench "pgbench SELECT by id" select_by_id.sql
   run_wrk "GET /users/{id}" "$S/users/1" get_by_id.lua
   # Right after it, so that both see the same machine: the log's cost.
