@@ -58,7 +58,7 @@ schedule() {
 
 restore() {
   if [ -n "$(ls -A "$pgdata" 2>/dev/null)" ]; then
-    log "refusing: $pgdata is not empty; restore into a fresh volume (README: restore)"
+    log "refusing: $pgdata is not empty; restore into a fresh volume (docs/production.md: restore)"
     exit 2
   fi
   if [ $# -eq 0 ] || [ -z "$1" ]; then

@@ -1,12 +1,13 @@
 // Internal: the listening socket, the loops' connection sets, the drain.
 //
-// Pistache 0.0.5 is used for its reactor only (the event loops, through its
-// public Aio API). Its HTTP layer is not used: it parses leniently, drops
-// pipelined requests, decides Connection before the handler runs, answers
-// HEAD with "Content-Length: 0", sends an exception's text as a 500 body,
-// stalls after a partial write, and its router inserts into a shared map for
-// an unknown method. The service has its own strict parser
-// (edge/request_framer.hpp), route table (edge/router.hpp) and writer
+// Pistache 0.0.5 is used for its reactor (the event loops, through its
+// public Aio API) and its router tree (Rest::SegmentTreeNode, alone). Its HTTP
+// layer is not used: it parses leniently, drops pipelined requests, decides
+// Connection before the handler runs, answers HEAD with "Content-Length: 0",
+// sends an exception's text as a 500 body, stalls after a partial write, and
+// its Rest::Router inserts into a shared map for an unknown method. The
+// service has its own strict parser (edge/request_framer.hpp), a route table
+// built once around the tree (edge/router.hpp) and writer
 // (edge/response_wire.hpp) instead.
 #include "http_server.hpp"
 
@@ -86,8 +87,8 @@ void set_port(addrinfo& address, int port) {
 
 // One listening socket per loop, in a SO_REUSEPORT group: the kernel hands
 // each new connection to one socket, so it wakes one loop. (One socket in
-// every loop's set woke them all for each connection, and all but one found
-// nothing to accept. EPOLLEXCLUSIVE would not help here: each loop's
+// every loop's set would wake them all for each connection, and all but one
+// would find nothing to accept. EPOLLEXCLUSIVE would not help here: each loop's
 // descriptors sit in an epoll set of its own that the reactor's poller
 // watches, and an exclusive wakeup only stops at a set a thread waits on
 // directly.)

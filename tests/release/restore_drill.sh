@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The restore drill of `make release`, on its running production stack: the
-# README's restore, step by step. With a full backup in the repository (the
+# restore of docs/production.md, step by step. With a full backup in the repository (the
 # users-db-backup container takes one at its first start), write 100 users,
 # note the time, write 100 more, have the WAL archived (`users-db-backup
 # check`), stop the service and the database, restore to the noted time into
@@ -54,7 +54,7 @@ echo "wrote 100 users, noted $target, wrote 100 more: $(count "$run-before") and
 compose exec -T users-db-backup users-db-backup check | tail -n 2
 timeline_before=$(db_sql 'SELECT timeline_id FROM pg_control_checkpoint()')
 
-# The README's restore.
+# The restore of docs/production.md.
 started=$SECONDS
 compose stop users-service users-db-backup users-db
 # Removed, not only stopped: docker-compose 1.x would otherwise start them

@@ -1,7 +1,7 @@
 // Routing and the HTTP edge of the real app (users::create_app) over real
 // HTTP, with the database unreachable: nothing listens on its port, so what
 // must work without it works, and what needs it answers 503 fast. Plus the
-// places where Pistache 0.0.5's own HTTP layer goes wrong (README), and the
+// places where Pistache 0.0.5's own HTTP layer goes wrong (docs/design.md), and the
 // route table alone on Pistache's router tree (RouteTable).
 #include <gtest/gtest.h>
 #include <netinet/in.h>

@@ -45,8 +45,8 @@ class TokenCodec {
   TokenCodec(std::string secret_key, int lifetime_seconds);
 
   // A token for the user at their current token_version.
-  // `now` has no default: a call written for the older issue(user_id, now)
-  // does not compile instead of passing the time as the version.
+  // `now` has no default, so a call with a user id and a time only does not
+  // compile rather than passing the time as the version.
   IssuedToken issue(long long user_id, long long token_version, std::time_t now) const;
   // The claims of a token this codec signed and that has not expired at `now`;
   // throws TokenError otherwise (expired only once the signature is good).

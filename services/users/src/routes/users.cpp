@@ -27,8 +27,8 @@ void require_self_or_admin(const Session& session, long long id) {
   }
 }
 
-// The refusals as authenticate() and the checks above answer them, now
-// decided inside the change's transaction.
+// The refusals as authenticate() and the checks above answer them, decided
+// inside the change's transaction.
 void throw_unless_done(ChangeStatus status) {
   switch (status) {
     case ChangeStatus::done:
