@@ -69,7 +69,7 @@ case "${1:-}" in
       exit 1
     }
     # Ready on the port is not enough: it must be our process answering there.
-    if ! kill -0 "$service_pid" 2>/dev/null || [[ " $(port_owners "$PORT")" != *" $service_pid "* ]]; then
+    if ! kill -0 "$service_pid" 2>/dev/null || [[ " $(port_owners "$PORT") " != *" $service_pid "* ]]; then
       echo "error: the users-service started here (pid $service_pid) is not the one listening on port $PORT (listening: $(port_owners "$PORT")); see $RUN_DIR/service.log" >&2
       tail -n 5 "$RUN_DIR/service.log" >&2
       rm -f "$RUN_DIR/service.pid"

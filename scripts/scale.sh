@@ -59,7 +59,7 @@ start_replica() {  # i
     die "replica $i (pid $pid, port $port) did not become ready; see $STATE/replica-$i.log"
   fi
   # Ready on the port is not enough: it must be our process answering there.
-  if ! kill -0 "$pid" 2>/dev/null || [[ " $(port_owners "$port")" != *" $pid "* ]]; then
+  if ! kill -0 "$pid" 2>/dev/null || [[ " $(port_owners "$port") " != *" $pid "* ]]; then
     die "the replica started here (pid $pid) is not the one listening on port $port (listening: $(port_owners "$port")); see $STATE/replica-$i.log"
   fi
 }
