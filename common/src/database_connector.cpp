@@ -1,10 +1,12 @@
 // The database's connecting thread and the loops it tells (database_connector.hpp).
 #include "database_connector.hpp"
 
+#include "common/text.hpp"
+
 namespace common {
 
 std::string trimmed(std::string text) {
-  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+  text.resize(trim_end(text, "\n ").size());
   for (char& c : text) {
     if (c == '\n') c = ' ';
   }

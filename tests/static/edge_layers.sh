@@ -11,6 +11,9 @@
 #   router response_wire request_framer   matching, writing, parsing
 #   percent_decode
 #
+# The common headers outside the edge (common/text.hpp, common/http.hpp, ...)
+# are below all of it: any edge file may include them, and this check reads
+# only the "edge/..." includes.
 # A file may include its own header and the headers of lower layers; an
 # include of its own layer's or a higher layer's header fails, and so does an
 # edge file missing from the list (a new file takes its place here).

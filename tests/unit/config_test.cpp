@@ -5,55 +5,24 @@
 
 #include <gtest/gtest.h>
 
-#include <map>
 #include <string>
 #include <thread>
 #include <vector>
+
+#include "settings_vars.hpp"
 
 namespace {
 
 using common::AppEnv;
 using common::Config;
-using common::ConfigError;
-using Vars = std::map<std::string, std::string>;
+using settings_vars::dev;
+using settings_vars::kProdKey;
+using settings_vars::kTestUrl;
+using settings_vars::kUrl;
+using settings_vars::Vars;
 
-const std::string kUrl = "postgresql://u@localhost:5432/users_dev";
-const std::string kTestUrl = "postgres://u@localhost:5432/users_test";
-// Production wants at least 32 bytes of signing key.
-const std::string kProdKey = "0123456789abcdef0123456789abcdef";
-
-Config load(const Vars& vars) {
-  return Config::from_lookup([&](const std::string& name) -> std::optional<std::string> {
-    auto it = vars.find(name);
-    if (it == vars.end()) return std::nullopt;
-    return it->second;
-  });
-}
-
-// The ConfigError's message, or "" when the variables load.
-std::string error_of(const Vars& vars) {
-  try {
-    load(vars);
-  } catch (const ConfigError& error) {
-    return error.what();
-  }
-  return "";
-}
-
-// Development (unless `extra` says otherwise) with a valid DATABASE_URL plus `extra`.
-Vars dev(Vars extra = {}) {
-  extra.emplace("DATABASE_URL", kUrl);
-  extra.emplace("APP_ENV", "development");
-  return extra;
-}
-
-void expect_refused(const Vars& vars, const std::string& variable) {
-  std::string message = error_of(vars);
-  ASSERT_FALSE(message.empty()) << variable << " was accepted";
-  EXPECT_NE(message.find(variable), std::string::npos) << message;
-  EXPECT_EQ(message.find('\n'), std::string::npos) << "not one line: " << message;
-  EXPECT_EQ(message.find('\r'), std::string::npos) << "not one line: " << message;
-}
+const auto load = settings_vars::load<Config>;
+const auto expect_refused = settings_vars::expect_refused<Config>;
 
 // --- APP_ENV -------------------------------------------------------------------
 

@@ -3,39 +3,25 @@
 // no database.
 #include <gtest/gtest.h>
 
-#include <map>
 #include <string>
 
 #include "mail_message.hpp"
 #include "mail_settings.hpp"
 #include "mail_templates.hpp"
+#include "settings_vars.hpp"
 
 namespace {
 
+using settings_vars::Vars;
 using users::MailSettings;
 using users::SmtpTls;
-using Vars = std::map<std::string, std::string>;
 
 const Vars kOn = {{"SMTP_URL", "smtp://mail.example.com:587"},
                   {"MAIL_FROM", "users@example.com"},
                   {"PUBLIC_BASE_URL", "https://users.example.com/"}};
 
-MailSettings load(const Vars& vars) {
-  return MailSettings::from_lookup([&](const std::string& name) -> std::optional<std::string> {
-    auto it = vars.find(name);
-    if (it == vars.end()) return std::nullopt;
-    return it->second;
-  });
-}
-
-std::string error_of(const Vars& vars) {
-  try {
-    load(vars);
-  } catch (const common::ConfigError& error) {
-    return error.what();
-  }
-  return "";
-}
+const auto load = settings_vars::load<MailSettings>;
+const auto error_of = settings_vars::error_of<MailSettings>;
 
 Vars with(Vars vars, const std::string& name, const std::string& value) {
   vars[name] = value;

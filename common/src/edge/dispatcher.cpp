@@ -4,13 +4,13 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <cctype>
 #include <chrono>
 
 #include "common/json_response.hpp"
 #include "common/log_context.hpp"
 #include "common/pg_rows.hpp"
 #include "common/request_id.hpp"
+#include "common/text.hpp"
 #include "edge/percent_decode.hpp"
 #include "edge/response_wire.hpp"
 
@@ -27,23 +27,14 @@ constexpr std::size_t kStreamLowWater = std::size_t{64} * 1024;
 
 std::string media_type(const std::string* header) {
   if (!header) return {};
-  std::string text = header->substr(0, header->find(';'));
-  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.pop_back();
-  for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return text;
+  return to_lower(trim_end(std::string_view(*header).substr(0, header->find(';'))));
 }
 
 // Every line of a list-valued field, joined as one (RFC 9110 5.3).
 std::string joined_field(const FramedRequest& framed, std::string_view name) {
   std::string joined;
   for (const auto& [field, value] : framed.headers) {
-    if (field.size() != name.size() ||
-        !std::equal(field.begin(), field.end(), name.begin(), [](char a, char b) {
-          return std::tolower(static_cast<unsigned char>(a)) ==
-                 std::tolower(static_cast<unsigned char>(b));
-        })) {
-      continue;
-    }
+    if (!iequals(field, name)) continue;
     if (!joined.empty()) joined += ", ";
     joined += value;
   }

@@ -6,6 +6,7 @@
 #include <charconv>
 #include <optional>
 
+#include "common/text.hpp"
 #include "edge/percent_decode.hpp"
 
 namespace common::edge {
@@ -23,24 +24,6 @@ bool is_token(std::string_view text) {
   return !text.empty() && std::all_of(text.begin(), text.end(), [](char c) {
     return is_tchar(static_cast<unsigned char>(c));
   });
-}
-
-std::string lower(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-std::string_view trim(std::string_view text) {
-  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
-  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
-  return text;
-}
-
-bool is_known_method(std::string_view method) {
-  static constexpr std::string_view kMethods[] = {"GET",     "HEAD",  "POST",  "PUT",    "DELETE",
-                                                  "OPTIONS", "TRACE", "PATCH", "CONNECT"};
-  return std::find(std::begin(kMethods), std::end(kMethods), method) != std::end(kMethods);
 }
 
 // Digits only, at most 18 of them (no overflow); nullopt otherwise.
@@ -103,8 +86,8 @@ std::string origin_form(std::string_view target) {
   if (!target.empty() && target.front() == '/') return std::string(target);
   auto scheme_end = target.find("://");
   if (scheme_end == std::string_view::npos) return {};
-  std::string scheme = lower(target.substr(0, scheme_end));
-  if (scheme != "http" && scheme != "https") return {};
+  auto scheme = target.substr(0, scheme_end);
+  if (!iequals(scheme, "http") && !iequals(scheme, "https")) return {};
   auto rest = target.substr(scheme_end + 3);
   auto path = rest.find_first_of("/?");
   if (path == 0) return {};  // no authority
@@ -318,7 +301,7 @@ bool RequestFramer::parse_request_line(std::string_view line) {
     refuse(505, "HTTP version not supported.");
     return false;
   }
-  if (!is_known_method(method)) {
+  if (!is_http_method(method)) {
     refuse(501, "Method not implemented.");
     return false;
   }
@@ -357,8 +340,8 @@ bool RequestFramer::parse_header(std::string_view line) {
     refuse(431, "Too many header fields.");
     return false;
   }
-  std::string name = lower(line.substr(0, colon));
-  if (name == "content-length") {
+  auto name = line.substr(0, colon);  // compared without allocating
+  if (iequals(name, "content-length")) {
     auto length = parse_length_list(value);
     if (!length || (has_length_ && *length != length_)) {
       refuse(400, "Malformed or conflicting Content-Length.");
@@ -368,38 +351,38 @@ bool RequestFramer::parse_header(std::string_view line) {
     length_ = *length;
     return true;
   }
-  if (name == "transfer-encoding") {
-    if (transfer_encoding_ || lower(value) != "chunked") {
+  if (iequals(name, "transfer-encoding")) {
+    if (transfer_encoding_ || !iequals(value, "chunked")) {
       refuse(501, "Transfer-Encoding not implemented.");
       return false;
     }
     transfer_encoding_ = chunked_ = true;
     return true;
   }
-  if (name == "expect") {
-    if (lower(value) != "100-continue") {
+  if (iequals(name, "expect")) {
+    if (!iequals(value, "100-continue")) {
       refuse(417, "Expectation failed.");
       return false;
     }
     expect_continue_ = true;
     return true;
   }
-  if (name == "host") {
+  if (iequals(name, "host")) {
     if (++hosts_ > 1 || !is_valid_host(value)) {
       refuse(400, "Malformed or repeated Host.");
       return false;
     }
-  } else if (name == "connection") {
-    auto tokens = lower(value);
+  } else if (iequals(name, "connection")) {
+    auto tokens = to_lower(value);
     connection_close_ = connection_close_ || tokens.find("close") != std::string::npos;
     connection_keep_alive_ =
         connection_keep_alive_ || tokens.find("keep-alive") != std::string::npos;
-  } else if (name == "content-type") {
+  } else if (iequals(name, "content-type")) {
     if (!is_media_type(value)) {
       refuse(400, "Malformed Content-Type.");
       return false;
     }
-  } else if (name == "x-request-id") {
+  } else if (iequals(name, "x-request-id")) {
     request_id_ = std::string(value);
   }
   headers_.emplace_back(line.substr(0, colon), value);
@@ -447,13 +430,7 @@ RequestFramer::Event RequestFramer::finish_request() {
 
 const std::string* FramedRequest::header(std::string_view name) const {
   for (const auto& [field, value] : headers) {
-    if (field.size() == name.size() &&
-        std::equal(field.begin(), field.end(), name.begin(), [](char a, char b) {
-          return std::tolower(static_cast<unsigned char>(a)) ==
-                 std::tolower(static_cast<unsigned char>(b));
-        })) {
-      return &value;
-    }
+    if (iequals(field, name)) return &value;
   }
   return nullptr;
 }

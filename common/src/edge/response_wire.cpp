@@ -2,10 +2,11 @@
 #include "edge/response_wire.hpp"
 
 #include <algorithm>
-#include <cctype>
 #include <cstdio>
 #include <ctime>
 #include <map>
+
+#include "common/text.hpp"
 
 namespace common::edge {
 namespace {
@@ -70,13 +71,8 @@ const char* http_date() {
 }
 
 bool has_field(const HeaderList& headers, const std::string& name) {
-  return std::any_of(headers.begin(), headers.end(), [&](const auto& header) {
-    return header.first.size() == name.size() &&
-           std::equal(name.begin(), name.end(), header.first.begin(), [](char a, char b) {
-             return std::tolower(static_cast<unsigned char>(a)) ==
-                    std::tolower(static_cast<unsigned char>(b));
-           });
-  });
+  return std::any_of(headers.begin(), headers.end(),
+                     [&](const auto& header) { return iequals(header.first, name); });
 }
 
 }  // namespace

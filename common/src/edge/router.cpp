@@ -10,12 +10,10 @@
 #include <tuple>
 
 #include "common/json_response.hpp"
+#include "common/text.hpp"
 
 namespace common::edge {
 namespace {
-
-constexpr std::string_view kMethods[] = {"GET",   "HEAD",    "POST",  "PUT",    "DELETE",
-                                         "PATCH", "OPTIONS", "TRACE", "CONNECT"};
 
 // Calls `each` with every non-empty segment of `path`.
 template <typename Each>
@@ -81,7 +79,7 @@ bool is_canonical_path(std::string_view path) {
 Router::Router(const std::vector<Route>& routes)
     : tree_(std::make_unique<Pistache::Rest::SegmentTreeNode>()) {
   for (const auto& route : routes) {
-    if (std::find(std::begin(kMethods), std::end(kMethods), route.method) == std::end(kMethods)) {
+    if (!is_http_method(route.method)) {
       throw std::invalid_argument("unsupported HTTP method in a route: " + route.method);
     }
     check_template(route);

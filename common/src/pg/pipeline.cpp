@@ -6,16 +6,14 @@
 #include <stdexcept>
 #include <utility>
 
+#include "common/text.hpp"
+
 namespace common::pg {
 
 namespace {
 
 std::string trimmed(const char* message) {
-  std::string text = message ? message : "";
-  while (!text.empty() && (text.back() == '\n' || text.back() == ' ' || text.back() == '\t')) {
-    text.pop_back();
-  }
-  return text;
+  return std::string(trim_end(message ? message : "", " \t\n"));
 }
 
 std::string error_of(PGconn* connection) {

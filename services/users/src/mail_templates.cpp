@@ -4,6 +4,7 @@
 #include <kainjow/mustache.hpp>
 #include <stdexcept>
 
+#include "common/text.hpp"
 #include "embedded_files.hpp"
 
 namespace users {
@@ -31,7 +32,7 @@ RenderedMail render_mail(const std::string& name,
   for (char& c : mail.subject) {
     if (c == '\r' || c == '\n' || c == '\t') c = ' ';
   }
-  while (!mail.subject.empty() && mail.subject.back() == ' ') mail.subject.pop_back();
+  mail.subject.resize(common::trim_end(mail.subject, " ").size());
   mail.text = render(base + ".txt.mustache", view, false);
   mail.html = render(base + ".html.mustache", view, true);
   return mail;

@@ -11,6 +11,7 @@
 
 #include "common/database.hpp"
 #include "common/loop_runner.hpp"
+#include "common/text.hpp"
 #include "login_limiter.hpp"
 #include "mail_message.hpp"
 #include "mail_settings.hpp"
@@ -259,9 +260,7 @@ int main(int argc, char** argv) {
   try {
     return run(argc, argv);
   } catch (const std::exception& error) {
-    std::string what = error.what();
-    while (!what.empty() && what.back() == '\n') what.pop_back();
-    std::cerr << "manage: " << what << "\n";
+    std::cerr << "manage: " << common::trim_end(error.what(), "\n") << "\n";
     return 1;
   }
 }

@@ -7,6 +7,9 @@
 #include <cstring>
 #include <memory>
 #include <mutex>
+#include <string_view>
+
+#include "common/text.hpp"
 
 namespace users {
 namespace {
@@ -79,9 +82,8 @@ SmtpResult smtp_send(const MailSettings& settings, const std::string& recipient,
   if (code == CURLE_OK) return {true, {}};
   // The error buffer has the details (the server's reply, the address);
   // curl's generic reason only when it is empty.
-  std::string reason = error[0] != '\0' ? error : curl_easy_strerror(code);
-  while (!reason.empty() && (reason.back() == '\n' || reason.back() == '\r')) reason.pop_back();
-  return {false, reason};
+  std::string_view reason = error[0] != '\0' ? error : curl_easy_strerror(code);
+  return {false, std::string(common::trim_end(reason, "\r\n"))};
 }
 
 }  // namespace users
