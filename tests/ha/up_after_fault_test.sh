@@ -176,7 +176,9 @@ bootstrapper=$(basename "$(dirname "$bootstrapper")")
 descendants() { local child; for child in $(ps -o pid= --ppid "$1"); do echo "$child"; descendants "$child"; done; }
 patroni_pid=$(cat "$HA_DIR/$bootstrapper/patroni.pid")
 victims="$up_pid $patroni_pid $(descendants "$patroni_pid" | tr '\n' ' ')"
-[ -s "$HA_DIR/$bootstrapper/data/postmaster.pid" ] && victims+=" $(head -n 1 "$HA_DIR/$bootstrapper/data/postmaster.pid")"
+# initdb's postmaster may come and go between a look and a read: no pid, no victim.
+postmaster=$(head -n 1 "$HA_DIR/$bootstrapper/data/postmaster.pid" 2>/dev/null || true)
+[ -z "$postmaster" ] || victims+=" $postmaster"
 # shellcheck disable=SC2086 # a list of PIDs
 kill -9 $victims 2>/dev/null || true
 wait "$up_pid" 2>/dev/null || true
