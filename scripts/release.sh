@@ -392,6 +392,8 @@ check "users-db-backup: read-only, no capability, no new privileges" \
 # is in flight inside the service when `stop` sends SIGTERM; expect that POST
 # answered 201 and the service's exit code 0. The container tool's own exec is
 # used here: it starts in a fraction of compose's time.
+# (tests/release/compose.release.yml gives the service a database deadline
+# longer than the lock.)
 drain_check() {
   local db service nginx
   db=$(container_of users-db) service=$(container_of users-service) nginx=$(container_of nginx)
