@@ -63,16 +63,7 @@ print(next(("%s/%s" % (m["name"], m.get("timeline")) for m in json.load(sys.stdi
 first=$(leadership)
 [ "$first" != none ] || fail "no leader after up"
 
-SERVICE_PORT=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-env -i APP_ENV=production SECRET_KEY=ha-test-signing-key-0123456789abcdef DATABASE_URL="$URL" \
-  HOST=127.0.0.1 PORT="$SERVICE_PORT" THREADS=4 LOG_LEVEL=info \
-  "$BIN/users-service" > "$WORK/service.log" 2>&1 &
-service_pid=$!
-for _ in $(seq 150); do
-  curl -fsS -o /dev/null "http://127.0.0.1:$SERVICE_PORT/health/ready" 2>/dev/null && break
-  sleep 0.1
-done
-curl -fsS -o /dev/null "http://127.0.0.1:$SERVICE_PORT/health/ready" || fail "the service is not ready"
+start_service
 "$(dirname "$0")/write_load.py" "$SERVICE_PORT" "$CLIENTS" "$WORK/requests.log" "$WORK/stop" &
 load_pid=$!
 

@@ -44,7 +44,6 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 now() { date +%s.%N; }
 less_than() { awk -v a="$1" -v b="$2" 'BEGIN {exit !(a < b)}'; }
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 use_free_ports
 started=$SECONDS
@@ -61,16 +60,7 @@ import json, sys
 print(next((m.get("timeline") for m in json.load(sys.stdin)["members"] if m["role"] == "leader"), ""))'; }
 first_timeline=$(timeline)
 
-SERVICE_PORT=$(free_port)
-env -i APP_ENV=production SECRET_KEY=ha-test-signing-key-0123456789abcdef DATABASE_URL="$URL" \
-  HOST=127.0.0.1 PORT="$SERVICE_PORT" THREADS=4 LOG_LEVEL=info \
-  "$BIN/users-service" > "$WORK/service.log" 2>&1 &
-service_pid=$!
-for _ in $(seq 150); do
-  curl -fsS -o /dev/null "http://127.0.0.1:$SERVICE_PORT/health/ready" 2>/dev/null && break
-  sleep 0.1
-done
-curl -fsS -o /dev/null "http://127.0.0.1:$SERVICE_PORT/health/ready" || fail "the service is not ready"
+start_service
 
 # The clients: one line per request in requests.log (tests/ha/write_load.py).
 "$(dirname "$0")/write_load.py" "$SERVICE_PORT" "$CLIENTS" "$WORK/requests.log" "$WORK/stop" &

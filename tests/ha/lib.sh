@@ -34,3 +34,20 @@ member_with_role() {  # any member's API index, role -> member name
 import json, sys
 print(next((m["name"] for m in json.load(sys.stdin)["members"] if m["role"] == sys.argv[1]), ""))' "$2"
 }
+
+# The production service on the cluster ($URL) on a free port, in the
+# background, until it is ready: sets SERVICE_PORT and service_pid (the
+# callers stop it by that PID).
+start_service() {
+  SERVICE_PORT=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  env -i APP_ENV=production SECRET_KEY=ha-test-signing-key-0123456789abcdef DATABASE_URL="$URL" \
+    HOST=127.0.0.1 PORT="$SERVICE_PORT" THREADS=4 LOG_LEVEL=info \
+    "$BIN/users-service" > "$WORK/service.log" 2>&1 &
+  # shellcheck disable=SC2034 # read by the callers
+  service_pid=$!
+  for _ in $(seq 150); do
+    curl -fsS -o /dev/null "http://127.0.0.1:$SERVICE_PORT/health/ready" 2>/dev/null && break
+    sleep 0.1
+  done
+  curl -fsS -o /dev/null "http://127.0.0.1:$SERVICE_PORT/health/ready" || fail "the service is not ready"
+}
