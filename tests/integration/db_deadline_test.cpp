@@ -126,6 +126,16 @@ struct Answer {
 // request is answered within 4 s (the default 3 s limit plus margin), with
 // a success or a 503 that carries Retry-After; every 201 is stored exactly
 // once; writes succeed again within 5 s of SIGCONT.
+// The 4 s is the plain build's (make test). Under AddressSanitizer every
+// step of a request runs several times slower, so the rest of a request's way
+// beside the 3 s limit gets a wider margin there; the test's point in that
+// build is the freeze path's memory safety.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr std::chrono::seconds kAnswerBound{6};
+#else
+constexpr std::chrono::seconds kAnswerBound{4};
+#endif
+
 TEST(DatabaseDeadline, ClusterFrozen12sUnderLoad_EveryAnswerWithin4sAndNoAcknowledgedWriteLost) {
   auto& s = fixture::service();
   fixture::execute("TRUNCATE users RESTART IDENTITY");
@@ -188,7 +198,7 @@ TEST(DatabaseDeadline, ClusterFrozen12sUnderLoad_EveryAnswerWithin4sAndNoAcknowl
   for (const auto& answer : answers) {
     SCOPED_TRACE(answer.email);
     slowest = std::max(slowest, answer.took);
-    if (answer.took >= seconds(4)) ++slow;
+    if (answer.took >= kAnswerBound) ++slow;
     if (answer.started < thawed && answer.started + answer.took > thawed - seconds(12)) {
       ++during_freeze;
     }
@@ -204,7 +214,8 @@ TEST(DatabaseDeadline, ClusterFrozen12sUnderLoad_EveryAnswerWithin4sAndNoAcknowl
       first_write_after = answer.started + answer.took;
     }
   }
-  EXPECT_EQ(slow, 0) << "answers that took 4 s or more; the slowest " << ms(slowest) << " ms";
+  EXPECT_EQ(slow, 0) << "answers that took " << kAnswerBound.count() << " s or more; the slowest "
+                     << ms(slowest) << " ms";
   EXPECT_GT(unavailable, 0) << "the freeze was never noticed";
   EXPECT_GT(during_freeze, kClients) << "too few requests met the freeze to tell";
   ASSERT_NE(first_write_after, Clock::time_point{}) << "no write succeeded after SIGCONT";
