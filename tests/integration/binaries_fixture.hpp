@@ -66,6 +66,13 @@ inline Result run(const std::string& command) {
   return result;
 }
 
+// A fresh schema, through the real manage's recreate_db: where each test of
+// the built binaries starts.
+inline Result recreate_db() {
+  return run("env -i APP_ENV=testing DATABASE_TEST_URL='" + database_url() +
+             "' " MANAGE_PATH " recreate_db");
+}
+
 // A child process started with exactly `env`; killed (SIGKILL) when this
 // object goes away still running, and by the kernel when the test dies.
 class Child {

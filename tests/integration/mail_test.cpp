@@ -23,8 +23,7 @@ using namespace std::chrono_literals;
 class Mail : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto recreated = binaries::run("env -i APP_ENV=testing DATABASE_TEST_URL='" +
-                                   binaries::database_url() + "' " MANAGE_PATH " recreate_db");
+    auto recreated = binaries::recreate_db();
     ASSERT_EQ(recreated.exit_code, 0) << recreated.output;
     sink_ = std::make_unique<support::SmtpSink>();
   }

@@ -13,8 +13,7 @@ using Clock = std::chrono::steady_clock;
 class Shutdown : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto recreated = binaries::run("env -i APP_ENV=testing DATABASE_TEST_URL='" +
-                                   binaries::database_url() + "' " MANAGE_PATH " recreate_db");
+    auto recreated = binaries::recreate_db();
     ASSERT_EQ(recreated.exit_code, 0) << recreated.output;
     binaries::execute(
         "INSERT INTO users (username, email) VALUES ('michael', 'michael@realpython.com')");
