@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "service_fixture.hpp"
+#include "tokens.hpp"
 
 namespace {
 
@@ -558,12 +559,18 @@ TEST_F(Account, TwoAdminsRemovingEachOtherAtOnce_OneAlwaysRemains) {
   auto a = member("alice", true);
   auto b = member("bert", true);
   // Each round starts from the same two rows: admins, active, token version 0
-  // (the tokens' version), re-inserted with their ids after a delete.
-  const std::string reset = "DELETE FROM users WHERE id IN (" + std::to_string(a.id) + ", " +
-                            std::to_string(b.id) +
-                            "); INSERT INTO users (id, username, email, active, admin) VALUES (" +
-                            std::to_string(a.id) + ", 'alice', '" + a.email + "', true, true), (" +
-                            std::to_string(b.id) + ", 'bert', '" + b.email + "', true, true)";
+  // (the tokens' version), re-inserted with their ids after a delete, and
+  // their tokens' sessions (which a delete takes with it), open again.
+  auto sid = [](const Member& m) {
+    return std::to_string(users::TokenCodec("secret", 3600).verify(m.token).session_id);
+  };
+  const std::string reset =
+      "DELETE FROM users WHERE id IN (" + std::to_string(a.id) + ", " + std::to_string(b.id) +
+      "); INSERT INTO users (id, username, email, active, admin) VALUES (" + std::to_string(a.id) +
+      ", 'alice', '" + a.email + "', true, true), (" + std::to_string(b.id) + ", 'bert', '" +
+      b.email +
+      "', true, true); INSERT INTO sessions (id, user_id) OVERRIDING SYSTEM VALUE VALUES (" +
+      sid(a) + ", " + std::to_string(a.id) + "), (" + sid(b) + ", " + std::to_string(b.id) + ")";
   using Change = std::function<support::HttpResponse(support::HttpConnection&, const Member& actor,
                                                      const Member& target)>;
   auto patching = [](const json& changes) -> Change {

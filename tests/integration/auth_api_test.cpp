@@ -1,5 +1,5 @@
 // The auth API over real HTTP against a real PostgreSQL: the whole flow, every
-// failure, revocation across two app instances, expiry, the login rate limit
+// failure, logout across two app instances, expiry, the login rate limit
 // (in PostgreSQL: counted before the hash, per-email back-off, across
 // replicas), the bound on hashes at once, REQUIRE_ADMIN_FOR_WRITES,
 // REQUIRE_AUTH_FOR_READS, and no credential in any log line.
@@ -83,11 +83,13 @@ void expect_token_body(const support::HttpResponse& response, int status,
   EXPECT_EQ(response.status, status) << response.body;
   EXPECT_EQ(response.header("Content-Type"), "application/json");
   auto body = response.json();
-  EXPECT_EQ(body.size(), 3u) << response.body;
+  EXPECT_EQ(body.size(), 5u) << response.body;
   EXPECT_EQ(body.value("status", ""), "success");
   EXPECT_EQ(body.value("message", ""), message);
   std::string token = body.value("auth_token", "");
   EXPECT_EQ(std::count(token.begin(), token.end(), '.'), 2) << response.body;
+  EXPECT_EQ(body.value("refresh_token", "").size(), 43u) << response.body;
+  EXPECT_EQ(body.value("expires_in", 0), 3600) << response.body;
 }
 
 // --- the flow ------------------------------------------------------------------
@@ -558,7 +560,7 @@ TEST_F(Auth, Status_BadTokens_Return401Invalid) {
   std::string tampered = token;
   tampered[tampered.size() - 2] = tampered[tampered.size() - 2] == 'A' ? 'B' : 'A';
   std::string other_key = users::TokenCodec("a-different-key-of-32-bytes-or-more!", 3600)
-                              .issue(1, 0, std::time(nullptr))
+                              .issue(1, 0, 1, std::time(nullptr))
                               .token;
   std::string payload = token.substr(token.find('.'), token.rfind('.') - token.find('.'));
   std::string alg_none = "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0" + payload + ".";
@@ -573,7 +575,7 @@ TEST_F(Auth, Status_ExpiredToken_Returns401SignatureExpired) {
   ASSERT_EQ(register_user(email).status, 201);
   long long id = fixture::execute("SELECT id FROM users")[0][0].as<long long>();
   // Signed with the app's key ("secret" in testing), two hours ago.
-  auto expired = users::TokenCodec("secret", 3600).issue(id, 0, std::time(nullptr) - 7200).token;
+  auto expired = users::TokenCodec("secret", 3600).issue(id, 0, 1, std::time(nullptr) - 7200).token;
   expect_fail(with_token("/auth/status", expired), 401, "Signature expired. Please log in again.");
 }
 
@@ -592,7 +594,8 @@ TEST_F(Auth, Token_ShortLifetime_ExpiresOnTime) {
               "Signature expired. Please log in again.");
 }
 
-// --- revocation in the database ----------------------------------------------------------
+// --- logout ends the session, in the database
+// ----------------------------------------------------------
 
 TEST_F(Auth, Logout_OnOneInstance_IsSeenByAnother) {
   auto other = start_app({});
@@ -601,17 +604,6 @@ TEST_F(Auth, Logout_OnOneInstance_IsSeenByAnother) {
   EXPECT_EQ(with_token("/auth/logout", token).status, 200);
   expect_fail(with_token("/auth/status", token, other->port()), 401,
               "Token revoked. Please log in again.");
-}
-
-TEST_F(Auth, Logout_PrunesRevocationsOfExpiredTokens) {
-  fixture::execute(
-      "INSERT INTO revoked_tokens (jti, expires_at) VALUES ('stale', now() - interval '1 hour')");
-  std::string token = token_for(fresh_email("prune"));
-  ASSERT_EQ(with_token("/auth/logout", token).status, 200);
-  EXPECT_EQ(
-      fixture::execute("SELECT count(*) FROM revoked_tokens WHERE jti = 'stale'")[0][0].as<int>(),
-      0);
-  EXPECT_GE(fixture::execute("SELECT count(*) FROM revoked_tokens")[0][0].as<int>(), 1);
 }
 
 // --- REQUIRE_ADMIN_FOR_WRITES -------------------------------------------------------------
@@ -706,7 +698,13 @@ TEST_F(Auth, NoCredentialEverReachesALogLine) {
   }
   std::string email = fresh_email("quiet");
   std::string token = register_user(email).json().value("auth_token", "");
-  std::string second = login(email, kPassword).json().value("auth_token", "");
+  auto logged_in = login(email, kPassword).json();
+  std::string second = logged_in.value("auth_token", "");
+  std::string refresh = logged_in.value("refresh_token", "");
+  auto refreshed = send(port(), "POST", "/auth/refresh", json{{"refresh_token", refresh}}.dump());
+  std::string rotated = refreshed.json().value("refresh_token", "");
+  std::string third = refreshed.json().value("auth_token", "");
+  send(port(), "POST", "/auth/refresh", json{{"refresh_token", refresh}}.dump());
   login(email, "wrong password");
   with_token("/auth/status", token);
   with_token("/auth/logout", token);
@@ -720,8 +718,8 @@ TEST_F(Auth, NoCredentialEverReachesALogLine) {
   std::string log = captured.str();
   EXPECT_NE(log.find("/auth/login"), std::string::npos) << "nothing was captured";
   for (const std::string& secret :
-       {kPassword, std::string("wrong password"), token, second, std::string("garbage.token"),
-        std::string("Bearer"), std::string("argon2")}) {
+       {kPassword, std::string("wrong password"), token, second, refresh, rotated, third,
+        std::string("garbage.token"), std::string("Bearer"), std::string("argon2")}) {
     EXPECT_EQ(log.find(secret), std::string::npos) << secret << " in:\n" << log;
   }
 }

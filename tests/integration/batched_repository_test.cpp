@@ -17,19 +17,27 @@
 #include "common/database.hpp"
 #include "common/event_loop.hpp"
 #include "common/loop_runner.hpp"
-#include "revoked_tokens.hpp"
 #include "service_fixture.hpp"
+#include "sessions.hpp"
 #include "user_repository.hpp"
 
 namespace {
 
 using fixture::ServiceTest;
 
-// What the server's connections prepare: the users' and the tokens' statements.
+// What the server's connections prepare: the users' and the sessions' statements.
 std::vector<common::PreparedStatement> all_statements() {
   auto statements = users::UserRepository::statements();
-  for (auto& statement : users::RevokedTokens::statements()) statements.push_back(statement);
+  for (auto& statement : users::Sessions::statements()) statements.push_back(statement);
   return statements;
+}
+
+// A new session of the user, open or already ended; its id.
+long long session_of(long long user_id, bool open = true) {
+  return fixture::execute("INSERT INTO sessions (user_id, ended_at) VALUES (" +
+                          std::to_string(user_id) + ", " + (open ? "NULL" : "now()") +
+                          ") RETURNING id")[0][0]
+      .as<long long>();
 }
 
 // Runs `each(fiber)` in `fibers` fibers started together on the runner's
@@ -227,79 +235,90 @@ TEST_F(BatchedRepository, AddMany_SameEmailsInOppositeOrdersOnTwoLoops_NeverDead
   EXPECT_EQ(user_count(), kRounds * kFibers);
 }
 
-TEST_F(BatchedRepository, FindAccountsMany_EachIdGetsItsAccountOrNothing) {
+TEST_F(BatchedRepository, FindAccountsMany_EachKeyGetsItsAccountAndItsSessionOrNothing) {
   auto plain =
       runner_.call([&] { return repository_.add(new_user("plain", "plain@example.com")); });
   runner_.call(
       [&] { repository_.save_admin(new_user("boss", "boss@example.com"), "$argon2id$stand-in"); });
   auto boss = runner_.call([&] { return repository_.find_account_by_email("boss@example.com"); });
   ASSERT_TRUE(boss);
+  long long boss_open = session_of(boss->user.id);
+  long long plain_ended = session_of(plain.id, false);
+  long long plain_open = session_of(plain.id);
+  using users::SessionKey;
   auto found = runner_.call([&] {
-    return repository_.find_accounts_many({boss->user.id, 999, plain.id, boss->user.id});
+    return repository_.find_accounts_many({{boss->user.id, boss_open},
+                                           {999, boss_open},
+                                           {plain.id, plain_ended},
+                                           {boss->user.id, boss_open},
+                                           {boss->user.id, plain_open},
+                                           {plain.id, plain_open}});
   });
-  ASSERT_EQ(found.size(), 4u);
+  ASSERT_EQ(found.size(), 6u);
   ASSERT_TRUE(found[0]);
   EXPECT_TRUE(found[0]->admin);
   EXPECT_EQ(found[0]->password_hash, "$argon2id$stand-in");
+  EXPECT_TRUE(found[0]->session_open);
   EXPECT_FALSE(found[1]);
   ASSERT_TRUE(found[2]);
   EXPECT_EQ(found[2]->user.email, "plain@example.com");
   EXPECT_FALSE(found[2]->admin);
   EXPECT_FALSE(found[2]->password_hash);
-  ASSERT_TRUE(found[3]);  // the same id twice: both callers answered
+  EXPECT_FALSE(found[2]->session_open) << "ended";
+  ASSERT_TRUE(found[3]);  // the same key twice: both callers answered
   EXPECT_EQ(found[3]->user.username, "boss");
-  auto alone = runner_.call([&] { return repository_.find_accounts_many({plain.id}); });
+  EXPECT_TRUE(found[3]->session_open);
+  ASSERT_TRUE(found[4]);
+  EXPECT_FALSE(found[4]->session_open) << "another user's session opens nothing";
+  ASSERT_TRUE(found[5]);
+  EXPECT_TRUE(found[5]->session_open);
+  auto alone = runner_.call([&] {
+    return repository_.find_accounts_many({{plain.id, plain_ended}});
+  });
   ASSERT_TRUE(alone[0]);
   EXPECT_EQ(alone[0]->user.id, plain.id);
+  EXPECT_FALSE(alone[0]->session_open);
+  alone = runner_.call([&] { return repository_.find_accounts_many({{plain.id, plain_open}}); });
+  ASSERT_TRUE(alone[0]);
+  EXPECT_TRUE(alone[0]->session_open);
 }
 
-TEST_F(BatchedRepository, RevokedMany_OnlyRevokedIdsAreTrueWhateverTheirText) {
-  users::RevokedTokens revoked(database_);
-  const std::string odd = "a \"quoted\", {braced} \\ NULL";
-  auto answers = runner_.call([&] {
-    revoked.revoke("gone-1", 4102444800);
-    revoked.revoke(odd, 4102444800);
-    return revoked.revoked_many({"kept", "gone-1", odd, "NULL", "gone-1", ""});
-  });
-  EXPECT_EQ(answers, (std::vector<bool>{false, true, true, false, true, false}));
-  runner_.run([&] {
-    EXPECT_EQ(revoked.revoked_many({"gone-1"}), std::vector<bool>{true});
-    EXPECT_EQ(revoked.revoked_many({"kept"}), std::vector<bool>{false});
-    EXPECT_TRUE(revoked.is_revoked(odd));
-    EXPECT_FALSE(revoked.is_revoked("kept"));
-  });
-}
-
-TEST_F(BatchedRepository, ConcurrentRevocationChecksAndAccounts_EveryCallerGetsItsOwnAnswer) {
-  users::RevokedTokens revoked(database_);
+TEST_F(BatchedRepository, ConcurrentAccountLookups_EveryCallerGetsItsOwnSession) {
   auto ids = runner_.call([&] {
     std::vector<long long> added;
     for (int i = 0; i < 10; ++i) {
       added.push_back(
           repository_.add(new_user("u" + std::to_string(i), std::to_string(i) + "@x.io")).id);
-      if (i % 2) revoked.revoke("jti-" + std::to_string(i), 4102444800);
     }
     return added;
   });
+  std::vector<long long> sessions;
+  for (int i = 0; i < 10; ++i) sessions.push_back(session_of(ids[i], i % 2 == 0));
+  // Marked long ago: every lookup's statement also tries to mark them used.
+  fixture::execute("UPDATE sessions SET last_used_at = now() - interval '1 hour'");
   common::LoopRunner second;
   Overlap overlap;
   std::atomic<int> answered{0};
   std::atomic<int> wrong{0};
   in_fibers_on_two_loops(runner_, second, 24, [&](int loop, int fiber) {
     for (int n = 0; n < 40; ++n) {
-      int i = (fiber + n + loop * 5) % 10;
-      if (overlap([&] { return revoked.is_revoked("jti-" + std::to_string(i)); }) != (i % 2 == 1)) {
+      auto i = static_cast<std::size_t>((fiber + n + loop * 5) % 10);
+      auto account = overlap([&] { return repository_.find_account(ids[i], sessions[i]); });
+      if (!account || account->user.username != "u" + std::to_string(i) ||
+          account->session_open != (i % 2 == 0)) {
         wrong.fetch_add(1);
       }
-      auto account =
-          overlap([&] { return repository_.find_account(ids[static_cast<std::size_t>(i)]); });
-      if (!account || account->user.username != "u" + std::to_string(i)) wrong.fetch_add(1);
       answered.fetch_add(1);
     }
   });
   EXPECT_EQ(wrong.load(), 0);
   EXPECT_EQ(answered.load(), 2 * 24 * 40);
   EXPECT_GT(overlap.most(), 24) << "the callers of both loops overlapped";
+  EXPECT_EQ(fixture::execute("SELECT count(*) FROM sessions WHERE ended_at IS NULL"
+                             " AND last_used_at < now() - interval '1 minute'")[0][0]
+                .as<int>(),
+            0)
+      << "every open session was marked used";
 }
 
 // Ids of a page, to compare pages at a glance.

@@ -479,7 +479,7 @@ TEST_F(Manage, ServiceAsTheAppRole_RegistersLogsInAndListsUsers) {
   auto token = registered.json()["auth_token"].get<std::string>();
   auto logout = support::http_request(port, "GET", "/auth/logout", "",
                                       {{"Authorization", "Bearer " + token}});
-  EXPECT_EQ(logout.status, 200) << logout.body;  // writes the revoked-token table
+  EXPECT_EQ(logout.status, 200) << logout.body;  // writes the sessions table
   auto listed = support::http_request(port, "GET", "/users");
   EXPECT_EQ(listed.status, 200);
   EXPECT_TRUE(contains(listed.body, "least@example.com")) << listed.body;

@@ -34,6 +34,7 @@ for promise in 'ssl_protocols TLSv1.2 TLSv1.3;' 'ssl_session_tickets off;' 'ssl_
                'return 301 https://$host$request_uri;' 'limit_req_status 429;' \
                'limit_req zone=users_auth' '"POST /auth/login" $binary_remote_addr;' \
                '"POST /auth/register" $binary_remote_addr;' '"POST /auth/password" $binary_remote_addr;' \
+               '"POST /auth/refresh" $binary_remote_addr;' \
                'error_page 429 /__nginx_error/429;' 'location = /metrics {' \
                'proxy_hide_header Content-Security-Policy;'; do
   grep -qF -- "$promise" "$prod" || { echo "FAIL: prod template lacks: $promise"; exit 1; }

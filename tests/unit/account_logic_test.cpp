@@ -129,7 +129,7 @@ TEST(EntityTags, IfMatch_StrongTagsOfThisUserOnly) {
 
 // --- sessions --------------------------------------------------------------------------
 
-TEST(Sessions, DisabledAccountOrStaleTokenVersion_IsRefused) {
+TEST(Sessions, DisabledAccountStaleTokenVersionOrEndedSession_IsRefused) {
   users::TokenClaims claims;
   claims.user_id = 7;
   claims.token_version = 3;
@@ -137,7 +137,11 @@ TEST(Sessions, DisabledAccountOrStaleTokenVersion_IsRefused) {
   account.user.id = 7;
   account.user.active = true;
   account.token_version = 3;
+  account.session_open = true;
   EXPECT_EQ(users::session_refusal(claims, account), "");
+  account.session_open = false;  // a logout or DELETE /auth/sessions ended it
+  EXPECT_EQ(users::session_refusal(claims, account), "Token revoked. Please log in again.");
+  account.session_open = true;
   account.token_version = 4;  // a password change or a deactivation bumped it
   EXPECT_EQ(users::session_refusal(claims, account), "Invalid token. Please log in again.");
   account.token_version = 2;  // never issued for it: refused as well

@@ -74,8 +74,8 @@ std::string signed_token(const json& claims, jwt_alg_t alg = JWT_ALG_HS256,
 }
 
 json good_claims() {
-  return {{"iss", "users-service"}, {"aud", "users-service"}, {"sub", "7"},        {"iat", kNow},
-          {"exp", kNow + 60},       {"jti", "abc123"},        {"token_version", 0}};
+  return {{"iss", "users-service"}, {"aud", "users-service"}, {"sub", "7"},         {"iat", kNow},
+          {"exp", kNow + 60},       {"jti", "abc123"},        {"token_version", 0}, {"sid", 5}};
 }
 
 TokenError::Kind failure_of(const std::string& token, std::time_t now = kNow) {
@@ -94,7 +94,7 @@ void expect_invalid(const std::string& token) {
 
 TEST(Tokens, Issued_VerifiesWithItsClaims) {
   TokenCodec codec(kKey, 3600);
-  auto issued = codec.issue(42, 0, kNow);
+  auto issued = codec.issue(42, 0, 5, kNow);
   auto claims = codec.verify(issued.token, kNow + 1);
   EXPECT_EQ(claims.user_id, 42);
   EXPECT_EQ(claims.issued_at, kNow);
@@ -103,8 +103,8 @@ TEST(Tokens, Issued_VerifiesWithItsClaims) {
   EXPECT_EQ(claims.jti.size(), 32u);
 }
 
-TEST(Tokens, Issued_IsHs256WithIssAudSubIatExpJtiTokenVersion) {
-  auto token = TokenCodec(kKey, 3600).issue(42, 0, kNow).token;
+TEST(Tokens, Issued_IsHs256WithIssAudSubIatExpJtiTokenVersionSid) {
+  auto token = TokenCodec(kKey, 3600).issue(42, 0, 5, kNow).token;
   auto header = json::parse(base64url_decode(token.substr(0, token.find('.'))));
   EXPECT_EQ(header["alg"], "HS256");
   auto first = token.find('.');
@@ -117,11 +117,12 @@ TEST(Tokens, Issued_IsHs256WithIssAudSubIatExpJtiTokenVersion) {
   EXPECT_EQ(payload["iss"], "users-service");
   EXPECT_EQ(payload["aud"], "users-service");
   EXPECT_EQ(payload["token_version"], 0);
+  EXPECT_EQ(payload["sid"], 5);
 }
 
 TEST(Tokens, TokenVersion_IsCarriedThrough) {
   TokenCodec codec(kKey, 3600);
-  auto issued = codec.issue(42, 17, kNow);
+  auto issued = codec.issue(42, 17, 5, kNow);
   EXPECT_EQ(issued.claims.token_version, 17);
   EXPECT_EQ(codec.verify(issued.token, kNow).token_version, 17);
   auto claims = good_claims();
@@ -147,6 +148,21 @@ TEST(Tokens, WrongIssuerOrAudience_IsInvalid) {
   EXPECT_EQ(TokenCodec(kKey, 3600).verify(signed_token(claims), kNow).user_id, 7);
 }
 
+TEST(Tokens, SessionId_IsCarriedThrough) {
+  TokenCodec codec(kKey, 3600);
+  auto issued = codec.issue(42, 0, 981, kNow);
+  EXPECT_EQ(issued.claims.session_id, 981);
+  EXPECT_EQ(codec.verify(issued.token, kNow).session_id, 981);
+}
+
+TEST(Tokens, SessionIdNotAPositiveInteger_IsInvalid) {
+  for (const json& sid : {json("1"), json(1.5), json(nullptr), json(0), json(-3)}) {
+    auto claims = good_claims();
+    claims["sid"] = sid;
+    expect_invalid(signed_token(claims));
+  }
+}
+
 TEST(Tokens, TokenVersionOfTheWrongType_IsInvalid) {
   for (const json& version : {json("1"), json(1.5), json(nullptr), json(true)}) {
     auto claims = good_claims();
@@ -159,7 +175,7 @@ TEST(Tokens, TokenVersionOfTheWrongType_IsInvalid) {
 // change of the signature, and signatures of the wrong length or encoding,
 // are refused.
 TEST(Tokens, EveryTamperedSignatureCharacter_IsInvalid) {
-  auto token = TokenCodec(kKey, 3600).issue(42, 0, kNow).token;
+  auto token = TokenCodec(kKey, 3600).issue(42, 0, 5, kNow).token;
   auto start = token.rfind('.') + 1;
   ASSERT_EQ(token.size() - start, 43u);  // 32 bytes, base64url without padding
   for (std::size_t i = start; i < token.size(); ++i) {
@@ -179,7 +195,7 @@ TEST(Tokens, KeysOfAnyLength_SignAndVerify) {
   for (std::size_t length : {1u, 31u, 32u, 64u, 65u, 200u}) {
     std::string key(length, 'k');
     TokenCodec codec(key, 3600);
-    auto token = codec.issue(9, 0, kNow).token;
+    auto token = codec.issue(9, 0, 5, kNow).token;
     EXPECT_EQ(codec.verify(token, kNow).user_id, 9) << length;
     // libjwt's own signature of the same claims verifies too: the same HMAC.
     auto claims = good_claims();
@@ -191,7 +207,7 @@ TEST(Tokens, KeysOfAnyLength_SignAndVerify) {
 TEST(Tokens, EachIssue_HasItsOwnJti) {
   TokenCodec codec(kKey, 3600);
   std::set<std::string> ids;
-  for (int i = 0; i < 100; ++i) ids.insert(codec.issue(1, 0, kNow).claims.jti);
+  for (int i = 0; i < 100; ++i) ids.insert(codec.issue(1, 0, 5, kNow).claims.jti);
   EXPECT_EQ(ids.size(), 100u);
 }
 
@@ -200,7 +216,7 @@ TEST(Tokens, SignedByLibjwtDirectly_Verifies) {
 }
 
 TEST(Tokens, TamperedPayload_IsInvalid) {
-  auto token = TokenCodec(kKey, 3600).issue(42, 0, kNow).token;
+  auto token = TokenCodec(kKey, 3600).issue(42, 0, 5, kNow).token;
   auto first = token.find('.');
   auto last = token.rfind('.');
   auto payload = json::parse(base64url_decode(token.substr(first + 1, last - first - 1)));
@@ -209,14 +225,14 @@ TEST(Tokens, TamperedPayload_IsInvalid) {
 }
 
 TEST(Tokens, TamperedSignature_IsInvalid) {
-  auto token = TokenCodec(kKey, 3600).issue(42, 0, kNow).token;
+  auto token = TokenCodec(kKey, 3600).issue(42, 0, 5, kNow).token;
   token.back() = token.back() == 'A' ? 'B' : 'A';
   expect_invalid(token);
 }
 
 TEST(Tokens, WrongKey_IsInvalid) {
   expect_invalid(
-      TokenCodec("another-key-of-the-same-length-0123456", 3600).issue(42, 0, kNow).token);
+      TokenCodec("another-key-of-the-same-length-0123456", 3600).issue(42, 0, 5, kNow).token);
   expect_invalid(signed_token(good_claims(), JWT_ALG_HS256, "secret"));
 }
 
@@ -225,7 +241,7 @@ TEST(Tokens, AlgNone_IsInvalid) {
   std::string payload = base64url(good_claims().dump());
   expect_invalid(header + "." + payload + ".");
   // ... also with something where the signature would be.
-  auto real = TokenCodec(kKey, 3600).issue(7, 0, kNow).token;
+  auto real = TokenCodec(kKey, 3600).issue(7, 0, 5, kNow).token;
   expect_invalid(header + "." + payload + real.substr(real.rfind('.')));
   expect_invalid(base64url(R"({"alg":"None"})") + "." + payload + ".");
 }
@@ -240,7 +256,9 @@ TEST(Tokens, OtherAlgorithms_AreInvalid) {
 }
 
 TEST(Tokens, MissingClaims_AreInvalid) {
-  for (const char* claim : {"iss", "aud", "sub", "iat", "exp", "jti", "token_version"}) {
+  // A token without sid is one issued before sessions: refused, so its user
+  // logs in again once.
+  for (const char* claim : {"iss", "aud", "sub", "iat", "exp", "jti", "token_version", "sid"}) {
     auto claims = good_claims();
     claims.erase(claim);
     expect_invalid(signed_token(claims));
@@ -267,11 +285,12 @@ TEST(Tokens, WrongClaimTypes_AreInvalid) {
 
 TEST(Tokens, Expired_IsExpiredOnlyWithAGoodSignature) {
   TokenCodec codec(kKey, 60);
-  auto token = codec.issue(42, 0, kNow).token;
+  auto token = codec.issue(42, 0, 5, kNow).token;
   EXPECT_NO_THROW(codec.verify(token, kNow + 59));
   EXPECT_EQ(failure_of(token, kNow + 60), TokenError::Kind::expired);
   EXPECT_EQ(failure_of(token, kNow + 100000), TokenError::Kind::expired);
-  auto forged = TokenCodec("another-key-of-the-same-length-0123456", 60).issue(42, 0, kNow).token;
+  auto forged =
+      TokenCodec("another-key-of-the-same-length-0123456", 60).issue(42, 0, 5, kNow).token;
   EXPECT_EQ(failure_of(forged, kNow + 100000), TokenError::Kind::invalid);
 }
 

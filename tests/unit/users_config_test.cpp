@@ -73,6 +73,8 @@ TEST(UsersConfig, SecretKey_IsReadInDevelopment) {
 TEST(UsersConfig, AuthDefaults) {
   auto config = load(dev());
   EXPECT_EQ(config.token_expiration_seconds, 3600);
+  EXPECT_EQ(config.refresh_token_ttl_seconds, 2592000);  // 30 days
+  EXPECT_EQ(config.refresh_token_grace_seconds, 10);
   EXPECT_FALSE(config.require_admin_for_writes);
   EXPECT_EQ(config.password_hash_cost, "interactive");
   EXPECT_EQ(config.login_max_failures, 10);
@@ -90,7 +92,11 @@ TEST(UsersConfig, AuthVariables_AreRead) {
                           {"LOGIN_MAX_FAILURES", "3"},
                           {"REQUIRE_AUTH_FOR_READS", "true"},
                           {"PASSWORD_HASH_CONCURRENCY", "2"},
-                          {"PASSWORD_HASH_QUEUE_TIMEOUT_MS", "250"}}));
+                          {"PASSWORD_HASH_QUEUE_TIMEOUT_MS", "250"},
+                          {"REFRESH_TOKEN_TTL_SECONDS", "86400"},
+                          {"REFRESH_TOKEN_GRACE_SECONDS", "0"}}));
+  EXPECT_EQ(config.refresh_token_ttl_seconds, 86400);
+  EXPECT_EQ(config.refresh_token_grace_seconds, 0);
   EXPECT_TRUE(config.require_auth_for_reads);
   EXPECT_EQ(config.password_hash_concurrency, 2);
   EXPECT_EQ(config.password_hash_queue_timeout_ms, 250);
@@ -110,6 +116,10 @@ TEST(UsersConfig, BadAuthVariables_AreRefused) {
   expect_refused(dev({{"REQUIRE_AUTH_FOR_READS", "on"}}), "REQUIRE_AUTH_FOR_READS");
   expect_refused(dev({{"PASSWORD_HASH_CONCURRENCY", "0"}}), "PASSWORD_HASH_CONCURRENCY");
   expect_refused(dev({{"PASSWORD_HASH_QUEUE_TIMEOUT_MS", "2s"}}), "PASSWORD_HASH_QUEUE_TIMEOUT_MS");
+  expect_refused(dev({{"REFRESH_TOKEN_TTL_SECONDS", "59"}}), "REFRESH_TOKEN_TTL_SECONDS");
+  expect_refused(dev({{"REFRESH_TOKEN_TTL_SECONDS", "30d"}}), "REFRESH_TOKEN_TTL_SECONDS");
+  expect_refused(dev({{"REFRESH_TOKEN_GRACE_SECONDS", "-1"}}), "REFRESH_TOKEN_GRACE_SECONDS");
+  expect_refused(dev({{"REFRESH_TOKEN_GRACE_SECONDS", "301"}}), "REFRESH_TOKEN_GRACE_SECONDS");
   // A line break in a service variable gives one line too.
   expect_refused(dev({{"TOKEN_EXPIRATION_SECONDS", "5\n5"}}), "TOKEN_EXPIRATION_SECONDS");
 }

@@ -24,6 +24,9 @@ struct Request {
   std::string authorization;  // the Authorization header as sent, "" if absent
   std::string peer_address;   // the TCP peer's IP address
   std::string real_ip;        // X-Real-IP as sent (trusted only from a proxy)
+  // User-Agent as sent, "" if absent (kept with a session); a view into the
+  // framed request, like body, so the requests that never read it copy nothing.
+  std::string_view user_agent;
   // Conditional requests (RFC 9110 13.1): the fields as sent, every line of
   // the field joined with ", "; "" when absent.
   std::string if_match;

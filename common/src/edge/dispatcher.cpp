@@ -158,6 +158,7 @@ bool dispatch(ResponseSink& sink, ServerState& state, FramedRequest& framed,
     request.authorization = *authorization;
   }
   if (const auto* real_ip = framed.header("X-Real-IP")) request.real_ip = *real_ip;
+  if (const auto* user_agent = framed.header("User-Agent")) request.user_agent = *user_agent;
   request.if_match = joined_field(framed, "If-Match");
   request.if_none_match = joined_field(framed, "If-None-Match");
   request.peer_address = peer_address;

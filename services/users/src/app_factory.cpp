@@ -15,14 +15,16 @@
 #include "mail_outbox.hpp"
 #include "mail_sender.hpp"
 #include "passwords.hpp"
-#include "revoked_tokens.hpp"
 #include "routes/api_docs.hpp"
 #include "routes/auth.hpp"
 #include "routes/index.hpp"
 #include "routes/ping.hpp"
+#include "routes/sessions.hpp"
 #include "routes/static_files.hpp"
 #include "routes/swagger_ui.hpp"
 #include "routes/users.hpp"
+#include "session_tokens.hpp"
+#include "sessions.hpp"
 #include "user_repository.hpp"
 #include "wal_archive_status.hpp"
 
@@ -31,7 +33,7 @@ namespace users {
 std::unique_ptr<common::App> create_app(const UsersConfig& config) {
   auto app = std::make_unique<common::App>(config);
   auto statements = UserRepository::statements();
-  for (auto& statement : RevokedTokens::statements()) statements.push_back(std::move(statement));
+  for (auto& statement : Sessions::statements()) statements.push_back(std::move(statement));
   for (auto& statement : LoginLimiter::statements()) statements.push_back(std::move(statement));
   for (auto& statement : WalArchiveStatus::statements()) statements.push_back(std::move(statement));
   for (auto& statement : MailOutboxStatus::statements()) statements.push_back(std::move(statement));
@@ -41,7 +43,6 @@ std::unique_ptr<common::App> create_app(const UsersConfig& config) {
       std::max(1, config.db_pool_size / std::max(1, config.threads)),
       std::chrono::milliseconds(config.db_request_timeout_ms));
   auto repository = std::make_shared<UserRepository>(*pool);
-  auto revoked = std::make_shared<RevokedTokens>(*pool);
   auto limiter = std::make_shared<LoginLimiter>(*pool, config.login_max_failures);
   // One hasher for every route that hashes: its bound on hashes in flight
   // (memory) holds for the whole process.
@@ -53,14 +54,21 @@ std::unique_ptr<common::App> create_app(const UsersConfig& config) {
                PasswordHasher::memory_per_hash(config.password_hash_cost) >> 20,
                config.password_hash_queue_timeout_ms);
   auto tokens = std::make_shared<TokenCodec>(config.secret_key, config.token_expiration_seconds);
-  auto authenticator = std::make_shared<Authenticator>(*tokens, *repository, *revoked);
+  // A session idle longer than any of its tokens can live holds none.
+  auto sessions = std::make_shared<Sessions>(
+      *pool, config.refresh_token_ttl_seconds,
+      std::max(config.refresh_token_ttl_seconds, config.token_expiration_seconds) + 60,
+      config.refresh_token_grace_seconds);
+  auto session_tokens = std::make_shared<SessionTokens>(*tokens, *sessions);
+  auto authenticator = std::make_shared<Authenticator>(*tokens, *repository);
   const Authenticator* admin_guard =
       config.require_admin_for_writes ? authenticator.get() : nullptr;
   const Authenticator* read_guard = config.require_auth_for_reads ? authenticator.get() : nullptr;
   app->keep_alive(pool);
   app->on_each_loop([database = pool.get()] { database->open_on_this_loop(); });
   app->keep_alive(repository);
-  app->keep_alive(revoked);
+  app->keep_alive(sessions);
+  app->keep_alive(session_tokens);
   app->keep_alive(limiter);
   app->keep_alive(hasher);
   app->keep_alive(tokens);
@@ -117,8 +125,9 @@ std::unique_ptr<common::App> create_app(const UsersConfig& config) {
   app->mount(std::make_shared<UsersBlueprint>(*repository, *authenticator, *limiter, *changes,
                                               admin_guard, read_guard));
   app->mount(std::make_shared<IndexBlueprint>(*repository, admin_guard));
-  app->mount(std::make_shared<AuthBlueprint>(config, *repository, *revoked, *tokens, *authenticator,
-                                             *hasher, *limiter, *changes));
+  app->mount(std::make_shared<AuthBlueprint>(config, *repository, *sessions, *session_tokens,
+                                             *authenticator, *hasher, *limiter, *changes));
+  app->mount(std::make_shared<SessionsBlueprint>(*sessions, *repository, *authenticator));
   app->mount(std::make_shared<StaticBlueprint>());
   app->mount(std::make_shared<common::MetricsBlueprint>(metrics));
   app->mount(std::make_shared<ApiDocsBlueprint>());

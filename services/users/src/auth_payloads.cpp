@@ -49,4 +49,12 @@ std::optional<PasswordChange> parse_password_change_json(std::string_view body) 
   return PasswordChange{*current, *replacement};
 }
 
+std::optional<std::string> parse_refresh_json(std::string_view body) {
+  auto json = parse_json_object(body);
+  if (!json) return std::nullopt;
+  auto* token = string_field(*json, "refresh_token");
+  if (!token || token->empty() || token->size() > 512) return std::nullopt;
+  return *token;
+}
+
 }  // namespace users

@@ -1,5 +1,5 @@
-// The JSON bodies of POST /auth/register, POST /auth/login and POST
-// /auth/password: pure parsing
+// The JSON bodies of POST /auth/register, POST /auth/login, POST
+// /auth/password and POST /auth/refresh: pure parsing
 // and validation, no database. Anything not valid is nullopt (400 "Invalid
 // payload.").
 #pragma once
@@ -36,5 +36,8 @@ std::optional<Credentials> parse_login_json(std::string_view body);
 // {"current_password","new_password"}: strings, the current one at most 512
 // bytes (as a login's), the new one passing is_acceptable_password.
 std::optional<PasswordChange> parse_password_change_json(std::string_view body);
+// {"refresh_token"}: a non-empty string of at most 512 bytes (whether it is
+// one of ours is the refresh's decision: 401, not 400).
+std::optional<std::string> parse_refresh_json(std::string_view body);
 
 }  // namespace users

@@ -112,10 +112,12 @@ TokenCodec::TokenCodec(std::string secret_key, int lifetime_seconds)
   if (sodium_init() < 0) throw std::runtime_error("libsodium could not be initialised");
 }
 
-IssuedToken TokenCodec::issue(long long user_id, long long token_version, std::time_t now) const {
+IssuedToken TokenCodec::issue(long long user_id, long long token_version, long long session_id,
+                              std::time_t now) const {
   IssuedToken issued;
   issued.claims.user_id = user_id;
   issued.claims.token_version = token_version;
+  issued.claims.session_id = session_id;
   issued.claims.issued_at = now;
   issued.claims.expires_at = now + lifetime_seconds_;
   issued.claims.jti = new_jti();
@@ -132,6 +134,7 @@ IssuedToken TokenCodec::issue(long long user_id, long long token_version, std::t
       jwt_add_grant_int(jwt.get(), "exp", static_cast<long>(issued.claims.expires_at)) == 0 &&
       jwt_add_grant(jwt.get(), "jti", issued.claims.jti.c_str()) == 0 &&
       jwt_add_grant_int(jwt.get(), "token_version", static_cast<long>(token_version)) == 0 &&
+      jwt_add_grant_int(jwt.get(), "sid", static_cast<long>(session_id)) == 0 &&
       jwt_set_alg(jwt.get(), JWT_ALG_HS256, reinterpret_cast<const unsigned char*>(key_.data()),
                   static_cast<int>(key_.size())) == 0;
   if (!ok) throw std::runtime_error("could not build the token");
@@ -173,6 +176,9 @@ TokenClaims TokenCodec::verify(const std::string& token, std::time_t now) const 
   if (required_string(json, "iss") != kTokenIssuer) throw invalid("wrong issuer");
   if (!is_for_us(json)) throw invalid("wrong audience");
   claims.token_version = required_int(json, "token_version");
+  // Tokens from before sessions have none: their users log in again once.
+  claims.session_id = required_int(json, "sid");
+  if (claims.session_id < 1) throw invalid("sid is not a session id");
   claims.issued_at = required_int(json, "iat");
   claims.expires_at = required_int(json, "exp");
   if (claims.expires_at <= now) throw TokenError(TokenError::Kind::expired, "token expired");

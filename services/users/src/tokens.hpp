@@ -1,8 +1,9 @@
 // Auth tokens: JWT HS256 signed with SECRET_KEY (libjwt), with the claims iss
-// and aud (this service, both checked), sub (user id), iat, exp, jti (the id a
-// logout revokes) and token_version (the user's at issue time; the
+// and aud (this service, both checked), sub (user id), iat, exp, jti (unique to
+// each token), token_version (the user's at issue time; the
 // Authenticator compares it with the row, so bumping the row's revokes every
-// token of the user). HS256 is the only algorithm accepted: "none" and every
+// token of the user) and sid (the session: ending it ends its tokens; a token
+// without one is invalid). HS256 is the only algorithm accepted: "none" and every
 // other algorithm are invalid tokens. The signature is checked here in
 // constant time before libjwt (which compares with strcmp) parses anything.
 #pragma once
@@ -18,6 +19,7 @@ struct TokenClaims {
   long long issued_at = 0;
   long long expires_at = 0;
   long long token_version = 0;
+  long long session_id = 0;  // the sid claim
   std::string jti;
 };
 
@@ -44,10 +46,12 @@ class TokenCodec {
  public:
   TokenCodec(std::string secret_key, int lifetime_seconds);
 
-  // A token for the user at their current token_version.
-  // `now` has no default, so a call with a user id and a time only does not
-  // compile rather than passing the time as the version.
-  IssuedToken issue(long long user_id, long long token_version, std::time_t now) const;
+  // A token for the user at their current token_version, in that session.
+  // `now` has no default, so a call that leaves out an argument does not
+  // compile rather than passing the time as the version or the session.
+  IssuedToken issue(long long user_id, long long token_version, long long session_id,
+                    std::time_t now) const;
+  int lifetime_seconds() const { return lifetime_seconds_; }
   // The claims of a token this codec signed and that has not expired at `now`;
   // throws TokenError otherwise (expired only once the signature is good).
   TokenClaims verify(const std::string& token, std::time_t now = std::time(nullptr)) const;

@@ -30,14 +30,16 @@ constexpr const char* kAdminLock = "pg_advisory_xact_lock(418296719726)";
 constexpr const char* kIfVersion = "($2::bigint[] IS NULL OR row_version = ANY($2::bigint[]))";
 
 // Why a change of user $1 may not go ahead (NULL: it may), in the order the
-// answers take: the actor first (its id, token version and whether it needs
-// to be an admin at the parameters `actor`, `version`, `needs_admin`), as
+// answers take: the actor first (its id, token version, session and whether
+// it needs to be an admin at the parameters `actor`, `version`, `session`,
+// `needs_admin`), as
 // authenticate() checks it; then the last active admin, when the change
 // `removes` one (an SQL boolean) and the row is at an accepted version.
 // Its own statement, run after the admin lock, sees every change that
 // committed before it.
 std::string verdict_sql(const std::string& actor, const std::string& version,
-                        const std::string& needs_admin, const std::string& removes) {
+                        const std::string& session, const std::string& needs_admin,
+                        const std::string& removes) {
   return "actor AS (SELECT active, admin, token_version FROM users WHERE id = " + actor +
          "::bigint),"
          " verdict AS (SELECT CASE"
@@ -46,6 +48,9 @@ std::string verdict_sql(const std::string& actor, const std::string& version,
          " WHEN (SELECT token_version FROM actor) <> " +
          version +
          "::bigint THEN 'actor_revoked'"
+         " WHEN NOT EXISTS (SELECT FROM sessions WHERE id = " +
+         session + "::bigint AND user_id = " + actor +
+         "::bigint AND ended_at IS NULL) THEN 'actor_revoked'"
          " WHEN " +
          needs_admin +
          "::boolean AND NOT (SELECT admin FROM actor) THEN 'actor_not_admin'"
@@ -95,6 +100,16 @@ ChangeStatus refusal_status(std::string_view refusal) {
   if (refusal == "actor_disabled") return ChangeStatus::actor_disabled;
   if (refusal == "actor_not_admin") return ChangeStatus::actor_not_admin;
   return ChangeStatus::actor_revoked;
+}
+
+// A session's last_used_at is marked again only once it is a minute old: a
+// write a minute per session in use, not one per request.
+constexpr const char* kStale = "last_used_at < now() - interval '1 minute'";
+
+// Whether the session `sid` (an SQL bigint) of the row's user is open.
+std::string session_open(const std::string& sid) {
+  return "EXISTS (SELECT FROM sessions s WHERE s.id = " + sid +
+         " AND s.user_id = users.id AND s.ended_at IS NULL)";
 }
 
 // created_at leaves the database already in ISO 8601 UTC.
@@ -152,8 +167,9 @@ UserRepository::UserRepository(common::Database& database)
              database.connections_per_loop(), kMaxPageBatch),
       newest_pager_([this](const std::vector<PageKey>& keys) { return pages_many(true, keys); },
                     database.connections_per_loop(), kMaxPageBatch),
-      account_finder_([this](const std::vector<long long>& ids) { return find_accounts_many(ids); },
-                      database.connections_per_loop(), kMaxBatch) {}
+      account_finder_(
+          [this](const std::vector<SessionKey>& keys) { return find_accounts_many(keys); },
+          database.connections_per_loop(), kMaxBatch) {}
 
 // Parameters are bigint so that any id a client sends compares (with the
 // primary key index: int4 vs int8 is one btree family) instead of failing a
@@ -202,8 +218,25 @@ std::vector<common::PreparedStatement> UserRepository::statements() {
        "INSERT INTO users (username, email, password, active) "
        "VALUES ($1::text, $2::text, $3::text, true) RETURNING " +
            columns},
-      {"users_account_by_id", "SELECT " + account + " FROM users WHERE id = $1::bigint"},
-      {"users_accounts_by_ids", "SELECT " + account + " FROM users WHERE id = ANY($1::bigint[])"},
+      // A token's check: the account and whether its session ($2) is open,
+      // marking the session used when it was last marked over a minute ago
+      // (SKIP LOCKED: a request never waits for that mark).
+      {"users_account_by_session",
+       "WITH touched AS (UPDATE sessions SET last_used_at = now() WHERE id = (SELECT id"
+       " FROM sessions WHERE id = $2::bigint AND user_id = $1::bigint AND ended_at IS NULL"
+       " AND " +
+           std::string(kStale) + " FOR UPDATE SKIP LOCKED)) SELECT " + account + ", " +
+           session_open("$2::bigint") + " FROM users WHERE id = $1::bigint"},
+      {"users_accounts_by_sessions",
+       "WITH input AS (SELECT * FROM unnest($1::bigint[], $2::bigint[]) AS t(user_id, sid)),"
+       " touched AS (UPDATE sessions SET last_used_at = now() WHERE id IN (SELECT s.id"
+       " FROM sessions s JOIN input ON s.id = input.sid AND s.user_id = input.user_id"
+       " WHERE s.ended_at IS NULL AND s." +
+           std::string(kStale) +
+           " ORDER BY s.id FOR UPDATE OF s SKIP LOCKED))"
+           " SELECT " +
+           account + ", " + session_open("input.sid") +
+           ", input.sid FROM input JOIN users ON users.id = input.user_id"},
       {"users_account_by_email",
        "SELECT " + account + " FROM users WHERE lower(email) = lower($1::text)"},
       // The account's life: the row is locked first (FOR UPDATE waits for a
@@ -215,11 +248,11 @@ std::vector<common::PreparedStatement> UserRepository::statements() {
       {"users_admin_lock", std::string("SELECT ") + kAdminLock +
                                " FROM users WHERE id = $1::bigint AND admin AND active"
                                " AND $2::boolean"},
-      // $7-$9 the actor (verdict_sql). The row comes back with the verdict:
+      // $7-$10 the actor (verdict_sql). The row comes back with the verdict:
       // NULL columns and a refusal, or the row and NULL.
       {"users_update",
        "WITH " +
-           verdict_sql("$7", "$8", "$9",
+           verdict_sql("$7", "$8", "$10", "$9",
                        "(coalesce(NOT $5::boolean, false) OR coalesce(NOT $6::boolean, false))") +
            ", changed AS (UPDATE users SET username = COALESCE($3::text, username),"
            " email = COALESCE($4::text, email), admin = COALESCE($6::boolean, admin), " +
@@ -227,23 +260,36 @@ std::vector<common::PreparedStatement> UserRepository::statements() {
            " AND (SELECT refusal FROM verdict) IS NULL RETURNING " + account +
            ") SELECT changed.*, verdict.refusal FROM verdict LEFT JOIN changed ON true"},
       {"users_delete",
-       "WITH " + verdict_sql("$3", "$4", "$5", "true") +
+       "WITH " + verdict_sql("$3", "$4", "$6", "$5", "true") +
            ", changed AS (DELETE FROM users WHERE id = $1::bigint AND " + if_version +
            " AND (SELECT refusal FROM verdict) IS NULL RETURNING email)"
            " SELECT changed.email, verdict.refusal FROM verdict LEFT JOIN changed ON true"},
       {"users_email_exists", "SELECT FROM users WHERE lower(email) = lower($1::text)"},
+      // The caller's session ($4) stays, with the new refresh token ($5) as
+      // its only one; every other session of the user ends.
       {"users_change_password",
-       "UPDATE users SET " + set_password_sql("$3::text") +
-           " WHERE id = $1::bigint AND token_version = $2::bigint RETURNING token_version"},
+       "WITH changed AS (UPDATE users SET " + set_password_sql("$3::text") +
+           " WHERE id = $1::bigint AND token_version = $2::bigint AND EXISTS (SELECT FROM"
+           " sessions WHERE id = $4::bigint AND user_id = $1::bigint AND ended_at IS NULL)"
+           " RETURNING token_version),"
+           " ended AS (UPDATE sessions SET ended_at = now() WHERE user_id = $1::bigint"
+           " AND id <> $4::bigint AND ended_at IS NULL AND EXISTS (SELECT FROM changed)),"
+           " dropped AS (DELETE FROM refresh_tokens WHERE session_id = $4::bigint"
+           " AND EXISTS (SELECT FROM changed)),"
+           " added AS (INSERT INTO refresh_tokens (hash, session_id, expires_at)"
+           " SELECT $5::bytea, $4::bigint, now() + $6::integer * interval '1 second'"
+           " FROM changed) SELECT token_version FROM changed"},
       // The manage command line's.
       {"users_insert_if_missing",
        "INSERT INTO users (username, email) VALUES ($1::text, $2::text)"
        " ON CONFLICT ((lower(email))) DO NOTHING RETURNING id"},
       {"users_save_admin",
-       "INSERT INTO users (username, email, password, admin, active)"
+       "WITH saved AS (INSERT INTO users (username, email, password, admin, active)"
        " VALUES ($1::text, $2::text, $3::text, true, true) ON CONFLICT ((lower(email)))"
        " DO UPDATE SET admin = true, active = true, " +
-           set_password_sql("excluded.password")},
+           set_password_sql("excluded.password") +
+           " RETURNING id) UPDATE sessions SET ended_at = now()"
+           " WHERE user_id IN (SELECT id FROM saved) AND ended_at IS NULL"},
       {"users_lock_by_email",
        "SELECT id FROM users WHERE lower(email) = lower($1::text) FOR UPDATE"},
       // Only when $2 (the change removes an active admin, unforced).
@@ -380,24 +426,39 @@ User UserRepository::add_with_password(const NewUser& user, const std::string& p
   }
 }
 
-std::optional<Account> UserRepository::find_account(long long id) {
-  if (id < 1 || id > 2147483647LL) return std::nullopt;
-  return account_finder_.submit(id);
+std::optional<Account> UserRepository::find_account(long long id, long long session_id) {
+  if (id < 1 || id > 2147483647LL || session_id < 1) return std::nullopt;
+  return account_finder_.submit(SessionKey{id, session_id});
 }
 
 std::vector<std::optional<Account>> UserRepository::find_accounts_many(
-    const std::vector<long long>& ids) {
-  std::vector<std::optional<Account>> found(ids.size());
-  if (ids.size() == 1) {  // the lone caller: the single-row statement
-    auto rows = database_.run({"users_account_by_id", {std::to_string(ids[0])}});
-    if (!rows.empty()) found[0] = to_account(rows, 0);
+    const std::vector<SessionKey>& keys) {
+  const int open = kAfterUser + 3;  // after the account's columns
+  std::vector<std::optional<Account>> found(keys.size());
+  if (keys.size() == 1) {  // the lone caller: the single-row statement
+    auto rows =
+        database_.run({"users_account_by_session",
+                       {std::to_string(keys[0].user_id), std::to_string(keys[0].session_id)}});
+    if (!rows.empty()) {
+      found[0] = to_account(rows, 0);
+      found[0]->session_open = rows.boolean(0, open);
+    }
     return found;
   }
-  auto rows = database_.run({"users_accounts_by_ids", {bigint_array(ids)}});
+  std::vector<long long> ids;
+  std::vector<long long> sessions;
+  for (const auto& key : keys) {
+    ids.push_back(key.user_id);
+    sessions.push_back(key.session_id);
+  }
+  auto rows =
+      database_.run({"users_accounts_by_sessions", {bigint_array(ids), bigint_array(sessions)}});
   for (int row = 0; row < rows.size(); ++row) {
     Account account = to_account(rows, row);
-    for (std::size_t i = 0; i < ids.size(); ++i) {
-      if (ids[i] == account.user.id) found[i] = account;
+    account.session_open = rows.boolean(row, open);
+    SessionKey key{account.user.id, rows.integer(row, open + 1)};
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+      if (keys[i] == key) found[i] = account;
     }
   }
   return found;
@@ -431,7 +492,7 @@ namespace {
 
 std::vector<std::optional<std::string>> actor_params(const Actor& actor) {
   return {std::to_string(actor.id), std::to_string(actor.token_version),
-          actor.needs_admin ? "true" : "false"};
+          actor.needs_admin ? "true" : "false", std::to_string(actor.session_id)};
 }
 
 }  // namespace
@@ -493,9 +554,14 @@ bool UserRepository::email_exists(const std::string& email) {
 }
 
 std::optional<long long> UserRepository::change_password(long long id, long long token_version,
-                                                         const std::string& password_hash) {
-  auto rows = database_.run({"users_change_password",
-                             {std::to_string(id), std::to_string(token_version), password_hash}});
+                                                         const std::string& password_hash,
+                                                         long long session_id,
+                                                         const std::string& refresh_hash,
+                                                         int refresh_ttl_seconds) {
+  auto rows = database_.run(
+      {"users_change_password",
+       {std::to_string(id), std::to_string(token_version), password_hash,
+        std::to_string(session_id), refresh_hash, std::to_string(refresh_ttl_seconds)}});
   if (rows.empty()) return std::nullopt;
   return rows.integer(0, 0);
 }

@@ -34,6 +34,16 @@ struct Account {
   bool admin = false;
   std::optional<std::string> password_hash;  // NULL for users made before auth
   long long token_version = 0;               // tokens of another version are refused
+  bool session_open = false;                 // the token's session (find_account's), not ended
+};
+
+// An access token's user and session: what each authenticated request looks up.
+struct SessionKey {
+  long long user_id = 0;
+  long long session_id = 0;
+  bool operator==(const SessionKey& other) const {
+    return user_id == other.user_id && session_id == other.session_id;
+  }
 };
 
 // The row versions a conditional change accepts (If-Match): nullopt for any
@@ -48,6 +58,7 @@ struct Actor {
   long long id = 0;
   long long token_version = 0;
   bool needs_admin = false;  // acting on another user, or on more than their own username
+  long long session_id = 0;  // its token's session, which must still be open
 };
 
 // What a conditional change found: done; no such user; If-Match names an
@@ -118,8 +129,12 @@ class UserRepository {
 
   // Authentication (the password is the Argon2id hash, never clear text).
   User add_with_password(const NewUser& user, const std::string& password_hash);  // DuplicateEmail
-  std::optional<Account> find_account(long long id);  // batched like find()
-  std::vector<std::optional<Account>> find_accounts_many(const std::vector<long long>& ids);
+  // The account with whether that session of it is open, in one statement
+  // (batched like find()): the token's whole database check in one round
+  // trip. The same statement marks the session used, at most once a minute,
+  // so most requests write nothing.
+  std::optional<Account> find_account(long long id, long long session_id);
+  std::vector<std::optional<Account>> find_accounts_many(const std::vector<SessionKey>& keys);
   std::optional<Account> find_account_by_email(const std::string& email);  // case-insensitive
 
   // The account's life, each one transaction that locks the row first, so
@@ -137,16 +152,22 @@ class UserRepository {
   // True when a user has this email (compared as the unique index does).
   bool email_exists(const std::string& email);
   // Stores the new hash and bumps token_version, if the row is still at
-  // `token_version` (the caller's token's); the new version, or nullopt when
-  // the user is gone or their tokens were revoked meanwhile.
+  // `token_version` (the caller's token's) and the caller's session is open;
+  // in the same statement ends the user's other sessions and gives the
+  // caller's session `refresh_hash` as its only refresh token (for
+  // `refresh_ttl_seconds`). The new version, or nullopt when the user is gone
+  // or their token was revoked meanwhile.
   std::optional<long long> change_password(long long id, long long token_version,
-                                           const std::string& password_hash);
+                                           const std::string& password_hash, long long session_id,
+                                           const std::string& refresh_hash,
+                                           int refresh_ttl_seconds);
 
   // The manage command line's (on a LoopRunner's loop).
   // Adds the user unless the email exists; true if added.
   bool add_if_missing(const NewUser& user);
   // Makes the user an active admin with this password, adding them if the
-  // email is new. A reset password revokes the user's tokens.
+  // email is new. A reset password revokes the user's tokens and ends their
+  // sessions.
   void save_admin(const NewUser& user, const std::string& password_hash);
   // The next three throw LastAdmin rather than remove the last active admin,
   // unless `force`.
@@ -167,7 +188,7 @@ class UserRepository {
   common::Batcher<NewUser, std::optional<User>> adder_;
   common::Batcher<PageKey, UserRows> pager_;
   common::Batcher<PageKey, UserRows> newest_pager_;
-  common::Batcher<long long, std::optional<Account>> account_finder_;
+  common::Batcher<SessionKey, std::optional<Account>> account_finder_;
 };
 
 }  // namespace users

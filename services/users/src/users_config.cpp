@@ -30,6 +30,14 @@ void read_tokens(const common::Config::Lookup& lookup, UsersConfig& config) {
     config.token_expiration_seconds =
         static_cast<int>(parse_int("TOKEN_EXPIRATION_SECONDS", *seconds, 1, 31536000));
   }
+  if (auto seconds = non_empty(lookup, "REFRESH_TOKEN_TTL_SECONDS")) {
+    config.refresh_token_ttl_seconds =
+        static_cast<int>(parse_int("REFRESH_TOKEN_TTL_SECONDS", *seconds, 60, 31536000));
+  }
+  if (auto seconds = non_empty(lookup, "REFRESH_TOKEN_GRACE_SECONDS")) {
+    config.refresh_token_grace_seconds =
+        static_cast<int>(parse_int("REFRESH_TOKEN_GRACE_SECONDS", *seconds, 0, 300));
+  }
   if (auto require = non_empty(lookup, "REQUIRE_ADMIN_FOR_WRITES")) {
     config.require_admin_for_writes = parse_bool("REQUIRE_ADMIN_FOR_WRITES", *require);
   }

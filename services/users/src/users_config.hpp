@@ -12,6 +12,10 @@ namespace users {
 struct UsersConfig : common::Config {
   std::string secret_key;  // SECRET_KEY: at least 32 bytes in production
   int token_expiration_seconds = 3600;
+  int refresh_token_ttl_seconds = 2592000;  // an unused refresh token expires after (30 days)
+  // A retired refresh token presented again this soon returns the same pair
+  // (a client retrying a lost answer); later, it ends the session.
+  int refresh_token_grace_seconds = 10;
   bool require_admin_for_writes = false;
   bool require_auth_for_reads = false;  // GET /users and /users/{id} need a valid token
   // Argon2id cost: min (tests), interactive (default), moderate, sensitive.

@@ -1,9 +1,8 @@
 #include "auth.hpp"
 
-#include <ctime>
-
 #include "../auth_payloads.hpp"
 #include "../password_check.hpp"
+#include "../refresh_token.hpp"
 #include "common/json_response.hpp"
 
 namespace users {
@@ -14,9 +13,12 @@ const char* const kUserExists = "Sorry. That user already exists.";
 
 // A token is a credential: no cache on the way (a proxy, the browser's
 // history) may keep it (RFC 6749 5.1).
-common::Response token_response(int status, const std::string& message, const std::string& token) {
-  auto response = common::json_response(
-      status, {{"status", "success"}, {"message", message}, {"auth_token", token}});
+common::Response token_response(int status, const std::string& message, const TokenPair& pair) {
+  auto response = common::json_response(status, {{"status", "success"},
+                                                 {"message", message},
+                                                 {"auth_token", pair.auth_token},
+                                                 {"refresh_token", pair.refresh_token},
+                                                 {"expires_in", pair.expires_in}});
   response.headers.emplace_back("Cache-Control", "no-store");
   return response;
 }
@@ -24,12 +26,12 @@ common::Response token_response(int status, const std::string& message, const st
 }  // namespace
 
 AuthBlueprint::AuthBlueprint(const common::Config& config, UserRepository& users,
-                             RevokedTokens& revoked, const TokenCodec& tokens,
+                             Sessions& sessions, SessionTokens& session_tokens,
                              const Authenticator& authenticator, const PasswordHasher& hasher,
                              LoginLimiter& limiter, AccountChanges& changes)
     : users_(users),
-      revoked_(revoked),
-      tokens_(tokens),
+      sessions_(sessions),
+      session_tokens_(session_tokens),
       authenticator_(authenticator),
       hasher_(hasher),
       limiter_(limiter),
@@ -41,7 +43,8 @@ void AuthBlueprint::register_routes(common::Routes& routes) {
       .post("/auth/login", [this](const auto& request) { return login(request); })
       .get("/auth/status", [this](const auto& request) { return status(request); })
       .get("/auth/logout", [this](const auto& request) { return logout(request); })
-      .post("/auth/password", [this](const auto& request) { return change_password(request); });
+      .post("/auth/password", [this](const auto& request) { return change_password(request); })
+      .post("/auth/refresh", [this](const auto& request) { return refresh(request); });
 }
 
 common::Response AuthBlueprint::register_user(const common::Request& request) {
@@ -59,8 +62,8 @@ common::Response AuthBlueprint::register_user(const common::Request& request) {
     throw common::HttpError(400, kUserExists);
   }
   // A new row starts at token_version 0.
-  return token_response(201, "Successfully registered.",
-                        tokens_.issue(user.id, 0, std::time(nullptr)).token);
+  auto origin = session_origin(request, common::client_address(request, trusted_proxies_));
+  return token_response(201, "Successfully registered.", session_tokens_.open(user.id, 0, origin));
 }
 
 // An unknown email costs the same hash verification as a wrong password, and
@@ -73,8 +76,8 @@ common::Response AuthBlueprint::login(const common::Request& request) {
   if (!credentials) throw common::HttpError(400, kInvalidPayload);
 
   std::optional<Account> account;
-  verify_password_limited(limiter_, hasher_, common::client_address(request, trusted_proxies_),
-                          credentials->email, credentials->password,
+  const std::string address = common::client_address(request, trusted_proxies_);
+  verify_password_limited(limiter_, hasher_, address, credentials->email, credentials->password,
                           [&]() -> std::optional<std::string> {
                             account = users_.find_account_by_email(credentials->email);
                             return account ? account->password_hash : std::nullopt;
@@ -82,9 +85,9 @@ common::Response AuthBlueprint::login(const common::Request& request) {
   // Only after the right password: a disabled account says so to its owner,
   // and to nobody else.
   if (!account->user.active) throw common::HttpError(401, "Account disabled.");
-  return token_response(
-      200, "Successfully logged in.",
-      tokens_.issue(account->user.id, account->token_version, std::time(nullptr)).token);
+  return token_response(200, "Successfully logged in.",
+                        session_tokens_.open(account->user.id, account->token_version,
+                                             session_origin(request, address)));
 }
 
 common::Response AuthBlueprint::status(const common::Request& request) {
@@ -96,7 +99,8 @@ common::Response AuthBlueprint::status(const common::Request& request) {
 
 common::Response AuthBlueprint::logout(const common::Request& request) {
   auto session = authenticator_.authenticate(request);
-  revoked_.revoke(session.claims.jti, session.claims.expires_at);
+  // Its access tokens and its refresh token stop at once, on every replica.
+  sessions_.end(session.account.user.id, session.claims.session_id);
   return common::success_message(200, "Successfully logged out.");
 }
 
@@ -114,15 +118,25 @@ common::Response AuthBlueprint::change_password(const common::Request& request) 
                           [&] { return session.account.password_hash; });
   std::string hash = hasher_.hash(change->new_password);
   long long id = session.account.user.id;
-  // Only if no other change revoked this token meanwhile; the bump revokes
-  // every other token of the user.
-  auto version = users_.change_password(id, session.claims.token_version, hash);
+  long long session_id = session.claims.session_id;
+  // Only if no other change revoked this token meanwhile. The caller's
+  // session stays, with a new pair; every other session of the user ends.
+  std::string refresh_token = new_refresh_token();
+  auto version =
+      users_.change_password(id, session.claims.token_version, hash, session_id,
+                             *refresh_token_hash(refresh_token), sessions_.refresh_ttl_seconds());
   if (!version) throw common::HttpError(401, "Invalid token. Please log in again.");
   changes_.record(session, AccountChanges::Action::password_change, id);
-  return common::json_response(
-      200, {{"status", "success"},
-            {"message", "Password changed."},
-            {"auth_token", tokens_.issue(id, *version, std::time(nullptr)).token}});
+  return token_response(200, "Password changed.",
+                        session_tokens_.pair(id, *version, session_id, std::move(refresh_token)));
+}
+
+// Rotation, reuse detection and the grace window: see session_tokens.hpp.
+common::Response AuthBlueprint::refresh(const common::Request& request) {
+  if (request.content_type != "application/json") throw common::HttpError(400, kInvalidPayload);
+  auto refresh_token = parse_refresh_json(request.body);
+  if (!refresh_token) throw common::HttpError(400, kInvalidPayload);
+  return token_response(200, "Token refreshed.", session_tokens_.refresh(*refresh_token));
 }
 
 }  // namespace users

@@ -49,7 +49,8 @@ void throw_unless_done(ChangeStatus status) {
 }
 
 Actor actor_of(const Session& session, bool needs_admin) {
-  return Actor{session.account.user.id, session.claims.token_version, needs_admin};
+  return Actor{session.account.user.id, session.claims.token_version, needs_admin,
+               session.claims.session_id};
 }
 
 }  // namespace
