@@ -101,6 +101,8 @@ inline void expect_fail(const support::HttpResponse& response, int status,
 
 class ServiceTest : public ::testing::Test {
  protected:
+  // CASCADE: the tables that point at users (account_tokens, sessions) are
+  // emptied with it.
   void SetUp() override { execute("TRUNCATE users RESTART IDENTITY CASCADE"); }
 
   static int port() { return service().app->port(); }

@@ -1,5 +1,6 @@
 // The JSON bodies of POST /auth/register, POST /auth/login, POST
-// /auth/password and POST /auth/refresh: pure parsing
+// /auth/password, POST /auth/refresh and the account recovery routes: pure
+// parsing
 // and validation, no database. Anything not valid is nullopt (400 "Invalid
 // payload.").
 #pragma once
@@ -27,6 +28,11 @@ struct PasswordChange {
   std::string new_password;
 };
 
+struct PasswordReset {
+  std::string token;  // as sent: its format is the flow's to judge
+  std::string new_password;
+};
+
 // {"username","email","password"}: the user as POST /users wants it, plus a
 // password that passes is_acceptable_password.
 std::optional<Registration> parse_registration_json(std::string_view body);
@@ -39,5 +45,13 @@ std::optional<PasswordChange> parse_password_change_json(std::string_view body);
 // {"refresh_token"}: a non-empty string of at most 512 bytes (whether it is
 // one of ours is the refresh's decision: 401, not 400).
 std::optional<std::string> parse_refresh_json(std::string_view body);
+
+// {"email"} (forgot, resend): a string, trimmed, non-empty, bounded as a
+// login's. Any such string is answered alike, an account's or not.
+std::optional<std::string> parse_email_json(std::string_view body);
+// {"token","new_password"}: both strings (the rules are the flow's).
+std::optional<PasswordReset> parse_password_reset_json(std::string_view body);
+// {"token"}: a string.
+std::optional<std::string> parse_token_json(std::string_view body);
 
 }  // namespace users

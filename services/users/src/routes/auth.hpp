@@ -1,16 +1,20 @@
 // The auth API: POST /auth/register, POST /auth/login, GET /auth/status,
-// GET /auth/logout, POST /auth/password and POST /auth/refresh. Register,
-// login and a password change answer a session's pair of tokens
-// (SessionTokens); logout ends the caller's session. Hashing is slow by
-// design: it runs off the event loop (PasswordHasher) while the request's
+// GET /auth/logout, POST /auth/password, POST /auth/refresh, and the ways
+// back into an account (POST /auth/password/forgot, /auth/password/reset,
+// /auth/verify, /auth/verify/resend: account_recovery.hpp's rules as JSON).
+// Register, login, a password change and a reset answer a session's pair of
+// tokens (SessionTokens); logout ends the caller's session. Hashing is slow
+// by design: it runs off the event loop (PasswordHasher) while the request's
 // fiber waits.
 #pragma once
 
 #include "../account_changes.hpp"
+#include "../account_recovery.hpp"
 #include "../authenticator.hpp"
 #include "../login_limiter.hpp"
 #include "../passwords.hpp"
 #include "../session_tokens.hpp"
+#include "../users_config.hpp"
 #include "common/blueprint.hpp"
 #include "common/client_address.hpp"
 #include "common/config.hpp"
@@ -19,9 +23,10 @@ namespace users {
 
 class AuthBlueprint : public common::Blueprint {
  public:
-  AuthBlueprint(const common::Config& config, UserRepository& users, Sessions& sessions,
+  AuthBlueprint(const UsersConfig& config, UserRepository& users, Sessions& sessions,
                 SessionTokens& session_tokens, const Authenticator& authenticator,
-                const PasswordHasher& hasher, LoginLimiter& limiter, AccountChanges& changes);
+                const PasswordHasher& hasher, LoginLimiter& limiter, AccountChanges& changes,
+                AccountRecovery& recovery);
   void register_routes(common::Routes& routes) override;
 
  private:
@@ -31,6 +36,10 @@ class AuthBlueprint : public common::Blueprint {
   common::Response logout(const common::Request& request);
   common::Response change_password(const common::Request& request);
   common::Response refresh(const common::Request& request);
+  common::Response forgot_password(const common::Request& request);
+  common::Response reset_password(const common::Request& request);
+  common::Response verify_email(const common::Request& request);
+  common::Response resend_verification(const common::Request& request);
 
   UserRepository& users_;
   Sessions& sessions_;
@@ -39,7 +48,9 @@ class AuthBlueprint : public common::Blueprint {
   const PasswordHasher& hasher_;
   LoginLimiter& limiter_;
   AccountChanges& changes_;
+  AccountRecovery& recovery_;
   common::AddressSet trusted_proxies_;
+  bool require_verified_email_;
 };
 
 }  // namespace users
