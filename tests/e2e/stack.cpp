@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <stdexcept>
 #include <thread>
+#include <vector>
 
 #include "support/free_port.hpp"
 #include "support/http_client.hpp"
@@ -33,7 +34,8 @@ void wait_until_answers(int port, const std::string& path) {
 
 }  // namespace
 
-Stack::Stack() : cluster_(std::make_unique<support::PgCluster>()) {
+Stack::Stack(int replicas, std::vector<std::string> extra_env)
+    : cluster_(std::make_unique<support::PgCluster>()), extra_env_(std::move(extra_env)) {
   char pattern[] = "/tmp/users-e2e-XXXXXX";
   if (!::mkdtemp(pattern)) throw std::runtime_error("mkdtemp failed");
   dir_ = pattern;
@@ -44,10 +46,16 @@ Stack::Stack() : cluster_(std::make_unique<support::PgCluster>()) {
   service_port_ = support::free_port();
   service_log_ = dir_ + "/service.log";
   start_service();
+  std::string upstreams = " 127.0.0.1:" + std::to_string(service_port_);
+  for (int i = 1; i < replicas; ++i) {
+    more_ports_.push_back(support::free_port());
+    more_pids_.push_back(spawn(more_ports_.back()));
+    upstreams += " 127.0.0.1:" + std::to_string(more_ports_.back());
+  }
   nginx_port_ = support::free_port();
   const std::string root = support::project_root();
   run(root + "/scripts/render-nginx.sh prod " + dir_ + "/nginx " + std::to_string(nginx_port_) +
-      " 127.0.0.1:" + std::to_string(service_port_));
+      upstreams);
   run(root + "/scripts/nginx.sh start " + dir_ + "/nginx");
   wait_until_answers(nginx_port_, "/ping");
 }
@@ -58,33 +66,45 @@ Stack::~Stack() {
     stop_service();
   } catch (...) {
   }
+  for (pid_t pid : more_pids_) {
+    ::kill(pid, SIGTERM);
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+  }
   cluster_.reset();
   std::system(("rm -rf '" + dir_ + "'").c_str());
 }
 
 void Stack::start_service() {
-  service_pid_ = ::fork();
-  if (service_pid_ == 0) {
+  service_pid_ = spawn(service_port_);
+}
+
+pid_t Stack::spawn(int port_number) const {
+  pid_t pid = ::fork();
+  if (pid == 0) {
     std::string database = "DATABASE_URL=" + database_url_;
-    std::string port = "PORT=" + std::to_string(service_port_);
-    char* const env[] = {const_cast<char*>("APP_ENV=production"),
-                         const_cast<char*>("SECRET_KEY=e2e-signing-key-0123456789abcdef01"),
-                         database.data(),
-                         port.data(),
-                         const_cast<char*>("HOST=127.0.0.1"),
-                         const_cast<char*>("THREADS=2"),
-                         const_cast<char*>("LOG_LEVEL=info"),
-                         nullptr};
+    std::string port = "PORT=" + std::to_string(port_number);
+    std::vector<char*> env = {const_cast<char*>("APP_ENV=production"),
+                              const_cast<char*>("SECRET_KEY=e2e-signing-key-0123456789abcdef01"),
+                              database.data(),
+                              port.data(),
+                              const_cast<char*>("HOST=127.0.0.1"),
+                              const_cast<char*>("THREADS=2"),
+                              const_cast<char*>("LOG_LEVEL=info")};
+    std::vector<std::string> extra = extra_env_;
+    for (auto& variable : extra) env.push_back(variable.data());
+    env.push_back(nullptr);
     FILE* log = std::fopen(service_log_.c_str(), "a");
     if (log) {
       ::dup2(fileno(log), STDOUT_FILENO);
       ::dup2(fileno(log), STDERR_FILENO);
     }
     char* const argv[] = {const_cast<char*>(SERVICE_PATH), nullptr};
-    ::execve(SERVICE_PATH, argv, env);
+    ::execve(SERVICE_PATH, argv, env.data());
     ::_exit(127);
   }
-  wait_until_answers(service_port_, "/health/ready");
+  wait_until_answers(port_number, "/health/ready");
+  return pid;
 }
 
 void Stack::stop_service() {

@@ -1,3 +1,4 @@
+// Refresh tokens and their sealed successors over libsodium.
 #include "refresh_token.hpp"
 
 #include <sodium.h>

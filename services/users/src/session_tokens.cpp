@@ -1,3 +1,4 @@
+// Minting, rotating and replaying the pairs of a session (the rules in the header).
 #include "session_tokens.hpp"
 
 #include <ctime>

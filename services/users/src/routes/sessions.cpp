@@ -1,3 +1,4 @@
+// The sessions routes: the caller's own and an admin's, read and ended through Sessions.
 #include "sessions.hpp"
 
 #include "../validation.hpp"
