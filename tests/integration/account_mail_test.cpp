@@ -4,6 +4,7 @@
 // addresses) and follows their links as a person would.
 #include <fcntl.h>
 
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <regex>
@@ -309,6 +310,26 @@ TEST_F(AccountMail, Forgot_AtMostThreeMailsPerAddressAnHour_ThenSameAnswerNoMail
   binaries::execute("TRUNCATE login_attempts");
   EXPECT_EQ(service->post("/auth/password/forgot", {{"email", "many@example.com"}}).status, 202);
   EXPECT_EQ(wait_for_mails("many@example.com", kResetSubject, 4).size(), 4u);
+}
+
+// Requests racing on several connections still count each other's mails:
+// the account's row is locked before the count.
+TEST_F(AccountMail, Forgot_ConcurrentRequests_StillAtMostThreeMails) {
+  auto service = mail_service({"DB_POOL_SIZE=4", "LOGIN_MAX_FAILURES=100"});
+  service->register_user("race@example.com", "a good password");
+  std::vector<std::thread> clients;
+  std::atomic<int> accepted{0};
+  for (int i = 0; i < 8; ++i) {
+    clients.emplace_back([&] {
+      if (service->post("/auth/password/forgot", {{"email", "race@example.com"}}).status == 202) {
+        ++accepted;
+      }
+    });
+  }
+  for (auto& client : clients) client.join();
+  EXPECT_EQ(accepted.load(), 8);
+  EXPECT_EQ(scalar("SELECT count(*) FROM account_tokens WHERE purpose = 'reset'"), 3);
+  EXPECT_EQ(scalar("SELECT count(*) FROM mail_outbox WHERE template = 'reset_password'"), 3);
 }
 
 TEST_F(AccountMail, MailRequests_PerClientAddressLimit_429WithRetryAfter_LoginUnaffected) {
