@@ -458,6 +458,19 @@ TEST_F(AccountMail, AdminChangesEmail_UnverifiedAndMailedAtTheNewAddress_AdminSe
   auto as_user = support::http_request(service->port(), "GET", path, "",
                                        {{"Authorization", "Bearer " + user_token}});
   EXPECT_FALSE(as_user.json()["data"].contains("email_verified")) << as_user.body;
+  for (const char* list : {"/users", "/users?limit=10"}) {
+    auto admin_list = support::http_request(service->port(), "GET", list, "",
+                                            {{"Authorization", "Bearer " + admin}});
+    ASSERT_EQ(admin_list.status, 200) << list;
+    for (const auto& user : admin_list.json()["data"]["users"]) {
+      EXPECT_EQ(user["email_verified"], true) << list << " " << admin_list.body;
+    }
+    auto public_list = support::http_request(service->port(), "GET", list);
+    ASSERT_EQ(public_list.status, 200) << list;
+    for (const auto& user : public_list.json()["data"]["users"]) {
+      EXPECT_FALSE(user.contains("email_verified")) << list << " " << public_list.body;
+    }
+  }
 
   auto patched = support::http_request(
       service->port(), "PATCH", path, R"({"email":"moved@example.com"})",
