@@ -2,7 +2,14 @@
 // PostgreSQL and a real SMTP server (aiosmtpd's Maildir). Each test reads
 // the mails it caused from the sink (by recipient: every test mails its own
 // addresses) and follows their links as a person would.
+#include <fcntl.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
 #include <regex>
+#include <set>
+#include <sstream>
 
 #include "binaries_fixture.hpp"
 #include "support/free_port.hpp"
@@ -25,14 +32,19 @@ long long scalar(const std::string& sql) {
 // A users-service with `extra` settings on a free port, ready (or a failure).
 class Service {
  public:
-  explicit Service(const std::vector<std::string>& extra) : port_(support::free_port()) {
-    std::vector<std::string> env{
-        "APP_ENV=testing",     "DATABASE_TEST_URL=" + binaries::database_url(),
-        "HOST=127.0.0.1",      "PORT=" + std::to_string(port_),
-        "THREADS=1",           "LOG_LEVEL=warn",
-        "LOGIN_MAX_FAILURES=5"};
-    env.insert(env.end(), extra.begin(), extra.end());
-    child_ = std::make_unique<binaries::Child>(USERS_SERVICE_PATH, env);
+  // `output_fd`: where its stdout and stderr go (-1: the test's).
+  explicit Service(const std::vector<std::string>& extra, int output_fd = -1)
+      : port_(support::free_port()) {
+    // `extra` first: of two entries for one variable, getenv() finds the first.
+    std::vector<std::string> env = extra;
+    for (const char* entry : {"APP_ENV=testing", "HOST=127.0.0.1", "THREADS=1", "LOG_LEVEL=warn",
+                              "LOGIN_MAX_FAILURES=5"}) {
+      env.emplace_back(entry);
+    }
+    env.push_back("DATABASE_TEST_URL=" + binaries::database_url());
+    env.push_back("PORT=" + std::to_string(port_));
+    child_ = std::make_unique<binaries::Child>(USERS_SERVICE_PATH, env, std::vector<std::string>{},
+                                               output_fd);
     auto deadline = Clock::now() + 15s;
     while (Clock::now() < deadline) {
       try {
@@ -46,6 +58,11 @@ class Service {
   }
 
   int port() const { return port_; }
+  // SIGTERM and wait: the log is flushed.
+  void stop() {
+    child_->signal(SIGTERM);
+    EXPECT_TRUE(child_->wait_exit(10s).has_value());
+  }
   std::string base_url() const { return "http://127.0.0.1:" + std::to_string(port_); }
 
   support::HttpResponse post(const std::string& path, const nlohmann::json& body,
@@ -66,6 +83,14 @@ class Service {
 
   support::HttpResponse login(const std::string& email, const std::string& password) const {
     return post("/auth/login", {{"email", email}, {"password", password}});
+  }
+
+  // A counter of /metrics (-1 when absent).
+  long long metric(const std::string& name) const {
+    auto body = support::http_request(port_, "GET", "/metrics").body;
+    std::smatch match;
+    if (!std::regex_search(body, match, std::regex("\n" + name + " ([0-9]+)\n"))) return -1;
+    return std::stoll(match[1]);
   }
 
   support::HttpResponse status(const std::string& token) const {
@@ -96,11 +121,12 @@ class AccountMail : public ::testing::Test {
   }
 
   // Mail on, through the suite's sink; the links lead to http://users.example.test.
-  static std::unique_ptr<Service> mail_service(const std::vector<std::string>& extra = {}) {
+  static std::unique_ptr<Service> mail_service(const std::vector<std::string>& extra = {},
+                                               int output_fd = -1) {
     std::vector<std::string> env{"SMTP_URL=" + sink_->url(), "MAIL_FROM=users@example.com",
                                  "PUBLIC_BASE_URL=http://users.example.test/"};
     env.insert(env.end(), extra.begin(), extra.end());
-    return std::make_unique<Service>(env);
+    return std::make_unique<Service>(env, output_fd);
   }
 
   // The mails to `recipient` with `subject` received so far.
@@ -164,6 +190,10 @@ TEST_F(AccountMail, Forgot_ResetMailHasBothPartsAndItsTokenResetsThePassword) {
   auto got = wait_for_mails("ada@example.com", kResetSubject, 1);
   ASSERT_EQ(got.size(), 1u) << "no reset mail within 15 s";
   const auto& message = got[0];
+  // Shaped as every outbox row: a Message-ID of its own at MAIL_FROM's domain.
+  EXPECT_TRUE(std::regex_match(support::mail_header(message, "Message-ID"),
+                               std::regex("<[0-9a-f-]{36}@example\\.com>")))
+      << support::mail_header(message, "Message-ID");
   auto text_at = message.find("Content-Type: text/plain; charset=utf-8");
   auto html_at = message.find("Content-Type: text/html; charset=utf-8");
   ASSERT_NE(text_at, std::string::npos);
@@ -252,9 +282,12 @@ TEST_F(AccountMail, Forgot_UnknownAndInactiveEmails_SameAnswerAndNoMail) {
   service->register_user("gone@example.com", "a good password");
   binaries::execute("UPDATE users SET active = false WHERE email = 'gone@example.com'");
   std::vector<support::HttpResponse> answers;
+  // Neither costs a password hash: the answer takes the same work for all.
+  auto hashes = service->metric("password_hash_computations_total");
   for (const char* email : {"known@example.com", "nobody@example.com", "gone@example.com"}) {
     answers.push_back(service->post("/auth/password/forgot", {{"email", email}}));
   }
+  EXPECT_EQ(service->metric("password_hash_computations_total"), hashes);
   for (const auto& answer : answers) {
     EXPECT_EQ(answer.status, 202);
     EXPECT_EQ(answer.body, answers[0].body);
@@ -285,6 +318,26 @@ TEST_F(AccountMail, Forgot_AtMostThreeMailsPerAddressAnHour_ThenSameAnswerNoMail
   binaries::execute("TRUNCATE login_attempts");
   EXPECT_EQ(service->post("/auth/password/forgot", {{"email", "many@example.com"}}).status, 202);
   EXPECT_EQ(wait_for_mails("many@example.com", kResetSubject, 4).size(), 4u);
+}
+
+// Requests racing on several connections still count each other's mails:
+// the account's row is locked before the count.
+TEST_F(AccountMail, Forgot_ConcurrentRequests_StillAtMostThreeMails) {
+  auto service = mail_service({"DB_POOL_SIZE=4", "LOGIN_MAX_FAILURES=100"});
+  service->register_user("race@example.com", "a good password");
+  std::vector<std::thread> clients;
+  std::atomic<int> accepted{0};
+  for (int i = 0; i < 8; ++i) {
+    clients.emplace_back([&] {
+      if (service->post("/auth/password/forgot", {{"email", "race@example.com"}}).status == 202) {
+        ++accepted;
+      }
+    });
+  }
+  for (auto& client : clients) client.join();
+  EXPECT_EQ(accepted.load(), 8);
+  EXPECT_EQ(scalar("SELECT count(*) FROM account_tokens WHERE purpose = 'reset'"), 3);
+  EXPECT_EQ(scalar("SELECT count(*) FROM mail_outbox WHERE template = 'reset_password'"), 3);
 }
 
 TEST_F(AccountMail, MailRequests_PerClientAddressLimit_429WithRetryAfter_LoginUnaffected) {
@@ -413,6 +466,19 @@ TEST_F(AccountMail, AdminChangesEmail_UnverifiedAndMailedAtTheNewAddress_AdminSe
   auto as_user = support::http_request(service->port(), "GET", path, "",
                                        {{"Authorization", "Bearer " + user_token}});
   EXPECT_FALSE(as_user.json()["data"].contains("email_verified")) << as_user.body;
+  for (const char* list : {"/users", "/users?limit=10"}) {
+    auto admin_list = support::http_request(service->port(), "GET", list, "",
+                                            {{"Authorization", "Bearer " + admin}});
+    ASSERT_EQ(admin_list.status, 200) << list;
+    for (const auto& user : admin_list.json()["data"]["users"]) {
+      EXPECT_EQ(user["email_verified"], true) << list << " " << admin_list.body;
+    }
+    auto public_list = support::http_request(service->port(), "GET", list);
+    ASSERT_EQ(public_list.status, 200) << list;
+    for (const auto& user : public_list.json()["data"]["users"]) {
+      EXPECT_FALSE(user.contains("email_verified")) << list << " " << public_list.body;
+    }
+  }
 
   auto patched = support::http_request(
       service->port(), "PATCH", path, R"({"email":"moved@example.com"})",
@@ -539,6 +605,88 @@ TEST_F(AccountMail, BadInputs_All400Json) {
                        {{"token", token}, {"new_password", "a good new password"}})
                 .status,
             200);
+}
+
+// The tokens travel in bodies and mails only: the service's log (debug, with
+// its access lines) never shows one.
+TEST_F(AccountMail, Tokens_NeverInTheServiceLog) {
+  auto log_path = std::filesystem::temp_directory_path() /
+                  ("account-mail-log-" + std::to_string(::getpid()) + ".txt");
+  int fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  ASSERT_GE(fd, 0);
+  std::vector<std::string> tokens;
+  {
+    auto service = mail_service({"LOG_LEVEL=trace"}, fd);
+    service->register_user("logged@example.com", "a good password");
+    ASSERT_EQ(service->post("/auth/password/forgot", {{"email", "logged@example.com"}}).status,
+              202);
+    auto reset = wait_for_mails("logged@example.com", kResetSubject, 1);
+    auto verify = wait_for_mails("logged@example.com", kVerifySubject, 1);
+    ASSERT_EQ(reset.size(), 1u);
+    ASSERT_EQ(verify.size(), 1u);
+    tokens = {token_in(reset[0], "/reset-password"), token_in(verify[0], "/verify-email")};
+    EXPECT_EQ(service->post("/auth/verify", {{"token", tokens[1]}}).status, 200);
+    EXPECT_EQ(service
+                  ->post("/auth/password/reset",
+                         {{"token", tokens[0]}, {"new_password", "a good new password"}})
+                  .status,
+              200);
+    EXPECT_EQ(service->post("/auth/verify", {{"token", tokens[1]}}).status, 400);
+    service->stop();
+  }
+  ::close(fd);
+  std::ifstream file(log_path);
+  std::stringstream log;
+  log << file.rdbuf();
+  std::filesystem::remove(log_path);
+  ASSERT_NE(log.str().find("/auth/password/reset"), std::string::npos)
+      << "no access lines to look at:\n"
+      << log.str();
+  for (const auto& token : tokens) {
+    ASSERT_EQ(token.size(), 43u);
+    EXPECT_EQ(log.str().find(token), std::string::npos) << "a token in the log";
+    EXPECT_EQ(log.str().find(token.substr(0, 16)), std::string::npos)
+        << "part of a token in the log";
+  }
+}
+
+// Migration 0007 on a database of the earlier ones: users who can log in (a
+// password) were accepted before the rule and count as verified; users of
+// the open POST /users do not; row versions (ETags) stay.
+TEST_F(AccountMail, Migration0007_MarksUsersWithAPasswordVerified) {
+  binaries::execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public");
+  binaries::execute(
+      "CREATE TABLE schema_migrations (version text PRIMARY KEY,"
+      " applied_at timestamptz NOT NULL DEFAULT now())");
+  std::set<std::string> earlier;  // in order
+  for (const auto& entry : std::filesystem::directory_iterator(MIGRATIONS_DIR)) {
+    auto name = entry.path().filename().string();
+    if (name < "0007") earlier.insert(name);
+  }
+  for (const auto& name : earlier) {
+    std::ifstream file(std::string(MIGRATIONS_DIR) + "/" + name);
+    std::stringstream sql;
+    sql << file.rdbuf();
+    binaries::execute(sql.str());
+    binaries::execute("INSERT INTO schema_migrations (version) VALUES ('" + name + "')");
+  }
+  binaries::execute(
+      "INSERT INTO users (username, email, password, active) VALUES"
+      " ('seed', 'seed@example.com', NULL, false),"
+      " ('member', 'member@example.com', '$argon2id$v=19$m=8,t=1,p=1$x$y', true)");
+  auto before = scalar("SELECT sum(row_version) FROM users");
+  auto migrated = binaries::run("env -i APP_ENV=testing DATABASE_TEST_URL='" +
+                                binaries::database_url() + "' " MANAGE_PATH " migrate");
+  ASSERT_EQ(migrated.exit_code, 0) << migrated.output;
+  EXPECT_NE(migrated.output.find("0007_account_tokens.sql"), std::string::npos) << migrated.output;
+  EXPECT_EQ(scalar("SELECT count(*) FROM users WHERE email_verified"), 1);
+  EXPECT_EQ(scalar("SELECT count(*) FROM users WHERE email_verified AND email = "
+                   "'member@example.com'"),
+            1);
+  EXPECT_EQ(scalar("SELECT sum(row_version) FROM users"), before);
+  // The trigger is on again: a real change still moves the version.
+  binaries::execute("UPDATE users SET username = 'seed2' WHERE email = 'seed@example.com'");
+  EXPECT_EQ(scalar("SELECT sum(row_version) FROM users"), before + 1);
 }
 
 }  // namespace

@@ -53,13 +53,6 @@ Actor actor_of(const Session& session, bool needs_admin) {
                session.claims.session_id};
 }
 
-// A user as an admin sees them: the public object plus email_verified.
-std::string admin_view(const Account& account) {
-  nlohmann::json json = account.user;
-  json["email_verified"] = account.email_verified;
-  return json.dump();
-}
-
 }  // namespace
 
 void UsersBlueprint::register_routes(common::Routes& routes) {
@@ -96,14 +89,8 @@ bool UsersBlueprint::read_by_admin(const common::Request& request) const {
 }
 
 common::Response UsersBlueprint::get_user(const common::Request& request) {
-  std::optional<Account> account;
-  std::optional<User> user;
-  if (read_by_admin(request)) {
-    account = repository_.find_account(path_id(request));
-    if (account) user = account->user;
-  } else {
-    user = repository_.find(path_id(request));
-  }
+  const bool admin = read_by_admin(request);
+  auto user = repository_.find(path_id(request));
   if (!user) throw common::HttpError(404, kAbsent);
   // A strong ETag of the row's version: a client revalidates with
   // If-None-Match (304), and PATCH/DELETE compare If-Match with it.
@@ -116,8 +103,8 @@ common::Response UsersBlueprint::get_user(const common::Request& request) {
   }
   std::string data;
   data.reserve(192);
-  if (account) {
-    data = admin_view(*account);
+  if (admin) {
+    append_admin_json(data, *user);
   } else {
     append_json(data, *user);
   }
@@ -159,7 +146,7 @@ common::Response UsersBlueprint::update_user(const common::Request& request) {
   const User& user = result.account->user;
   std::string data;
   if (session.account.admin) {
-    data = admin_view(*result.account);
+    append_admin_json(data, user);
   } else {
     append_json(data, user);
   }
@@ -190,14 +177,18 @@ common::Response UsersBlueprint::delete_user(const common::Request& request) {
 
 namespace {
 
-// {"users":[...]}, written straight from the page's rows.
-std::string users_data(const UserRows& users) {
+// {"users":[...]}, written straight from the page's rows; `admin`: as an admin sees them.
+std::string users_data(const UserRows& users, bool admin) {
   std::string data;
   data.reserve(32 + static_cast<std::size_t>(users.size()) * 160);
   data += "{\"users\":[";
   for (int i = 0; i < users.size(); ++i) {
     if (i) data += ',';
-    append_json(data, users, i);
+    if (admin) {
+      append_admin_json(data, users, i);
+    } else {
+      append_json(data, users, i);
+    }
   }
   data += "]}";
   return data;
@@ -206,17 +197,17 @@ std::string users_data(const UserRows& users) {
 }  // namespace
 
 common::Response UsersBlueprint::list_users(const common::Request& request) {
-  if (read_guard_) read_guard_->authenticate(request);
-  if (request.query.empty()) return list_all_users();
-  return list_page(request.query);
+  const bool admin = read_by_admin(request);
+  if (request.query.empty()) return list_all_users(admin);
+  return list_page(request.query, admin);
 }
 
-common::Response UsersBlueprint::list_page(std::string_view query) {
+common::Response UsersBlueprint::list_page(std::string_view query, bool admin) {
   std::string error;
   auto page = parse_users_page(query, error);
   if (!page) throw common::HttpError(400, error);
   auto users = repository_.page_after(page->after, page->limit);
-  auto response = common::success_raw_data(200, users_data(users));
+  auto response = common::success_raw_data(200, users_data(users, admin));
   // A full page may be the last; the next one is then empty and has no Link.
   if (users.size() == page->limit) {
     response.headers.emplace_back("Link", next_page_link(page->limit, users.id(users.size() - 1)));
@@ -230,7 +221,7 @@ common::Response UsersBlueprint::list_page(std::string_view query) {
 // short; a failure later cuts the connection (the body is then visibly
 // incomplete). Each chunk is its own statement: a slow reader holds no
 // database connection, and users added meanwhile appear at the end.
-common::Response UsersBlueprint::list_all_users() {
+common::Response UsersBlueprint::list_all_users(bool admin) {
   struct Cursor {
     UserRows chunk;
     bool opened = false;
@@ -240,7 +231,7 @@ common::Response UsersBlueprint::list_all_users() {
   auto cursor = std::make_shared<Cursor>();
   cursor->chunk = repository_.page_after(0, kChunk);
   common::Response response;
-  response.stream = [this, cursor, kChunk](std::string& piece) {
+  response.stream = [this, cursor, kChunk, admin](std::string& piece) {
     Cursor& at = *cursor;
     if (!at.opened) {
       piece += R"({"data":{"users":[)";  // success_raw_data's shape, byte for byte
@@ -250,7 +241,11 @@ common::Response UsersBlueprint::list_all_users() {
     for (int i = 0; i < at.chunk.size(); ++i) {
       if (at.any) piece += ',';
       at.any = true;
-      append_json(piece, at.chunk, i);
+      if (admin) {
+        append_admin_json(piece, at.chunk, i);
+      } else {
+        append_json(piece, at.chunk, i);
+      }
     }
     if (at.chunk.size() < kChunk) {
       piece += R"(]},"status":"success"})";

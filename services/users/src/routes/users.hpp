@@ -8,8 +8,8 @@
 // asks is checked again inside the change's transaction (see
 // UserRepository::update). Every change is recorded (AccountChanges).
 // A new email is unverified and gets a verification mail (AccountRecovery),
-// written in the change's transaction; answers to an admin (PATCH, GET of
-// one user) show email_verified, public reads keep the seed's shape.
+// written in the change's transaction; answers to an admin's token (PATCH,
+// the GETs) show email_verified, public reads keep the seed's shape.
 #pragma once
 
 #include "../account_changes.hpp"
@@ -43,8 +43,9 @@ class UsersBlueprint : public common::Blueprint {
  private:
   common::Response add_user(const common::Request& request);
   common::Response list_users(const common::Request& request);
-  common::Response list_all_users();
-  common::Response list_page(std::string_view query);
+  // `admin`: the rows as an admin sees them (with email_verified).
+  common::Response list_all_users(bool admin);
+  common::Response list_page(std::string_view query, bool admin);
   common::Response get_user(const common::Request& request);
   bool read_by_admin(const common::Request& request) const;
   common::Response update_user(const common::Request& request);
