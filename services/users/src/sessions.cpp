@@ -8,7 +8,7 @@ namespace {
 // never for all of it. SKIP LOCKED: two logins never wait for each other's.
 constexpr const char* kPruneBatch = "100";
 
-constexpr const char* kIso = "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'";
+constexpr const char* kIso = R"('YYYY-MM-DD"T"HH24:MI:SS"Z"')";
 
 std::string iso(const std::string& column) {
   return "to_char(" + column + " AT TIME ZONE 'UTC', " + kIso + ")";

@@ -1,7 +1,9 @@
 // The sessions and refresh_tokens tables: every SQL statement about them but
-// the two that belong to a users change (the account lookup that checks a
-// token's session, and a password change that ends the other sessions), which
-// are in user_repository.cpp beside the rest of those changes.
+// those that are part of a change to a user (the account lookup that checks a
+// token's session, a password change that ends the other sessions, a reset and
+// manage's new password that end them all), which are in user_repository.cpp
+// beside the rest of those statements; and the trigger of migration 0008 that
+// ends them on a deactivation.
 #pragma once
 
 #include <optional>

@@ -612,7 +612,7 @@ UpdateResult UserRepository::update(long long id, const UserChanges& changes,
       changes.email,      bool_param(changes.active), bool_param(changes.admin)};
   for (auto& param : actor_params(actor)) params.push_back(std::move(param));
   for (auto& param : token_mail_params(verification)) params.push_back(std::move(param));
-  params.push_back(std::to_string(actor.session_id));  // $18
+  params.emplace_back(std::to_string(actor.session_id));  // $18
   std::vector<common::Rows> rows;
   try {
     rows = database_.run({{"users_lock", {std::to_string(id)}},
@@ -641,7 +641,7 @@ DeleteResult UserRepository::remove(long long id, const ExpectedVersions& expect
   if (id < 1) return result;
   std::vector<std::optional<std::string>> params = {std::to_string(id), versions_param(expected)};
   for (auto& param : actor_params(actor)) params.push_back(std::move(param));
-  params.push_back(std::to_string(actor.session_id));  // $6
+  params.emplace_back(std::to_string(actor.session_id));  // $6
   auto rows = database_.run({{"users_lock", {std::to_string(id)}},
                              {"users_admin_lock", {std::to_string(id), "true"}},
                              {"users_delete", std::move(params)}});
