@@ -38,6 +38,8 @@ cleanup() {
     for log in "$HA_DIR"/m*/patroni.log; do
       [ -f "$log" ] && { echo "--- $log (last 25 lines)"; tail -n 25 "$log"; }
     done
+    # Again after the logs, on their stream: CI keeps the end of a long output.
+    echo "FAIL: $(cat "$WORK/failure" 2>/dev/null || echo "exit status $status (a command failed under set -e)")"
   fi
   # HA_TEST_KEEP=1: a failed run leaves its cluster running, for a look.
   if [ -n "${HA_TEST_KEEP:-}" ] && [ "$status" -ne 0 ]; then echo "kept $WORK (running)"; return; fi
@@ -47,7 +49,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-fail() { echo "FAIL: $*" >&2; exit 1; }
+# The reason in a file: fail may run in a command substitution's subshell.
+fail() { echo "$*" > "$WORK/failure"; echo "FAIL: $*" >&2; exit 1; }
 
 use_free_ports
 
@@ -58,7 +61,7 @@ up() {  # what the cluster was left in
   "$ROOT/scripts/ha.sh" up > "$WORK/up.log" 2>&1 || status=$?
   if [ "$status" -ne 0 ]; then
     cat "$WORK/up.log"
-    fail "ha.sh up after $1 (exit status $status, $((SECONDS - started)) s)"
+    fail "ha.sh up after $1 (exit status $status, $((SECONDS - started)) s): $(tail -n 1 "$WORK/up.log")"
   fi
   local took=$((SECONDS - started))
   echo "up after $1: $took s"
