@@ -8,7 +8,8 @@
 #   ha.sh up      start etcd and the members, whatever state a fault or a first
 #                 run that stopped half-way left them in (a bootstrap that never
 #                 finished is undone, an incomplete data directory is moved
-#                 aside; what it cannot mend, it names); wait until the leader
+#                 aside, a replica that replayed past the leader's fork is
+#                 rebuilt; what it cannot mend, it names); wait until the leader
 #                 runs and both other members stream from it (one as its sync
 #                 standby), printing what it waits for whenever that changes;
 #                 `manage migrate` through the URL (it lands on the leader);
@@ -190,11 +191,12 @@ cluster_json() {
 # One it mends itself: a replica that replayed WAL of its old timeline past
 # the point where the leader's timeline forked off it. Patroni decides about
 # pg_rewind once, from the position replayed at that moment; when the replay
-# goes on afterwards (say a segment the dead primary archived before it
-# crashed, fetched by restore_command), PostgreSQL can never follow the
-# leader ("new timeline N forked off current database system timeline N-1
-# before current recovery point") and Patroni never looks again: it stays
-# "running" and never streams. Seen so for DIVERGED_GRACE s (Patroni, had it
+# goes on afterwards (say with a segment of the old timeline that the old
+# primary's Patroni archived after its crash recovery, fetched by
+# restore_command: seen in the up-after-fault test), PostgreSQL can never
+# follow the leader ("new timeline N forked off current database system
+# timeline N-1 before current recovery point") and Patroni never looks
+# again: it stays "running" and never streams. Seen so for DIVERGED_GRACE s (Patroni, had it
 # meant to rewind, would have done so within a loop or two), such a member is
 # rebuilt from the leader (Patroni's reinitialize). What it loses is WAL that
 # only a dead timeline has: with synchronous_mode no acknowledged commit.
