@@ -65,7 +65,8 @@ up() {  # what the cluster was left in
   fi
   local took=$((SECONDS - started))
   echo "up after $1: $took s"
-  grep '^ha.sh: waiting' "$WORK/up.log" | sed 's/^/  /' || true
+  # What it waited for, and what it mended (e.g. a replica rebuilt from the leader).
+  grep '^ha.sh: ' "$WORK/up.log" | sed 's/^/  /' || true
   [ "$took" -le "$UP_LIMIT" ] || fail "ha.sh up took $took s (limit $UP_LIMIT s)"
   check_cluster "$1"
 }
