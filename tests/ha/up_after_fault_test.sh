@@ -38,8 +38,7 @@ cleanup() {
     for log in "$HA_DIR"/m*/patroni.log; do
       [ -f "$log" ] && { echo "--- $log (last 25 lines)"; tail -n 25 "$log"; }
     done
-    # Again after the logs, on their stream: CI keeps the end of a long output.
-    echo "FAIL: $(cat "$WORK/failure" 2>/dev/null || echo "exit status $status (a command failed under set -e)")"
+    repeat_failure "$status"
   fi
   # HA_TEST_KEEP=1: a failed run leaves its cluster running, for a look.
   if [ -n "${HA_TEST_KEEP:-}" ] && [ "$status" -ne 0 ]; then echo "kept $WORK (running)"; return; fi
@@ -48,9 +47,6 @@ cleanup() {
   rm -rf "$WORK"
 }
 trap cleanup EXIT
-
-# The reason in a file: fail may run in a command substitution's subshell.
-fail() { echo "$*" > "$WORK/failure"; echo "FAIL: $*" >&2; exit 1; }
 
 use_free_ports
 
