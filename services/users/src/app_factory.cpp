@@ -6,6 +6,7 @@
 #include <chrono>
 
 #include "account_changes.hpp"
+#include "account_recovery.hpp"
 #include "authenticator.hpp"
 #include "common/database.hpp"
 #include "common/health_blueprint.hpp"
@@ -114,11 +115,13 @@ std::unique_ptr<common::App> create_app(const UsersConfig& config) {
   auto changes = std::make_shared<AccountChanges>();
   app->keep_alive(changes);
   metrics->add_collector([changes](std::string& out) { changes->append_metrics(out); });
+  auto recovery = std::make_shared<AccountRecovery>(config, *repository, *limiter, *hasher);
+  app->keep_alive(recovery);
   app->mount(std::make_shared<UsersBlueprint>(*repository, *authenticator, *limiter, *changes,
-                                              admin_guard, read_guard));
+                                              *recovery, admin_guard, read_guard));
   app->mount(std::make_shared<IndexBlueprint>(*repository, admin_guard));
   app->mount(std::make_shared<AuthBlueprint>(config, *repository, *revoked, *tokens, *authenticator,
-                                             *hasher, *limiter, *changes));
+                                             *hasher, *limiter, *changes, *recovery));
   app->mount(std::make_shared<StaticBlueprint>());
   app->mount(std::make_shared<common::MetricsBlueprint>(metrics));
   app->mount(std::make_shared<ApiDocsBlueprint>());
