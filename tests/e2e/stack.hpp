@@ -21,6 +21,9 @@ class Stack {
   int service_port() const { return service_port_; }
   const std::string& service_log() const { return service_log_; }
   const std::string& database_url() const { return database_url_; }
+  // nginx's logs, as render-nginx.sh places them.
+  std::string nginx_access_log() const { return dir_ + "/nginx/access.log"; }
+  std::string nginx_error_log() const { return dir_ + "/nginx/error.log"; }
 
   void start_service();
   void stop_service();  // SIGTERM, wait for exit; returns when it is gone
