@@ -2,7 +2,8 @@
 # nginx -t on both templates as rendered for a local run (the prod one also
 # with HTTPS), the promises the prod template makes, and the HTTPS render
 # serving: redirect, HSTS, TLS versions, headers on every answer, /metrics
-# closed, a JSON 429 from the auth rate limit.
+# closed, a JSON 429 from the auth rate limit (the mail flows' POSTs too), no
+# token from a mail's link in the access or error log.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
@@ -156,6 +157,18 @@ codes=$(curl -sS --cacert "$tls/cert.pem" --resolve "localhost:$https_port:127.0
   grep -q '"Too many requests."' "$tmp/b" && grep -qi '^retry-after: 1' "$tmp/h" ||
   { echo "FAIL: 31 quick POST /auth/login got $codes, no JSON 429"; cat "$tmp/h" "$tmp/b"; exit 1; }
 [ "$(fetch -X GET "$base/auth/login")" != 429 ] || { echo "FAIL: a GET was rate-limited"; exit 1; }
+# The mail flows' POSTs share the limit (each: 15 at once from this address,
+# whose allowance the flood above used up); their other spellings are 404s.
+for path in /auth/password/forgot /auth/password/reset /auth/verify /auth/verify/resend /reset-password /verify-email; do
+  flood=()
+  for _ in $(seq 15); do flood+=("$base$path" -o /dev/null); done
+  codes=$(curl -sS --cacert "$tls/cert.pem" --resolve "localhost:$https_port:127.0.0.1" -X POST --data '{}' \
+    -w '%{http_code} ' "${flood[@]}")
+  [[ "$codes" == *"429"* ]] || { echo "FAIL: 15 quick POST $path got $codes, no 429"; exit 1; }
+  [ "$(fetch --path-as-is -X POST --data '{}' "$base$path/")" = 404 ] ||
+    { echo "FAIL: POST $path/ is not nginx's 404 (it would pass the rate limit)"; exit 1; }
+done
+[ "$(fetch -X GET "$base/reset-password?token=x")" != 429 ] || { echo "FAIL: the reset page's GET was rate-limited"; exit 1; }
 echo "ok: HTTPS serves: redirect, HSTS and headers on every answer, TLS 1.2+, /metrics 404, auth POSTs 429"
 # The mails' links through this nginx, whose upstream is down (a 502 and, but
 # for the pages' locations, an error-log line each): the access log holds no
