@@ -7,7 +7,8 @@
 # and differentials hourly, a retention) agree with db/pgbackrest.conf; the
 # podman additions merge onto their files and the prod images take make
 # release's REGISTRY and IMAGE_TAG; the prod network's subnet is the only one
-# TRUSTED_PROXIES believes. Exit 77 = skipped.
+# TRUSTED_PROXIES believes; mail is off unless SMTP_URL is given, and the mail
+# sink (hardened too) runs only under the profile mail. Exit 77 = skipped.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 
