@@ -230,6 +230,7 @@ PY
   count=$(python3 -c 'import json, sys; print(len(json.load(open(sys.argv[1]))["packages"]))' "$file")
   echo "$file: $count packages"
   grep -q '"name": "libpistache0"' "$file"
+  grep -q '"name": "libcurl4"' "$file"  # the mail sender's SMTP client
 }
 
 teardown() {
