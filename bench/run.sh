@@ -70,7 +70,7 @@ psql_q() { psql -q -X -v ON_ERROR_STOP=1 "$DB_URL" -c "$1" >/dev/null; }
 APP_ENV=production SECRET_KEY=bench-signing-key-0123456789abcdef01 DATABASE_URL=$DB_URL "$BIN/manage" migrate >/dev/null
 SEEDED=0
 seed() {  # N users with ids 1..N: one INSERT, then fresh statistics
-  psql_q "TRUNCATE users RESTART IDENTITY"
+  psql_q "TRUNCATE users RESTART IDENTITY CASCADE"
   psql_q "INSERT INTO users (username, email) SELECT 'user' || g, 'user' || g || '@bench.io' FROM generate_series(1, $1) g"
   psql_q "VACUUM ANALYZE users"
   SEEDED=$1

@@ -138,7 +138,7 @@ constexpr std::chrono::seconds kAnswerBound{4};
 
 TEST(DatabaseDeadline, ClusterFrozen12sUnderLoad_EveryAnswerWithin4sAndNoAcknowledgedWriteLost) {
   auto& s = fixture::service();
-  fixture::execute("TRUNCATE users RESTART IDENTITY");
+  fixture::execute("TRUNCATE users RESTART IDENTITY CASCADE");
   int port = s.app->port();
   ASSERT_EQ(
       support::http_request(port, "POST", "/users", user_json("first@example.com"), kJson).status,

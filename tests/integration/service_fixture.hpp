@@ -101,7 +101,8 @@ inline void expect_fail(const support::HttpResponse& response, int status,
 
 class ServiceTest : public ::testing::Test {
  protected:
-  void SetUp() override { execute("TRUNCATE users RESTART IDENTITY"); }
+  // CASCADE: the tables that point at users (account_tokens) are emptied with it.
+  void SetUp() override { execute("TRUNCATE users RESTART IDENTITY CASCADE"); }
 
   static int port() { return service().app->port(); }
   static long long user_count() {

@@ -6,6 +6,7 @@
 #include <chrono>
 
 #include "account_changes.hpp"
+#include "account_recovery.hpp"
 #include "authenticator.hpp"
 #include "common/database.hpp"
 #include "common/health_blueprint.hpp"
@@ -117,8 +118,10 @@ std::unique_ptr<common::App> create_app(const UsersConfig& config) {
   app->mount(std::make_shared<UsersBlueprint>(*repository, *authenticator, *limiter, *changes,
                                               admin_guard, read_guard));
   app->mount(std::make_shared<IndexBlueprint>(*repository, admin_guard));
+  auto recovery = std::make_shared<AccountRecovery>(config, *repository, *limiter, *hasher);
+  app->keep_alive(recovery);
   app->mount(std::make_shared<AuthBlueprint>(config, *repository, *revoked, *tokens, *authenticator,
-                                             *hasher, *limiter, *changes));
+                                             *hasher, *limiter, *changes, *recovery));
   app->mount(std::make_shared<StaticBlueprint>());
   app->mount(std::make_shared<common::MetricsBlueprint>(metrics));
   app->mount(std::make_shared<ApiDocsBlueprint>());

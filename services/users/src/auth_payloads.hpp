@@ -1,5 +1,5 @@
-// The JSON bodies of POST /auth/register, POST /auth/login and POST
-// /auth/password: pure parsing
+// The JSON bodies of POST /auth/register, POST /auth/login, POST
+// /auth/password and the account recovery routes: pure parsing
 // and validation, no database. Anything not valid is nullopt (400 "Invalid
 // payload.").
 #pragma once
@@ -27,6 +27,11 @@ struct PasswordChange {
   std::string new_password;
 };
 
+struct PasswordReset {
+  std::string token;  // as sent: its format is the flow's to judge
+  std::string new_password;
+};
+
 // {"username","email","password"}: the user as POST /users wants it, plus a
 // password that passes is_acceptable_password.
 std::optional<Registration> parse_registration_json(std::string_view body);
@@ -36,5 +41,13 @@ std::optional<Credentials> parse_login_json(std::string_view body);
 // {"current_password","new_password"}: strings, the current one at most 512
 // bytes (as a login's), the new one passing is_acceptable_password.
 std::optional<PasswordChange> parse_password_change_json(std::string_view body);
+
+// {"email"} (forgot, resend): a string, trimmed, non-empty, bounded as a
+// login's. Any such string is answered alike, an account's or not.
+std::optional<std::string> parse_email_json(std::string_view body);
+// {"token","new_password"}: both strings (the rules are the flow's).
+std::optional<PasswordReset> parse_password_reset_json(std::string_view body);
+// {"token"}: a string.
+std::optional<std::string> parse_token_json(std::string_view body);
 
 }  // namespace users

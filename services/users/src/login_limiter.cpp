@@ -119,6 +119,10 @@ std::optional<int> LoginLimiter::count_attempt(const std::string& address,
   return count(Key::email, email, kMaxBackoffSeconds);
 }
 
+std::optional<int> LoginLimiter::count_mail_request(const std::string& address) {
+  return count(Key::address, "mail_" + address_key(address), 0);
+}
+
 void LoginLimiter::succeeded(const std::string& address, const std::string& email) {
   database_.run(
       {{"login_attempts_refund", {address_key(address)}}, {"login_attempts_forget", {email}}});

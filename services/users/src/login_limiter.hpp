@@ -42,6 +42,11 @@ class LoginLimiter {
   // ahead, or the seconds to wait (Retry-After) when the address or the email
   // has used up its attempts.
   std::optional<int> count_attempt(const std::string& address, const std::string& email);
+  // Counts a request for a mail (password reset, verification) of the
+  // address, in the same window and number as its login attempts but on a
+  // key of its own, so that asking for mail does not lock its logins out:
+  // nullopt to go ahead, or the seconds to wait.
+  std::optional<int> count_mail_request(const std::string& address);
   // The attempt counted last for them succeeded: the address gets it back and
   // the email's counter starts over.
   void succeeded(const std::string& address, const std::string& email);

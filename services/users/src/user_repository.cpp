@@ -67,6 +67,13 @@ std::string set_active_sql(const std::string& active) {
          "CASE WHEN " + active + " = false THEN 1 ELSE 0 END";
 }
 
+// A new address (`email`, an SQL text; NULL keeps it) is not verified: the
+// same address in another case is the same mailbox and stays verified.
+std::string set_email_sql(const std::string& email) {
+  return "email_verified = CASE WHEN " + email + " IS NOT NULL AND lower(" + email +
+         ") <> lower(users.email) THEN false ELSE users.email_verified END";
+}
+
 // A new password (`hash`, an SQL text) revokes every token of the user.
 std::string set_password_sql(const std::string& hash) {
   return "password = " + hash + ", token_version = users.token_version + 1";
@@ -90,6 +97,45 @@ std::string managed_change_sql(const std::string& change) {
          "true";
 }
 
+// A token mail's two rows, written by the statement these CTEs end: the
+// token (its hash) for each account of the CTE `source` (columns id and
+// email: none or one account), and its mail to that address. $p.. $p+7:
+// purpose, token hash, lifetime in seconds, template, subject, text part,
+// HTML part, the Message-ID's domain (Message-IDs as MailOutbox::enqueue
+// makes them).
+std::string token_mail_ctes(const std::string& source, int p) {
+  auto param = [p](int i) { return "$" + std::to_string(p + i); };
+  return "token AS (INSERT INTO account_tokens (token_hash, purpose, user_id, email, expires_at)"
+         " SELECT " +
+         param(1) + "::text, " + param(0) + "::text, id, email, now() + make_interval(secs => " +
+         param(2) + "::int) FROM " + source +
+         " RETURNING email),"
+         " mail AS (INSERT INTO mail_outbox"
+         " (recipient, template, subject, text_body, html_body, message_id)"
+         " SELECT email, " +
+         param(3) + "::text, " + param(4) + "::text, " + param(5) + "::text, " + param(6) +
+         "::text, '<' || gen_random_uuid() || '@' || " + param(7) +
+         "::text || '>' FROM token RETURNING id)";
+}
+
+std::vector<std::optional<std::string>> token_mail_params(const std::optional<TokenMail>& mail) {
+  if (!mail) return std::vector<std::optional<std::string>>(8);
+  return {mail->purpose,       mail->token_hash,       std::to_string(mail->ttl_seconds),
+          mail->template_name, mail->mail.subject,     mail->mail.text,
+          mail->mail.html,     mail->message_id_domain};
+}
+
+// account_tokens_queue's parameters.
+std::vector<std::optional<std::string>> token_queue_params(const std::string& email,
+                                                           const TokenMail& mail,
+                                                           const TokenMailRules& rules) {
+  std::vector<std::optional<std::string>> params = {email};
+  for (auto& param : token_mail_params(mail)) params.push_back(std::move(param));
+  params.emplace_back(rules.only_unverified ? "true" : "false");
+  params.emplace_back(std::to_string(rules.max_per_hour));
+  return params;
+}
+
 ChangeStatus refusal_status(std::string_view refusal) {
   if (refusal == "last_admin") return ChangeStatus::last_admin;
   if (refusal == "actor_disabled") return ChangeStatus::actor_disabled;
@@ -103,6 +149,8 @@ constexpr const char* kColumns =
     "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), row_version";
 // The column after kColumns's (a statement's extra column, e.g. ordinality).
 constexpr int kAfterUser = 6;
+// The column after an account's (kColumns, admin, password, token_version, email_verified).
+constexpr int kAfterAccount = kAfterUser + 4;
 
 User to_user(const common::Rows& rows, int row) {
   User user;
@@ -123,6 +171,7 @@ Account to_account(const common::Rows& rows, int row) {
     account.password_hash = std::string(rows.text(row, kAfterUser + 1));
   }
   account.token_version = rows.integer(row, kAfterUser + 2);
+  account.email_verified = rows.boolean(row, kAfterUser + 3);
   return account;
 }
 
@@ -160,7 +209,7 @@ UserRepository::UserRepository(common::Database& database)
 // cast.
 std::vector<common::PreparedStatement> UserRepository::statements() {
   const std::string columns = kColumns;
-  const std::string account = columns + ", admin, password, token_version";
+  const std::string account = columns + ", admin, password, token_version, email_verified";
   const std::string if_version = kIfVersion;
   return {
       {"users_insert",
@@ -223,9 +272,15 @@ std::vector<common::PreparedStatement> UserRepository::statements() {
                        "(coalesce(NOT $5::boolean, false) OR coalesce(NOT $6::boolean, false))") +
            ", changed AS (UPDATE users SET username = COALESCE($3::text, username),"
            " email = COALESCE($4::text, email), admin = COALESCE($6::boolean, admin), " +
-           set_active_sql("$5::boolean") + " WHERE id = $1::bigint AND " + if_version +
+           set_active_sql("$5::boolean") + ", " + set_email_sql("$4::text") +
+           " WHERE id = $1::bigint AND " + if_version +
            " AND (SELECT refusal FROM verdict) IS NULL RETURNING " + account +
-           ") SELECT changed.*, verdict.refusal FROM verdict LEFT JOIN changed ON true"},
+           "),"
+           // $10-$17 the verification mail to a new address (NULLs: none).
+           " mailed AS (SELECT id, email FROM changed WHERE $4::text IS NOT NULL"
+           " AND NOT email_verified AND $11::text IS NOT NULL), " +
+           token_mail_ctes("mailed", 10) +
+           " SELECT changed.*, verdict.refusal FROM verdict LEFT JOIN changed ON true"},
       {"users_delete",
        "WITH " + verdict_sql("$3", "$4", "$5", "true") +
            ", changed AS (DELETE FROM users WHERE id = $1::bigint AND " + if_version +
@@ -240,9 +295,9 @@ std::vector<common::PreparedStatement> UserRepository::statements() {
        "INSERT INTO users (username, email) VALUES ($1::text, $2::text)"
        " ON CONFLICT ((lower(email))) DO NOTHING RETURNING id"},
       {"users_save_admin",
-       "INSERT INTO users (username, email, password, admin, active)"
-       " VALUES ($1::text, $2::text, $3::text, true, true) ON CONFLICT ((lower(email)))"
-       " DO UPDATE SET admin = true, active = true, " +
+       "INSERT INTO users (username, email, password, admin, active, email_verified)"
+       " VALUES ($1::text, $2::text, $3::text, true, true, true) ON CONFLICT ((lower(email)))"
+       " DO UPDATE SET admin = true, active = true, email_verified = true, " +
            set_password_sql("excluded.password")},
       {"users_lock_by_email",
        "SELECT id FROM users WHERE lower(email) = lower($1::text) FOR UPDATE"},
@@ -256,6 +311,42 @@ std::vector<common::PreparedStatement> UserRepository::statements() {
       {"users_delete_by_email", managed_change_sql("DELETE FROM users WHERE")},
       {"users_set_admin_by_email",
        managed_change_sql("UPDATE users SET admin = $3::boolean WHERE")},
+      // Account tokens. After users_lock_by_email (the account's row, when
+      // there is one): the count sees every mail a concurrent request for the
+      // address committed. $1 the email, $2-$9 the mail (token_mail_ctes),
+      // $10 only an unverified account, $11 the mails allowed an hour.
+      {"account_tokens_queue",
+       "WITH target AS (SELECT id, email FROM users WHERE lower(email) = lower($1::text)"
+       " AND active AND NOT ($10::boolean AND email_verified)"
+       " AND (SELECT count(*) FROM account_tokens WHERE lower(email) = lower($1::text)"
+       " AND purpose = $2::text AND created_at > now() - interval '1 hour') < $11::int), " +
+           token_mail_ctes("target", 2) + " SELECT count(*) FROM mail"},
+      {"account_tokens_usable",
+       "SELECT FROM account_tokens WHERE token_hash = $1::text AND purpose = $2::text"
+       " AND used_at IS NULL AND expires_at > now()"},
+      // A token mailed to an address the account no longer has is used up
+      // for nothing: it proves nothing about the account's address now.
+      {"account_tokens_reset",
+       "WITH used AS (UPDATE account_tokens SET used_at = now() WHERE token_hash = $1::text"
+       " AND purpose = 'reset' AND used_at IS NULL AND expires_at > now()"
+       " RETURNING user_id, email),"
+       " changed AS (UPDATE users SET " +
+           set_password_sql("$2::text") +
+           ", email_verified = true WHERE id = (SELECT user_id FROM used)"
+           " AND lower(email) = lower((SELECT email FROM used)) AND active RETURNING " +
+           account +
+           "),"
+           " others AS (UPDATE account_tokens SET used_at = now() WHERE purpose = 'reset'"
+           " AND used_at IS NULL AND token_hash <> $1::text"
+           " AND user_id = (SELECT id FROM changed))"
+           " SELECT * FROM changed"},
+      {"account_tokens_verify",
+       "WITH used AS (UPDATE account_tokens SET used_at = now() WHERE token_hash = $1::text"
+       " AND purpose = 'verify' AND used_at IS NULL AND expires_at > now()"
+       " RETURNING user_id, email),"
+       " changed AS (UPDATE users SET email_verified = true WHERE id = (SELECT user_id FROM used)"
+       " AND lower(email) = lower((SELECT email FROM used)) RETURNING id)"
+       " SELECT count(*) FROM changed"},
   };
 }
 
@@ -369,11 +460,18 @@ void UserRepository::ping() {
   database_.run(common::Statement{"users_ping", {}});
 }
 
-User UserRepository::add_with_password(const NewUser& user, const std::string& password_hash) {
+User UserRepository::add_with_password(const NewUser& user, const std::string& password_hash,
+                                       const std::optional<TokenMail>& verification) {
+  std::vector<common::Statement> statements = {
+      {"users_insert_with_password", {user.username, user.email, password_hash}}};
+  if (verification) {
+    // The next statement of the transaction sees the new row.
+    statements.push_back(
+        {"account_tokens_queue", token_queue_params(user.email, *verification, {true, 1})});
+  }
   try {
-    auto rows =
-        database_.run({"users_insert_with_password", {user.username, user.email, password_hash}});
-    return to_user(rows, 0);
+    auto rows = database_.run(std::move(statements));
+    return to_user(rows.at(0), 0);
   } catch (const common::SqlError& error) {
     if (error.sqlstate() == kUniqueViolation) throw DuplicateEmail();
     throw;
@@ -437,7 +535,8 @@ std::vector<std::optional<std::string>> actor_params(const Actor& actor) {
 }  // namespace
 
 UpdateResult UserRepository::update(long long id, const UserChanges& changes,
-                                    const ExpectedVersions& expected, const Actor& actor) {
+                                    const ExpectedVersions& expected, const Actor& actor,
+                                    const std::optional<TokenMail>& verification) {
   UpdateResult result;
   if (id < 1) return result;
   const bool removes = changes.active == false || changes.admin == false;
@@ -445,6 +544,7 @@ UpdateResult UserRepository::update(long long id, const UserChanges& changes,
       std::to_string(id), versions_param(expected),   changes.username,
       changes.email,      bool_param(changes.active), bool_param(changes.admin)};
   for (auto& param : actor_params(actor)) params.push_back(std::move(param));
+  for (auto& param : token_mail_params(verification)) params.push_back(std::move(param));
   std::vector<common::Rows> rows;
   try {
     rows = database_.run({{"users_lock", {std::to_string(id)}},
@@ -455,7 +555,7 @@ UpdateResult UserRepository::update(long long id, const UserChanges& changes,
     throw;
   }
   const auto& verdict = rows.at(2);
-  const int refusal = kAfterUser + 3;  // after the account's columns
+  const int refusal = kAfterAccount;
   if (!verdict.is_null(0, refusal)) {
     result.status = refusal_status(verdict.text(0, refusal));
   } else if (verdict.is_null(0, 0)) {
@@ -498,6 +598,28 @@ std::optional<long long> UserRepository::change_password(long long id, long long
                              {std::to_string(id), std::to_string(token_version), password_hash}});
   if (rows.empty()) return std::nullopt;
   return rows.integer(0, 0);
+}
+
+bool UserRepository::queue_token_mail(const std::string& email, const TokenMail& mail,
+                                      const TokenMailRules& rules) {
+  auto rows = database_.run({{"users_lock_by_email", {email}},
+                             {"account_tokens_queue", token_queue_params(email, mail, rules)}});
+  return rows.at(1).integer(0, 0) > 0;
+}
+
+bool UserRepository::token_usable(const std::string& token_hash, const std::string& purpose) {
+  return !database_.run({"account_tokens_usable", {token_hash, purpose}}).empty();
+}
+
+std::optional<Account> UserRepository::reset_password(const std::string& token_hash,
+                                                      const std::string& password_hash) {
+  auto rows = database_.run({"account_tokens_reset", {token_hash, password_hash}});
+  if (rows.empty()) return std::nullopt;
+  return to_account(rows, 0);
+}
+
+bool UserRepository::verify_email(const std::string& token_hash) {
+  return database_.run({"account_tokens_verify", {token_hash}}).integer(0, 0) > 0;
 }
 
 bool UserRepository::add_if_missing(const NewUser& user) {

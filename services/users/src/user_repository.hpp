@@ -11,6 +11,7 @@
 
 #include "common/batcher.hpp"
 #include "common/database.hpp"
+#include "mail_templates.hpp"
 #include "user.hpp"
 #include "validation.hpp"
 
@@ -34,6 +35,27 @@ struct Account {
   bool admin = false;
   std::optional<std::string> password_hash;  // NULL for users made before auth
   long long token_version = 0;               // tokens of another version are refused
+  bool email_verified = false;               // proved by a mailed link or a reset
+};
+
+// A mail carrying an account token, as the flows hand it over: the
+// repository writes the token's row and the mail's outbox row in one
+// statement, so neither exists without the other.
+struct TokenMail {
+  std::string purpose;     // "reset" or "verify"
+  std::string token_hash;  // account_token_hash(): the token itself never reaches SQL
+  int ttl_seconds = 0;
+  std::string template_name;
+  RenderedMail mail;
+  std::string message_id_domain;  // Message-IDs are <uuid@domain>, as MailOutbox's
+};
+
+// What a token mail request may be refused for beyond "no such account":
+// the account must be unverified (resend), and at most `max_per_hour`
+// mails of the purpose go to one address an hour.
+struct TokenMailRules {
+  bool only_unverified = false;
+  int max_per_hour = 3;
 };
 
 // The row versions a conditional change accepts (If-Match): nullopt for any
@@ -117,7 +139,10 @@ class UserRepository {
   std::vector<UserRows> pages_many(bool newest_first, const std::vector<PageKey>& keys);
 
   // Authentication (the password is the Argon2id hash, never clear text).
-  User add_with_password(const NewUser& user, const std::string& password_hash);  // DuplicateEmail
+  // DuplicateEmail. With `verification`, its token and mail are written in
+  // the same transaction as the user.
+  User add_with_password(const NewUser& user, const std::string& password_hash,
+                         const std::optional<TokenMail>& verification = std::nullopt);
   std::optional<Account> find_account(long long id);  // batched like find()
   std::vector<std::optional<Account>> find_accounts_many(const std::vector<long long>& ids);
   std::optional<Account> find_account_by_email(const std::string& email);  // case-insensitive
@@ -131,8 +156,12 @@ class UserRepository {
   // every path, so no two wait on each other) and then counts the others;
   // under READ COMMITTED a transaction alone would let two admins demote
   // each other (write skew).
+  // A change of the email makes the account unverified; with
+  // `verification`, its token and mail to the new address are written by the
+  // same statement.
   UpdateResult update(long long id, const UserChanges& changes, const ExpectedVersions& expected,
-                      const Actor& actor);
+                      const Actor& actor,
+                      const std::optional<TokenMail>& verification = std::nullopt);
   DeleteResult remove(long long id, const ExpectedVersions& expected, const Actor& actor);
   // True when a user has this email (compared as the unique index does).
   bool email_exists(const std::string& email);
@@ -142,11 +171,30 @@ class UserRepository {
   std::optional<long long> change_password(long long id, long long token_version,
                                            const std::string& password_hash);
 
+  // Account tokens (db/migrations/0007_account_tokens.sql).
+  // Writes `mail`'s token and outbox row for the active account with this
+  // email, unless `rules` refuse it; true when a mail was queued. Costs one
+  // round trip whether or not the account exists. The account's row is
+  // locked first, so concurrent requests count each other's mails.
+  bool queue_token_mail(const std::string& email, const TokenMail& mail,
+                        const TokenMailRules& rules);
+  // True when an unused, unexpired token of `purpose` has this hash (a
+  // check before the slow hash of a new password; the use decides again).
+  bool token_usable(const std::string& token_hash, const std::string& purpose);
+  // Uses a reset token: the active account gets the new password, a bumped
+  // token_version (every token of the user stops) and a verified email; the
+  // user's other reset tokens end. nullopt when the token is not usable.
+  std::optional<Account> reset_password(const std::string& token_hash,
+                                        const std::string& password_hash);
+  // Uses a verification token: the account is verified if its email is still
+  // the one the token was mailed to. False when the token is not usable.
+  bool verify_email(const std::string& token_hash);
+
   // The manage command line's (on a LoopRunner's loop).
   // Adds the user unless the email exists; true if added.
   bool add_if_missing(const NewUser& user);
-  // Makes the user an active admin with this password, adding them if the
-  // email is new. A reset password revokes the user's tokens.
+  // Makes the user an active, verified admin with this password, adding them
+  // if the email is new. A reset password revokes the user's tokens.
   void save_admin(const NewUser& user, const std::string& password_hash);
   // The next three throw LastAdmin rather than remove the last active admin,
   // unless `force`.

@@ -63,6 +63,26 @@ void read_passwords(const common::Config::Lookup& lookup, UsersConfig& config) {
   }
 }
 
+// The mailed tokens' lives, and whether login needs a verified email.
+void read_accounts(const common::Config::Lookup& lookup, UsersConfig& config) {
+  constexpr long long kThirtyDays = 30LL * 86400;
+  if (auto seconds = non_empty(lookup, "PASSWORD_RESET_TTL_SECONDS")) {
+    config.password_reset_ttl_seconds =
+        static_cast<int>(parse_int("PASSWORD_RESET_TTL_SECONDS", *seconds, 1, kThirtyDays));
+  }
+  if (auto seconds = non_empty(lookup, "EMAIL_VERIFICATION_TTL_SECONDS")) {
+    config.email_verification_ttl_seconds =
+        static_cast<int>(parse_int("EMAIL_VERIFICATION_TTL_SECONDS", *seconds, 1, kThirtyDays));
+  }
+  if (auto require = non_empty(lookup, "REQUIRE_VERIFIED_EMAIL")) {
+    config.require_verified_email = parse_bool("REQUIRE_VERIFIED_EMAIL", *require);
+  }
+  // Without mail no new account could ever be verified, nor log in.
+  if (config.require_verified_email && !config.mail.enabled) {
+    throw ConfigError("REQUIRE_VERIFIED_EMAIL=true needs SMTP_URL: without mail nobody can verify");
+  }
+}
+
 }  // namespace
 
 UsersConfig UsersConfig::from_lookup(const Lookup& lookup) {
@@ -71,6 +91,7 @@ UsersConfig UsersConfig::from_lookup(const Lookup& lookup) {
   read_tokens(lookup, config);
   read_passwords(lookup, config);
   config.mail = MailSettings::from_lookup(lookup);
+  read_accounts(lookup, config);
   return config;
 }
 

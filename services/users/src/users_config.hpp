@@ -22,7 +22,10 @@ struct UsersConfig : common::Config {
   int password_hash_concurrency = 0;
   // How long a hash may wait for its turn before the request gets a 503.
   int password_hash_queue_timeout_ms = 2000;
-  MailSettings mail;  // SMTP_URL and friends; off without SMTP_URL
+  MailSettings mail;                           // SMTP_URL and friends; off without SMTP_URL
+  int password_reset_ttl_seconds = 1800;       // a reset link's life
+  int email_verification_ttl_seconds = 86400;  // a verification link's life
+  bool require_verified_email = false;         // login refuses unverified accounts (403)
 
   // The server's settings first, then the service's; a ConfigError names the
   // first variable refused.

@@ -21,12 +21,35 @@ common::Response token_response(int status, const std::string& message, const st
   return response;
 }
 
+// The JSON answer to a refusal of account_recovery.hpp, in one place.
+template <typename Flow>
+common::Response recovering(Flow&& flow) {
+  try {
+    return flow();
+  } catch (const InvalidToken& error) {
+    throw common::HttpError(400, error.what());
+  } catch (const UnacceptablePassword&) {
+    throw common::HttpError(400, kInvalidPayload);
+  } catch (const MailOff& error) {
+    throw common::HttpError(503, error.what());
+  } catch (const TooMany& error) {
+    throw common::HttpError(429, error.what(),
+                            {{"Retry-After", std::to_string(error.retry_after_seconds())}});
+  }
+}
+
+// The one answer to a request for a mail, sent or not.
+common::Response mail_requested(const char* message) {
+  return common::json_response(202, {{"status", "success"}, {"message", message}});
+}
+
 }  // namespace
 
-AuthBlueprint::AuthBlueprint(const common::Config& config, UserRepository& users,
+AuthBlueprint::AuthBlueprint(const UsersConfig& config, UserRepository& users,
                              RevokedTokens& revoked, const TokenCodec& tokens,
                              const Authenticator& authenticator, const PasswordHasher& hasher,
-                             LoginLimiter& limiter, AccountChanges& changes)
+                             LoginLimiter& limiter, AccountChanges& changes,
+                             AccountRecovery& recovery)
     : users_(users),
       revoked_(revoked),
       tokens_(tokens),
@@ -34,14 +57,22 @@ AuthBlueprint::AuthBlueprint(const common::Config& config, UserRepository& users
       hasher_(hasher),
       limiter_(limiter),
       changes_(changes),
-      trusted_proxies_(config.trusted_proxies) {}
+      recovery_(recovery),
+      trusted_proxies_(config.trusted_proxies),
+      require_verified_email_(config.require_verified_email) {}
 
 void AuthBlueprint::register_routes(common::Routes& routes) {
   routes.post("/auth/register", [this](const auto& request) { return register_user(request); })
       .post("/auth/login", [this](const auto& request) { return login(request); })
       .get("/auth/status", [this](const auto& request) { return status(request); })
       .get("/auth/logout", [this](const auto& request) { return logout(request); })
-      .post("/auth/password", [this](const auto& request) { return change_password(request); });
+      .post("/auth/password", [this](const auto& request) { return change_password(request); })
+      .post("/auth/password/forgot",
+            [this](const auto& request) { return forgot_password(request); })
+      .post("/auth/password/reset", [this](const auto& request) { return reset_password(request); })
+      .post("/auth/verify", [this](const auto& request) { return verify_email(request); })
+      .post("/auth/verify/resend",
+            [this](const auto& request) { return resend_verification(request); });
 }
 
 common::Response AuthBlueprint::register_user(const common::Request& request) {
@@ -54,7 +85,8 @@ common::Response AuthBlueprint::register_user(const common::Request& request) {
   std::string hash = hasher_.hash(registration->password);
   User user;
   try {
-    user = users_.add_with_password(registration->user, hash);
+    // The verification mail is written in the user's transaction (none with mail off).
+    user = users_.add_with_password(registration->user, hash, recovery_.verification_mail());
   } catch (const DuplicateEmail&) {
     throw common::HttpError(400, kUserExists);
   }
@@ -82,6 +114,9 @@ common::Response AuthBlueprint::login(const common::Request& request) {
   // Only after the right password: a disabled account says so to its owner,
   // and to nobody else.
   if (!account->user.active) throw common::HttpError(401, "Account disabled.");
+  if (require_verified_email_ && !account->email_verified) {
+    throw common::HttpError(403, "Please verify your email first.");
+  }
   return token_response(
       200, "Successfully logged in.",
       tokens_.issue(account->user.id, account->token_version, std::time(nullptr)).token);
@@ -91,6 +126,7 @@ common::Response AuthBlueprint::status(const common::Request& request) {
   auto session = authenticator_.authenticate(request);
   nlohmann::json data = session.account.user;
   data["admin"] = session.account.admin;
+  data["email_verified"] = session.account.email_verified;
   return common::success_data(200, std::move(data));
 }
 
@@ -123,6 +159,49 @@ common::Response AuthBlueprint::change_password(const common::Request& request) 
       200, {{"status", "success"},
             {"message", "Password changed."},
             {"auth_token", tokens_.issue(id, *version, std::time(nullptr)).token}});
+}
+
+common::Response AuthBlueprint::forgot_password(const common::Request& request) {
+  if (request.content_type != "application/json") throw common::HttpError(400, kInvalidPayload);
+  auto email = parse_email_json(request.body);
+  if (!email) throw common::HttpError(400, kInvalidPayload);
+  return recovering([&] {
+    recovery_.request_password_reset(*email, common::client_address(request, trusted_proxies_));
+    return mail_requested("If that address has an account, a reset link is on its way.");
+  });
+}
+
+// As a login: a fresh auth token (the reset ended every older one).
+common::Response AuthBlueprint::reset_password(const common::Request& request) {
+  if (request.content_type != "application/json") throw common::HttpError(400, kInvalidPayload);
+  auto reset = parse_password_reset_json(request.body);
+  if (!reset) throw common::HttpError(400, kInvalidPayload);
+  return recovering([&] {
+    Account account = recovery_.reset_password(reset->token, reset->new_password);
+    return token_response(
+        200, "Password reset.",
+        tokens_.issue(account.user.id, account.token_version, std::time(nullptr)).token);
+  });
+}
+
+common::Response AuthBlueprint::verify_email(const common::Request& request) {
+  if (request.content_type != "application/json") throw common::HttpError(400, kInvalidPayload);
+  auto token = parse_token_json(request.body);
+  if (!token) throw common::HttpError(400, kInvalidPayload);
+  return recovering([&] {
+    recovery_.verify_email(*token);
+    return common::success_message(200, "Email verified.");
+  });
+}
+
+common::Response AuthBlueprint::resend_verification(const common::Request& request) {
+  if (request.content_type != "application/json") throw common::HttpError(400, kInvalidPayload);
+  auto email = parse_email_json(request.body);
+  if (!email) throw common::HttpError(400, kInvalidPayload);
+  return recovering([&] {
+    recovery_.resend_verification(*email, common::client_address(request, trusted_proxies_));
+    return mail_requested("If that address has an unverified account, a link is on its way.");
+  });
 }
 
 }  // namespace users

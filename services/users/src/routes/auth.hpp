@@ -1,12 +1,16 @@
 // The auth API: POST /auth/register, POST /auth/login, GET /auth/status,
-// GET /auth/logout and POST /auth/password. Hashing is slow by design: it
+// GET /auth/logout, POST /auth/password, and the ways back into an account
+// (POST /auth/password/forgot, /auth/password/reset, /auth/verify,
+// /auth/verify/resend: account_recovery.hpp's rules as JSON). Hashing is slow by design: it
 // runs off the event loop (PasswordHasher) while the request's fiber waits.
 #pragma once
 
 #include "../account_changes.hpp"
+#include "../account_recovery.hpp"
 #include "../authenticator.hpp"
 #include "../login_limiter.hpp"
 #include "../passwords.hpp"
+#include "../users_config.hpp"
 #include "common/blueprint.hpp"
 #include "common/client_address.hpp"
 #include "common/config.hpp"
@@ -15,9 +19,10 @@ namespace users {
 
 class AuthBlueprint : public common::Blueprint {
  public:
-  AuthBlueprint(const common::Config& config, UserRepository& users, RevokedTokens& revoked,
+  AuthBlueprint(const UsersConfig& config, UserRepository& users, RevokedTokens& revoked,
                 const TokenCodec& tokens, const Authenticator& authenticator,
-                const PasswordHasher& hasher, LoginLimiter& limiter, AccountChanges& changes);
+                const PasswordHasher& hasher, LoginLimiter& limiter, AccountChanges& changes,
+                AccountRecovery& recovery);
   void register_routes(common::Routes& routes) override;
 
  private:
@@ -26,6 +31,10 @@ class AuthBlueprint : public common::Blueprint {
   common::Response status(const common::Request& request);
   common::Response logout(const common::Request& request);
   common::Response change_password(const common::Request& request);
+  common::Response forgot_password(const common::Request& request);
+  common::Response reset_password(const common::Request& request);
+  common::Response verify_email(const common::Request& request);
+  common::Response resend_verification(const common::Request& request);
 
   UserRepository& users_;
   RevokedTokens& revoked_;
@@ -34,7 +43,9 @@ class AuthBlueprint : public common::Blueprint {
   const PasswordHasher& hasher_;
   LoginLimiter& limiter_;
   AccountChanges& changes_;
+  AccountRecovery& recovery_;
   common::AddressSet trusted_proxies_;
+  bool require_verified_email_;
 };
 
 }  // namespace users
