@@ -24,6 +24,7 @@ class Stack {
   int service_port() const { return service_port_; }
   const std::string& service_log() const { return service_log_; }
   const std::string& database_url() const { return database_url_; }
+  std::string nginx_error_log() const { return dir_ + "/nginx/error.log"; }
 
   void start_service();
   void stop_service();  // SIGTERM, wait for exit; returns when it is gone
