@@ -1,3 +1,4 @@
+// The pages from the mail: a form in, one AccountRecovery call, a page out.
 #include "account_pages.hpp"
 
 #include <map>
@@ -15,8 +16,6 @@ constexpr const char* kResetTemplate = "services/users/templates/reset_password.
 constexpr const char* kVerifyTemplate = "services/users/templates/verify_email.mustache";
 constexpr const char* kHtml = "text/html; charset=utf-8";
 
-// The JSON endpoints' words, so that a person and a client read the same.
-constexpr const char* kInvalidToken = "Invalid or expired token.";
 // A link without its token (cut by a mail client, typed by hand): the page
 // asks for the code the mail also carries on a line of its own.
 constexpr const char* kNoToken =
@@ -99,8 +98,8 @@ common::Response AccountPagesBlueprint::reset(const common::Request& request) {
   view.token = fields["token"];
   try {
     recovery_.reset_password(view.token, fields["new_password"]);
-  } catch (const InvalidToken&) {
-    view.failed = kInvalidToken;
+  } catch (const InvalidToken& invalid) {
+    view.failed = invalid.what();  // the JSON routes' words: a person reads what a client does
     return reset_page(400, view);
   } catch (const UnacceptablePassword&) {
     view.error = kPasswordRules;  // the form again: the token may still be good
@@ -124,8 +123,8 @@ common::Response AccountPagesBlueprint::verify(const common::Request& request) {
   View view;
   try {
     recovery_.verify_email(fields["token"]);
-  } catch (const InvalidToken&) {
-    view.failed = kInvalidToken;
+  } catch (const InvalidToken& invalid) {
+    view.failed = invalid.what();  // the JSON routes' words: a person reads what a client does
     return verify_page(400, view);
   }
   view.done = true;
