@@ -64,6 +64,20 @@ TEST(UserJson, FastWriter_MatchesNlohmannDump) {
   }
 }
 
+// An admin's view: the public object plus email_verified, in nlohmann's order.
+TEST(UserJson, AdminWriter_IsThePublicObjectPlusEmailVerified) {
+  for (bool verified : {true, false}) {
+    users::User user{7, "quote\" name", "a@b.co", true, "2026-11-22T21:37:45Z"};
+    user.email_verified = verified;
+    std::string fast;
+    users::append_admin_json(fast, user);
+    json expected = json(user);
+    EXPECT_FALSE(expected.contains("email_verified")) << "the public object never has it";
+    expected["email_verified"] = verified;
+    EXPECT_EQ(fast, expected.dump());
+  }
+}
+
 TEST(UserJson, FastWriter_NegativeAndZeroIds) {
   for (long long id : {0LL, -1LL, -2147483648LL}) {
     users::User user{id, "a", "a@b.co", false, "x"};

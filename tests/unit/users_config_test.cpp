@@ -114,4 +114,41 @@ TEST(UsersConfig, BadAuthVariables_AreRefused) {
   expect_refused(dev({{"TOKEN_EXPIRATION_SECONDS", "5\n5"}}), "TOKEN_EXPIRATION_SECONDS");
 }
 
+// --- account recovery ---------------------------------------------------------------
+
+const Vars kMail = {{"SMTP_URL", "smtp://127.0.0.1:2525"},
+                    {"MAIL_FROM", "users@example.com"},
+                    {"PUBLIC_BASE_URL", "https://users.example.com"}};
+
+Vars dev_with_mail(Vars extra = {}) {
+  for (const auto& [name, value] : kMail) extra.emplace(name, value);
+  return dev(std::move(extra));
+}
+
+TEST(UsersConfig, AccountRecoveryDefaults) {
+  auto config = load(dev());
+  EXPECT_EQ(config.password_reset_ttl_seconds, 1800);
+  EXPECT_EQ(config.email_verification_ttl_seconds, 86400);
+  EXPECT_FALSE(config.require_verified_email);
+}
+
+TEST(UsersConfig, AccountRecoveryVariables_AreRead) {
+  auto config = load(dev_with_mail({{"PASSWORD_RESET_TTL_SECONDS", "60"},
+                                    {"EMAIL_VERIFICATION_TTL_SECONDS", "3600"},
+                                    {"REQUIRE_VERIFIED_EMAIL", "true"}}));
+  EXPECT_EQ(config.password_reset_ttl_seconds, 60);
+  EXPECT_EQ(config.email_verification_ttl_seconds, 3600);
+  EXPECT_TRUE(config.require_verified_email);
+}
+
+TEST(UsersConfig, BadAccountRecoveryVariables_AreRefused) {
+  expect_refused(dev({{"PASSWORD_RESET_TTL_SECONDS", "0"}}), "PASSWORD_RESET_TTL_SECONDS");
+  expect_refused(dev({{"PASSWORD_RESET_TTL_SECONDS", "30m"}}), "PASSWORD_RESET_TTL_SECONDS");
+  expect_refused(dev({{"EMAIL_VERIFICATION_TTL_SECONDS", "2592001"}}),
+                 "EMAIL_VERIFICATION_TTL_SECONDS");
+  expect_refused(dev_with_mail({{"REQUIRE_VERIFIED_EMAIL", "yes"}}), "REQUIRE_VERIFIED_EMAIL");
+  // Without mail nobody could ever verify: refused at start-up, not at login.
+  expect_refused(dev({{"REQUIRE_VERIFIED_EMAIL", "true"}}), "REQUIRE_VERIFIED_EMAIL");
+}
+
 }  // namespace

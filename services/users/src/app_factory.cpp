@@ -115,11 +115,11 @@ std::unique_ptr<common::App> create_app(const UsersConfig& config) {
   auto changes = std::make_shared<AccountChanges>();
   app->keep_alive(changes);
   metrics->add_collector([changes](std::string& out) { changes->append_metrics(out); });
-  app->mount(std::make_shared<UsersBlueprint>(*repository, *authenticator, *limiter, *changes,
-                                              admin_guard, read_guard));
-  app->mount(std::make_shared<IndexBlueprint>(*repository, admin_guard));
   auto recovery = std::make_shared<AccountRecovery>(config, *repository, *limiter, *hasher);
   app->keep_alive(recovery);
+  app->mount(std::make_shared<UsersBlueprint>(*repository, *authenticator, *limiter, *changes,
+                                              *recovery, admin_guard, read_guard));
+  app->mount(std::make_shared<IndexBlueprint>(*repository, admin_guard));
   app->mount(std::make_shared<AuthBlueprint>(config, *repository, *revoked, *tokens, *authenticator,
                                              *hasher, *limiter, *changes, *recovery));
   app->mount(std::make_shared<StaticBlueprint>());

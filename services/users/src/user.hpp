@@ -15,8 +15,9 @@ struct User {
   std::string username;
   std::string email;
   bool active = false;
-  std::string created_at;  // ISO 8601 UTC, e.g. 2026-11-22T21:37:45Z
-  long long version = 0;   // row_version: bumped on every change (the ETag); not in the JSON
+  std::string created_at;       // ISO 8601 UTC, e.g. 2026-11-22T21:37:45Z
+  long long version = 0;        // row_version: bumped on every change (the ETag); not in the JSON
+  bool email_verified = false;  // only in an admin's view (append_admin_json)
 };
 
 // The opaque part of a user's strong ETag: "<id>-<row_version>" (the id too,
@@ -25,6 +26,8 @@ std::string etag_opaque(const User& user);
 
 // {"id","username","email","active","created_at"}
 void to_json(nlohmann::json& json, const User& user);
+// The same plus "email_verified": the user as an admin sees them.
+void append_admin_json(std::string& out, const User& user);
 
 // The same object appended as text, byte for byte what
 // nlohmann::json(user).dump() gives (a unit test holds them together), without
@@ -32,8 +35,8 @@ void to_json(nlohmann::json& json, const User& user);
 void append_json(std::string& out, const User& user);
 
 // Users as the database returned them (id, username, email, active,
-// created_at, in that order of columns), read in place: a page is written
-// straight from its rows, and callers sharing a page share the rows.
+// created_at, row_version, email_verified, in that order of columns), read in place: a page is
+// written straight from its rows, and callers sharing a page share the rows.
 class UserRows {
  public:
   UserRows() = default;
@@ -47,6 +50,7 @@ class UserRows {
   std::string_view email(int i) const { return rows_.text(begin_ + i, 2); }
   bool active(int i) const { return rows_.boolean(begin_ + i, 3); }
   std::string_view created_at(int i) const { return rows_.text(begin_ + i, 4); }
+  bool email_verified(int i) const { return rows_.boolean(begin_ + i, 6); }
   User user(int i) const;
   // The first `count` of them.
   UserRows head(int count) const { return {rows_, begin_, begin_ + std::min(count, size())}; }
@@ -59,5 +63,7 @@ class UserRows {
 
 // The same JSON object as append_json(out, rows.user(i)), from the row.
 void append_json(std::string& out, const UserRows& rows, int i);
+// The same as append_admin_json(out, rows.user(i)), from the row.
+void append_admin_json(std::string& out, const UserRows& rows, int i);
 
 }  // namespace users

@@ -146,11 +146,12 @@ ChangeStatus refusal_status(std::string_view refusal) {
 // created_at leaves the database already in ISO 8601 UTC.
 constexpr const char* kColumns =
     "id, username, email, active, "
-    "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), row_version";
+    "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), row_version,"
+    " email_verified";
 // The column after kColumns's (a statement's extra column, e.g. ordinality).
-constexpr int kAfterUser = 6;
-// The column after an account's (kColumns, admin, password, token_version, email_verified).
-constexpr int kAfterAccount = kAfterUser + 4;
+constexpr int kAfterUser = 7;
+// The column after an account's (kColumns, admin, password, token_version).
+constexpr int kAfterAccount = kAfterUser + 3;
 
 User to_user(const common::Rows& rows, int row) {
   User user;
@@ -160,6 +161,7 @@ User to_user(const common::Rows& rows, int row) {
   user.active = rows.boolean(row, 3);
   user.created_at = rows.text(row, 4);
   user.version = rows.integer(row, 5);
+  user.email_verified = rows.boolean(row, 6);
   return user;
 }
 
@@ -171,7 +173,7 @@ Account to_account(const common::Rows& rows, int row) {
     account.password_hash = std::string(rows.text(row, kAfterUser + 1));
   }
   account.token_version = rows.integer(row, kAfterUser + 2);
-  account.email_verified = rows.boolean(row, kAfterUser + 3);
+  account.email_verified = account.user.email_verified;
   return account;
 }
 
@@ -209,7 +211,7 @@ UserRepository::UserRepository(common::Database& database)
 // cast.
 std::vector<common::PreparedStatement> UserRepository::statements() {
   const std::string columns = kColumns;
-  const std::string account = columns + ", admin, password, token_version, email_verified";
+  const std::string account = columns + ", admin, password, token_version";
   const std::string if_version = kIfVersion;
   return {
       {"users_insert",

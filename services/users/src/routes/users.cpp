@@ -75,8 +75,20 @@ common::Response UsersBlueprint::add_user(const common::Request& request) {
   return common::success_message(201, user->email + " was added!");
 }
 
+// Whether the request comes with an admin's token. On a public read a bad
+// token is no error: the reader just gets the public answer.
+bool UsersBlueprint::read_by_admin(const common::Request& request) const {
+  if (read_guard_) return read_guard_->authenticate(request).account.admin;
+  if (bearer_token(request.authorization).empty()) return false;
+  try {
+    return authenticator_.authenticate(request).account.admin;
+  } catch (const common::HttpError&) {
+    return false;
+  }
+}
+
 common::Response UsersBlueprint::get_user(const common::Request& request) {
-  if (read_guard_) read_guard_->authenticate(request);
+  const bool admin = read_by_admin(request);
   auto user = repository_.find(path_id(request));
   if (!user) throw common::HttpError(404, kAbsent);
   // A strong ETag of the row's version: a client revalidates with
@@ -90,7 +102,11 @@ common::Response UsersBlueprint::get_user(const common::Request& request) {
   }
   std::string data;
   data.reserve(192);
-  append_json(data, *user);
+  if (admin) {
+    append_admin_json(data, *user);
+  } else {
+    append_json(data, *user);
+  }
   auto response = common::success_raw_data(200, data);
   response.headers.emplace_back("ETag", common::strong_etag(opaque));
   return response;
@@ -112,8 +128,10 @@ common::Response UsersBlueprint::update_user(const common::Request& request) {
   UpdateResult result;
   try {
     bool needs_admin = session.account.user.id != id || changes->needs_admin();
+    // A new email gets its verification mail in the change's transaction.
     result = repository_.update(id, *changes, expected_versions(request.if_match, id),
-                                actor_of(session, needs_admin));
+                                actor_of(session, needs_admin),
+                                changes->email ? recovery_.verification_mail() : std::nullopt);
   } catch (const DuplicateEmail&) {
     throw common::HttpError(400, "Sorry. That email already exists.");
   }
@@ -126,7 +144,11 @@ common::Response UsersBlueprint::update_user(const common::Request& request) {
   }
   const User& user = result.account->user;
   std::string data;
-  append_json(data, user);
+  if (session.account.admin) {
+    append_admin_json(data, user);
+  } else {
+    append_json(data, user);
+  }
   auto response = common::success_raw_data(200, data);
   response.headers.emplace_back("ETag", common::strong_etag(etag_opaque(user)));
   return response;
@@ -154,14 +176,18 @@ common::Response UsersBlueprint::delete_user(const common::Request& request) {
 
 namespace {
 
-// {"users":[...]}, written straight from the page's rows.
-std::string users_data(const UserRows& users) {
+// {"users":[...]}, written straight from the page's rows; `admin`: as an admin sees them.
+std::string users_data(const UserRows& users, bool admin) {
   std::string data;
   data.reserve(32 + static_cast<std::size_t>(users.size()) * 160);
   data += "{\"users\":[";
   for (int i = 0; i < users.size(); ++i) {
     if (i) data += ',';
-    append_json(data, users, i);
+    if (admin) {
+      append_admin_json(data, users, i);
+    } else {
+      append_json(data, users, i);
+    }
   }
   data += "]}";
   return data;
@@ -170,17 +196,17 @@ std::string users_data(const UserRows& users) {
 }  // namespace
 
 common::Response UsersBlueprint::list_users(const common::Request& request) {
-  if (read_guard_) read_guard_->authenticate(request);
-  if (request.query.empty()) return list_all_users();
-  return list_page(request.query);
+  const bool admin = read_by_admin(request);
+  if (request.query.empty()) return list_all_users(admin);
+  return list_page(request.query, admin);
 }
 
-common::Response UsersBlueprint::list_page(std::string_view query) {
+common::Response UsersBlueprint::list_page(std::string_view query, bool admin) {
   std::string error;
   auto page = parse_users_page(query, error);
   if (!page) throw common::HttpError(400, error);
   auto users = repository_.page_after(page->after, page->limit);
-  auto response = common::success_raw_data(200, users_data(users));
+  auto response = common::success_raw_data(200, users_data(users, admin));
   // A full page may be the last; the next one is then empty and has no Link.
   if (users.size() == page->limit) {
     response.headers.emplace_back("Link", next_page_link(page->limit, users.id(users.size() - 1)));
@@ -194,7 +220,7 @@ common::Response UsersBlueprint::list_page(std::string_view query) {
 // short; a failure later cuts the connection (the body is then visibly
 // incomplete). Each chunk is its own statement: a slow reader holds no
 // database connection, and users added meanwhile appear at the end.
-common::Response UsersBlueprint::list_all_users() {
+common::Response UsersBlueprint::list_all_users(bool admin) {
   struct Cursor {
     UserRows chunk;
     bool opened = false;
@@ -204,7 +230,7 @@ common::Response UsersBlueprint::list_all_users() {
   auto cursor = std::make_shared<Cursor>();
   cursor->chunk = repository_.page_after(0, kChunk);
   common::Response response;
-  response.stream = [this, cursor, kChunk](std::string& piece) {
+  response.stream = [this, cursor, kChunk, admin](std::string& piece) {
     Cursor& at = *cursor;
     if (!at.opened) {
       piece += R"({"data":{"users":[)";  // success_raw_data's shape, byte for byte
@@ -214,7 +240,11 @@ common::Response UsersBlueprint::list_all_users() {
     for (int i = 0; i < at.chunk.size(); ++i) {
       if (at.any) piece += ',';
       at.any = true;
-      append_json(piece, at.chunk, i);
+      if (admin) {
+        append_admin_json(piece, at.chunk, i);
+      } else {
+        append_json(piece, at.chunk, i);
+      }
     }
     if (at.chunk.size() < kChunk) {
       piece += R"(]},"status":"success"})";

@@ -7,9 +7,13 @@
 // last active admin cannot be demoted, deactivated or deleted (409); who
 // asks is checked again inside the change's transaction (see
 // UserRepository::update). Every change is recorded (AccountChanges).
+// A new email is unverified and gets a verification mail (AccountRecovery),
+// written in the change's transaction; answers to an admin's token (PATCH,
+// the GETs) show email_verified, public reads keep the seed's shape.
 #pragma once
 
 #include "../account_changes.hpp"
+#include "../account_recovery.hpp"
 #include "../authenticator.hpp"
 #include "../login_limiter.hpp"
 #include "../user_repository.hpp"
@@ -24,13 +28,14 @@ class UsersBlueprint : public common::Blueprint {
   // one. PATCH and DELETE always go through `authenticator`; a deleted user's
   // login counters go with them (`limiter`).
   UsersBlueprint(UserRepository& repository, const Authenticator& authenticator,
-                 LoginLimiter& limiter, AccountChanges& changes,
+                 LoginLimiter& limiter, AccountChanges& changes, const AccountRecovery& recovery,
                  const Authenticator* admin_guard = nullptr,
                  const Authenticator* read_guard = nullptr)
       : repository_(repository),
         authenticator_(authenticator),
         limiter_(limiter),
         changes_(changes),
+        recovery_(recovery),
         admin_guard_(admin_guard),
         read_guard_(read_guard) {}
   void register_routes(common::Routes& routes) override;
@@ -38,9 +43,11 @@ class UsersBlueprint : public common::Blueprint {
  private:
   common::Response add_user(const common::Request& request);
   common::Response list_users(const common::Request& request);
-  common::Response list_all_users();
-  common::Response list_page(std::string_view query);
+  // `admin`: the rows as an admin sees them (with email_verified).
+  common::Response list_all_users(bool admin);
+  common::Response list_page(std::string_view query, bool admin);
   common::Response get_user(const common::Request& request);
+  bool read_by_admin(const common::Request& request) const;
   common::Response update_user(const common::Request& request);
   common::Response delete_user(const common::Request& request);
 
@@ -48,6 +55,7 @@ class UsersBlueprint : public common::Blueprint {
   const Authenticator& authenticator_;
   LoginLimiter& limiter_;
   AccountChanges& changes_;
+  const AccountRecovery& recovery_;
   const Authenticator* admin_guard_;
   const Authenticator* read_guard_;
 };
