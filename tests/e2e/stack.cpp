@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <stdexcept>
 #include <thread>
+#include <vector>
 
 #include "support/free_port.hpp"
 #include "support/http_client.hpp"
@@ -33,7 +34,8 @@ void wait_until_answers(int port, const std::string& path) {
 
 }  // namespace
 
-Stack::Stack() : cluster_(std::make_unique<support::PgCluster>()) {
+Stack::Stack(std::string smtp_url)
+    : cluster_(std::make_unique<support::PgCluster>()), smtp_url_(std::move(smtp_url)) {
   char pattern[] = "/tmp/users-e2e-XXXXXX";
   if (!::mkdtemp(pattern)) throw std::runtime_error("mkdtemp failed");
   dir_ = pattern;
@@ -43,8 +45,8 @@ Stack::Stack() : cluster_(std::make_unique<support::PgCluster>()) {
       database_url_ + " " MANAGE_PATH " migrate >/dev/null");
   service_port_ = support::free_port();
   service_log_ = dir_ + "/service.log";
+  nginx_port_ = support::free_port();  // before the service: its mail links name it
   start_service();
-  nginx_port_ = support::free_port();
   const std::string root = support::project_root();
   run(root + "/scripts/render-nginx.sh prod " + dir_ + "/nginx " + std::to_string(nginx_port_) +
       " 127.0.0.1:" + std::to_string(service_port_));
@@ -67,21 +69,27 @@ void Stack::start_service() {
   if (service_pid_ == 0) {
     std::string database = "DATABASE_URL=" + database_url_;
     std::string port = "PORT=" + std::to_string(service_port_);
-    char* const env[] = {const_cast<char*>("APP_ENV=production"),
-                         const_cast<char*>("SECRET_KEY=e2e-signing-key-0123456789abcdef01"),
-                         database.data(),
-                         port.data(),
-                         const_cast<char*>("HOST=127.0.0.1"),
-                         const_cast<char*>("THREADS=2"),
-                         const_cast<char*>("LOG_LEVEL=info"),
-                         nullptr};
+    std::string smtp = "SMTP_URL=" + smtp_url_;
+    std::string base = "PUBLIC_BASE_URL=http://127.0.0.1:" + std::to_string(nginx_port_);
+    std::vector<char*> env = {const_cast<char*>("APP_ENV=production"),
+                              const_cast<char*>("SECRET_KEY=e2e-signing-key-0123456789abcdef01"),
+                              database.data(),
+                              port.data(),
+                              const_cast<char*>("HOST=127.0.0.1"),
+                              const_cast<char*>("THREADS=2"),
+                              const_cast<char*>("LOG_LEVEL=info")};
+    if (!smtp_url_.empty()) {
+      env.insert(env.end(),
+                 {smtp.data(), base.data(), const_cast<char*>("MAIL_FROM=users@e2e.test")});
+    }
+    env.push_back(nullptr);
     FILE* log = std::fopen(service_log_.c_str(), "a");
     if (log) {
       ::dup2(fileno(log), STDOUT_FILENO);
       ::dup2(fileno(log), STDERR_FILENO);
     }
     char* const argv[] = {const_cast<char*>(SERVICE_PATH), nullptr};
-    ::execve(SERVICE_PATH, argv, env);
+    ::execve(SERVICE_PATH, argv, env.data());
     ::_exit(127);
   }
   wait_until_answers(service_port_, "/health/ready");

@@ -17,6 +17,7 @@
 #include "mail_sender.hpp"
 #include "passwords.hpp"
 #include "revoked_tokens.hpp"
+#include "routes/account_pages.hpp"
 #include "routes/api_docs.hpp"
 #include "routes/auth.hpp"
 #include "routes/index.hpp"
@@ -122,6 +123,7 @@ std::unique_ptr<common::App> create_app(const UsersConfig& config) {
   app->mount(std::make_shared<IndexBlueprint>(*repository, admin_guard));
   app->mount(std::make_shared<AuthBlueprint>(config, *repository, *revoked, *tokens, *authenticator,
                                              *hasher, *limiter, *changes, *recovery));
+  app->mount(std::make_shared<AccountPagesBlueprint>(*recovery));
   app->mount(std::make_shared<StaticBlueprint>());
   app->mount(std::make_shared<common::MetricsBlueprint>(metrics));
   app->mount(std::make_shared<ApiDocsBlueprint>());
