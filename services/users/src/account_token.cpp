@@ -26,7 +26,7 @@ std::string new_account_token() {
   sodium_bin2base64(text.data(), text.size(), bytes.data(), bytes.size(),
                     sodium_base64_VARIANT_URLSAFE_NO_PADDING);
   sodium_memzero(bytes.data(), bytes.size());
-  return std::string(text.data());
+  return {text.data()};
 }
 
 bool is_account_token(std::string_view token) {
@@ -49,7 +49,7 @@ std::string account_token_hash(std::string_view token) {
                      token.size());
   std::array<char, crypto_hash_sha256_BYTES * 2 + 1> hex{};
   sodium_bin2hex(hex.data(), hex.size(), digest.data(), digest.size());
-  return std::string(hex.data());
+  return {hex.data()};
 }
 
 }  // namespace users
