@@ -1,7 +1,8 @@
 // The pages a person opens from a mail, in Debian's Chromium through the e2e
 // stack's nginx (prod headers): they ask for a password reset, open the link
 // from the mail (read from the SMTP sink's Maildir), type a new password, see
-// it done and log in with it; a verification link's button verifies.
+// it done and log in with it; a link cut short asks for the mail's code; a
+// verification link's button verifies.
 //   MAILDIR=<the sink's Maildir> node account_pages.test.mjs BASE_URL ARTIFACT_DIR
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -110,6 +111,22 @@ await run('a used link says so', async (page) => {
   await submit(page, '/reset-password');
   check(await page.isVisible('text=Invalid or expired token.'), 'no "Invalid or expired token."');
   check(await page.locator('form').count() === 0, 'a form for a used token');
+});
+
+await run('a link that lost its token asks for the mail\'s code, which works', async (page) => {
+  const email = `paste-${unique}@example.com`;
+  check((await api(page, '/auth/register', { username: 'paste', email, password: 'the old password' })).status() === 201, 'register failed');
+  check((await api(page, '/auth/password/forgot', { email })).status() === 202, 'forgot did not answer 202');
+  const [link] = await mailedLinks(email, 'reset-password');
+  const code = new URL(link).searchParams.get('token');
+
+  await page.goto(baseUrl + '/reset-password');  // the link as a mail client cut it
+  check((await page.locator('#form-error').innerText()).includes('This link has no token.'), 'no message about the token');
+  await page.fill('#token', ` ${code} `);  // pasted, with the spaces a paste brings
+  await page.fill('#new_password', 'pasted and working');
+  await submit(page, '/reset-password');
+  check(await page.isVisible('#form-done'), 'the pasted code did not work');
+  check((await api(page, '/auth/login', { email, password: 'pasted and working' })).status() === 200, 'login with the new password failed');
 });
 
 await run('the verification link\'s button verifies the email', async (page, { consoleErrors }) => {
