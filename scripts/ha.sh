@@ -8,7 +8,8 @@
 #   ha.sh up      start etcd and the members, whatever state a fault or a first
 #                 run that stopped half-way left them in (a bootstrap that never
 #                 finished is undone, an incomplete data directory is moved
-#                 aside; what it cannot mend, it names); wait until the leader
+#                 aside, a replica that replayed past the leader's fork is
+#                 rebuilt; what it cannot mend, it names); wait until the leader
 #                 runs and both other members stream from it (one as its sync
 #                 standby), printing what it waits for whenever that changes;
 #                 `manage migrate` through the URL (it lands on the leader);
@@ -187,11 +188,26 @@ cluster_json() {
 # (set here when they differ: a cluster created with other timings gets them).
 # A member that is not streaming is shown with its state and the last line of
 # its Patroni log (crash recovery, pg_rewind, a base backup...).
+# One it mends itself: a replica that replayed WAL of its old timeline past
+# the point where the leader's timeline forked off it. Patroni decides about
+# pg_rewind once, from the position replayed at that moment; when the replay
+# goes on afterwards (say with a segment of the old timeline that the old
+# primary's Patroni archived after its crash recovery, fetched by
+# restore_command: seen in the up-after-fault test), PostgreSQL can never
+# follow the leader ("new timeline N forked off current database system
+# timeline N-1 before current recovery point") and Patroni never looks
+# again: it stays "running" and never streams. Seen so for DIVERGED_GRACE s (Patroni, had it
+# meant to rewind, would have done so within a loop or two), such a member is
+# rebuilt from the leader (Patroni's reinitialize). What it loses is WAL that
+# only a dead timeline has: with synchronous_mode no acknowledged commit.
+# Its first sighting is kept in $HA_DIR/diverged.json between two calls.
+DIVERGED_GRACE=${HA_DIVERGED_GRACE:-10}
 cluster_state() {
-  "$PYTHON" - "$HA_API_PORT" "${#MEMBERS[@]}" "$HA_DIR" "$DYNAMIC_CONFIG" "$UP_STARTED" <<'EOF'
-import json, re, sys, urllib.error, urllib.request
+  "$PYTHON" - "$HA_API_PORT" "${#MEMBERS[@]}" "$HA_DIR" "$DYNAMIC_CONFIG" "$UP_STARTED" "$DIVERGED_GRACE" <<'EOF'
+import json, re, sys, time, urllib.error, urllib.request
 api_base, count, ha_dir, wanted = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], json.loads(sys.argv[4])
 since = sys.argv[5]  # Patroni's log lines from before this `up` are another story
+grace = float(sys.argv[6])
 names = ["m%d" % i for i in range(count)]
 
 def call(i, path, method="GET", body=None):
@@ -228,6 +244,67 @@ def about(name, members):
         member.get("state"), member.get("timeline", "-"))
     return "%s (%s; Patroni: %s)" % (name, state, last_log_line(name))
 
+def reinitialize(i):
+    """Patroni's answer to POST /reinitialize, a sentence (200: started; 503: why not)."""
+    request = urllib.request.Request("http://127.0.0.1:%d/reinitialize" % (api_base + i), method="POST",
+                                     data=json.dumps({"force": True}).encode())
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return response.read().decode("utf-8", "replace")
+    except urllib.error.HTTPError as error:
+        return error.read().decode("utf-8", "replace")
+    except Exception as error:
+        return "no answer (%s)" % error
+
+def lsn(value):
+    return "%X/%X" % (value >> 32, value & 0xFFFFFFFF)
+
+def diverged(leader, status, name, members):
+    """Where the member replayed past the fork of its timeline: (replayed, fork), or None."""
+    timeline = members.get(name, {}).get("timeline")
+    if members.get(name, {}).get("state") != "running" or not timeline or timeline >= status.get("timeline", 0):
+        return None
+    history = call(names.index(leader["name"]), "/history") or []
+    # Patroni writes the leader's history to etcd a loop after a promotion:
+    # only a history that reaches the leader's timeline tells where it forked.
+    if not history or history[-1][0] + 1 != status.get("timeline"):
+        return None
+    fork = next((line[1] for line in history if line[0] == timeline), None)
+    replayed = ((call(names.index(name), "/patroni") or {}).get("xlog") or {}).get("replayed_location")
+    return (replayed, fork) if fork is not None and replayed is not None and replayed > fork else None
+
+def mend_diverged(leader, status, lagging, members):
+    """Reinitializes a member diverged for grace seconds; what to say about each diverged one."""
+    path = "%s/diverged.json" % ha_dir
+    try:
+        with open(path) as f:
+            seen = json.load(f)
+    except (OSError, ValueError):
+        seen = {}
+    now, notes, still = time.time(), {}, {}
+    for name in lagging:
+        where = diverged(leader, status, name, members)
+        if where is None:
+            continue
+        # Seen and last seen: a sighting more than a few seconds old (no
+        # leader in between, another up) starts the count again.
+        first, last = seen.get(name, (now, now))
+        first = first if now - last < 5 else now
+        still[name] = (first, now)
+        what = "%s (running on timeline %s, replayed to %s, past %s where the leader's timeline forked off it: " % (
+            name, members[name]["timeline"], lsn(where[0]), lsn(where[1]))
+        if now - first < grace:
+            notes[name] = what + "Patroni never rewinds it; rebuilt from the leader after %g s)" % grace
+            continue
+        answer = reinitialize(names.index(name))
+        print("ha.sh: %sasked Patroni to rebuild it from the leader %s; Patroni: %s)" % (
+            what, leader["name"], answer), file=sys.stderr)
+        notes[name] = "%s (being rebuilt from the leader: %s)" % (name, answer)
+        del still[name]
+    with open(path, "w") as f:
+        json.dump(still, f)
+    return notes
+
 cluster = next((c for c in (call(i, "/cluster") for i in range(count)) if c is not None), None)
 if cluster is None:
     print("a member's Patroni REST API to answer: " + "; ".join(
@@ -250,8 +327,9 @@ lagging = [name for name in names if name != leader["name"] and (
     (streams.get(name) or {}).get("state") != "streaming" or members.get(name, {}).get("state") != "running"
     or members.get(name, {}).get("timeline") != status.get("timeline"))]
 if lagging:
+    notes = mend_diverged(leader, status, lagging, members)
     print("%s to stream from the leader %s: " % (" and ".join(lagging), leader["name"]) +
-          "; ".join(about(name, members) for name in lagging))
+          "; ".join(notes.get(name) or about(name, members) for name in lagging))
     sys.exit()
 sync = [name for name, r in streams.items() if r.get("sync_state") == "sync"]
 if not sync or not any(members.get(name, {}).get("role") == "sync_standby" for name in sync):
@@ -595,6 +673,7 @@ case "${1:-}" in
     prepare
     UP_STARTED=$(env -u TZ date '+%F %T')  # in Patroni's time zone (it runs without TZ)
     deadline=$((SECONDS + ${HA_UP_TIMEOUT:-120}))
+    rm -f "$HA_DIR/diverged.json"  # what an earlier up saw
     for i in "${MEMBERS[@]}"; do start_etcd "$i"; done
     # Patroni would only wait for etcd too; the mending below needs it first.
     said=""

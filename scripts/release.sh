@@ -5,7 +5,8 @@
 # pulled back from that registry, wait for every healthcheck, check that the
 # one-shot migration ran, run the acceptance suite from a container on the
 # compose network against nginx over HTTPS (verified against a throwaway CA
-# made for the run), check the least-privilege database role and the
+# made for the run; mail goes to the prod file's sink, the profile mail, whose
+# Maildir the suite reads a reset mail from), check the least-privilege database role and the
 # containers' hardening, check the service runs as non-root and drains on
 # `stop`, run the acceptance suite again on the locked-down profile
 # (REQUIRE_ADMIN_FOR_WRITES and REQUIRE_AUTH_FOR_READS on, with an admin's
@@ -92,9 +93,14 @@ make_throwaway_ca() {
 }
 make_throwaway_ca
 
+# Mail: the prod file's sink (its profile mail), as docker-compose-prod.yml
+# shows; the links name nginx as the acceptance client reaches it.
+export SMTP_URL=smtp://mail:1025 SMTP_TLS="" SMTP_USER="" SMTP_PASSWORD=""
+export MAIL_FROM=users@release.test PUBLIC_BASE_URL=https://nginx
+
 files=(-f docker-compose-prod.yml -f tests/release/compose.release.yml)
 [ "$CONTAINER_TOOL" = podman ] && files+=(-f tests/release/compose.podman.yml)
-compose() { $COMPOSE -p "$PROJECT" "${files[@]}" --profile acceptance "$@"; }
+compose() { $COMPOSE -p "$PROJECT" "${files[@]}" --profile mail --profile acceptance "$@"; }
 container_of() { compose ps -q "$1" | head -n1; }
 state_of() { $CONTAINER_TOOL inspect -f "$1" "$(container_of "$2")"; }
 
@@ -224,6 +230,7 @@ PY
   count=$(python3 -c 'import json, sys; print(len(json.load(open(sys.argv[1]))["packages"]))' "$file")
   echo "$file: $count packages"
   grep -q '"name": "libpistache0"' "$file"
+  grep -q '"name": "libcurl4"' "$file"  # the mail sender's SMTP client
 }
 
 teardown() {
@@ -277,10 +284,10 @@ check "the stack's images come from the registry, labelled with the commit" pull
 check "an SBOM of the runtime image's packages" write_sbom
 
 phase_start=$SECONDS
-compose up -d --no-build users-db users-db-backup users-migrate users-service nginx
+compose up -d --no-build users-db users-db-backup users-migrate mail users-service nginx
 all_healthy() {
   local service
-  for service in users-db users-db-backup users-service nginx; do
+  for service in users-db users-db-backup mail users-service nginx; do
     # Running, and healthy if it has a healthcheck (users-db-backup has none:
     # Docker then has no health at all, podman an empty status).
     case "$(state_of '{{.State.Status}}/{{if .State.Health}}{{.State.Health.Status}}{{end}}' "$service")" in
@@ -387,6 +394,8 @@ check "nginx: read-only, CHOWN SETGID SETUID NET_BIND_SERVICE only, no new privi
   hardening_check nginx 00000000000004c1
 check "users-db-backup: read-only, no capability, no new privileges" \
   hardening_check users-db-backup 0000000000000000
+check "mail (the sink): read-only, no capability, no new privileges" \
+  hardening_check mail 0000000000000000
 
 # Drain: a transaction holds a lock on users for 4 s, so a POST sent meanwhile
 # is in flight inside the service when `stop` sends SIGTERM; expect that POST

@@ -9,6 +9,7 @@
 
 #include "stack.hpp"
 #include "support/pg_cluster.hpp"
+#include "support/smtp_sink.hpp"
 
 namespace {
 
@@ -17,8 +18,9 @@ int run(const std::string& command) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-// Runs browser/<script> against a fresh stack; its exit code.
-int run_cases(const std::string& script) {
+// Runs browser/<script> against a fresh stack; its exit code. With a `sink`
+// the stack's mail goes to it, and the script reads its Maildir (MAILDIR).
+int run_cases(const std::string& script, const support::SmtpSink* sink = nullptr) {
   const std::string dir = support::project_root() + "/tests/e2e/browser";
   if (run("test -d '" + dir + "/node_modules/playwright-core'") != 0) {
     if (run("npm ci --prefix '" + dir + "' --no-audit --no-fund --loglevel=error") != 0) {
@@ -26,9 +28,10 @@ int run_cases(const std::string& script) {
       return -1;
     }
   }
-  e2e::Stack stack;
+  e2e::Stack stack(sink ? sink->url() : "");
   std::string base = "http://127.0.0.1:" + std::to_string(stack.nginx_port());
-  return run("node '" + dir + "/" + script + "' " + base + " '" ARTIFACT_DIR "'");
+  std::string env = sink ? "MAILDIR='" + sink->maildir() + "' " : "";
+  return run(env + "node '" + dir + "/" + script + "' " + base + " '" ARTIFACT_DIR "'");
 }
 
 TEST(Browser, IndexPage_AsAPersonUsesIt) {
@@ -40,6 +43,14 @@ TEST(Browser, IndexPage_AsAPersonUsesIt) {
 // (Swagger UI) works under the prod CSP: Authorize, GET /auth/status, PATCH.
 TEST(Browser, ApiDocs_AsAPersonReadsAndTriesThem) {
   EXPECT_EQ(run_cases("api_docs.test.mjs"), 0)
+      << "browser cases failed; screenshots and HTML in " ARTIFACT_DIR;
+}
+
+// A person asks for a password reset, opens the link from the mail, sets a
+// new password and logs in with it; a verification link's button verifies.
+TEST(Browser, AccountPages_AsAPersonOpensThemFromTheMail) {
+  support::SmtpSink sink;
+  EXPECT_EQ(run_cases("account_pages.test.mjs", &sink), 0)
       << "browser cases failed; screenshots and HTML in " ARTIFACT_DIR;
 }
 

@@ -19,7 +19,7 @@ e2e::Stack* stack = nullptr;
 class TwoReplicas : public ::testing::Test {
  protected:
   // A grace window of 0 s: a reuse is one a second later.
-  static void SetUpTestSuite() { stack = new e2e::Stack(2, {"REFRESH_TOKEN_GRACE_SECONDS=0"}); }
+  static void SetUpTestSuite() { stack = new e2e::Stack("", 2, {"REFRESH_TOKEN_GRACE_SECONDS=0"}); }
   static void TearDownTestSuite() {
     delete stack;
     stack = nullptr;

@@ -34,8 +34,10 @@ void wait_until_answers(int port, const std::string& path) {
 
 }  // namespace
 
-Stack::Stack(int replicas, std::vector<std::string> extra_env)
-    : cluster_(std::make_unique<support::PgCluster>()), extra_env_(std::move(extra_env)) {
+Stack::Stack(std::string smtp_url, int replicas, std::vector<std::string> extra_env)
+    : cluster_(std::make_unique<support::PgCluster>()),
+      smtp_url_(std::move(smtp_url)),
+      extra_env_(std::move(extra_env)) {
   char pattern[] = "/tmp/users-e2e-XXXXXX";
   if (!::mkdtemp(pattern)) throw std::runtime_error("mkdtemp failed");
   dir_ = pattern;
@@ -45,6 +47,7 @@ Stack::Stack(int replicas, std::vector<std::string> extra_env)
       database_url_ + " " MANAGE_PATH " migrate >/dev/null");
   service_port_ = support::free_port();
   service_log_ = dir_ + "/service.log";
+  nginx_port_ = support::free_port();  // before the service: its mail links name it
   start_service();
   std::string upstreams = " 127.0.0.1:" + std::to_string(service_port_);
   for (int i = 1; i < replicas; ++i) {
@@ -52,7 +55,6 @@ Stack::Stack(int replicas, std::vector<std::string> extra_env)
     more_pids_.push_back(spawn(more_ports_.back()));
     upstreams += " 127.0.0.1:" + std::to_string(more_ports_.back());
   }
-  nginx_port_ = support::free_port();
   const std::string root = support::project_root();
   run(root + "/scripts/render-nginx.sh prod " + dir_ + "/nginx " + std::to_string(nginx_port_) +
       upstreams);
@@ -84,6 +86,8 @@ pid_t Stack::spawn(int port_number) const {
   if (pid == 0) {
     std::string database = "DATABASE_URL=" + database_url_;
     std::string port = "PORT=" + std::to_string(port_number);
+    std::string smtp = "SMTP_URL=" + smtp_url_;
+    std::string base = "PUBLIC_BASE_URL=http://127.0.0.1:" + std::to_string(nginx_port_);
     std::vector<char*> env = {const_cast<char*>("APP_ENV=production"),
                               const_cast<char*>("SECRET_KEY=e2e-signing-key-0123456789abcdef01"),
                               database.data(),
@@ -91,6 +95,10 @@ pid_t Stack::spawn(int port_number) const {
                               const_cast<char*>("HOST=127.0.0.1"),
                               const_cast<char*>("THREADS=2"),
                               const_cast<char*>("LOG_LEVEL=info")};
+    if (!smtp_url_.empty()) {
+      env.insert(env.end(),
+                 {smtp.data(), base.data(), const_cast<char*>("MAIL_FROM=users@e2e.test")});
+    }
     std::vector<std::string> extra = extra_env_;
     for (auto& variable : extra) env.push_back(variable.data());
     env.push_back(nullptr);

@@ -16,15 +16,21 @@ namespace e2e {
 
 class Stack {
  public:
-  explicit Stack(int replicas = 1, std::vector<std::string> extra_env = {});
+  // With an `smtp_url` mail is on: the service sends through it, and its
+  // links point at nginx (PUBLIC_BASE_URL). Empty: mail off. `replicas`
+  // services run behind nginx, each with `extra_env` too.
+  explicit Stack(std::string smtp_url = "", int replicas = 1,
+                 std::vector<std::string> extra_env = {});
   ~Stack();
 
   int nginx_port() const { return nginx_port_; }
+  std::string nginx_access_log() const { return dir_ + "/nginx/access.log"; }
   int service_port() const { return service_port_; }
   // Replica i's own port (0 is service_port()).
   int replica_port(std::size_t i) const { return i == 0 ? service_port_ : more_ports_.at(i - 1); }
   const std::string& service_log() const { return service_log_; }
   const std::string& database_url() const { return database_url_; }
+  std::string nginx_error_log() const { return dir_ + "/nginx/error.log"; }
 
   void start_service();
   void stop_service();  // SIGTERM, wait for exit; returns when it is gone
@@ -37,6 +43,7 @@ class Stack {
   std::string dir_;
   std::string database_url_;
   std::string service_log_;
+  std::string smtp_url_;
   int service_port_ = 0;
   int nginx_port_ = 0;
   pid_t service_pid_ = -1;

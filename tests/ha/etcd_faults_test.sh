@@ -39,13 +39,13 @@ cleanup() {
     for log in "$HA_DIR"/m*/patroni.log; do
       [ -f "$log" ] && { echo "--- $log (last 15 lines)"; tail -n 15 "$log" | cut -c1-240; }
     done
+    repeat_failure "$status"
   fi
   [ -z "$service_pid" ] || { kill "$service_pid" 2>/dev/null && wait "$service_pid" 2>/dev/null; } || true
   "$ROOT/scripts/ha.sh" down >/dev/null 2>&1 || true
   rm -rf "$WORK"
 }
 trap cleanup EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
 now() { date +%s.%N; }
 
 use_free_ports

@@ -33,6 +33,7 @@ cleanup() {
     grep -E ' error | 50[0-24-9] [0-9.]+ms' "$WORK/service.log" | tail -n 20 || true
     grep ' warning ' "$WORK/service.log" | tail -n 5 || true
     tail -n 20 "$RUN_DIR"/ha/m*/patroni.log 2>/dev/null || true
+    repeat_failure "$status"
   fi
   [ -n "$service_pid" ] && kill "$service_pid" 2>/dev/null && wait "$service_pid" 2>/dev/null
   "$ROOT/scripts/ha.sh" down >/dev/null 2>&1 || true
@@ -40,7 +41,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-fail() { echo "FAIL: $*" >&2; exit 1; }
 now() { date +%s.%N; }
 less_than() { awk -v a="$1" -v b="$2" 'BEGIN {exit !(a < b)}'; }
 

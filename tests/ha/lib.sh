@@ -11,6 +11,14 @@ require_ha_tools() {
   fi
 }
 
+# FAIL and its reason, kept in $WORK/failure: fail may run in a command
+# substitution's subshell, and the cleanup says it again as the last line,
+# after the logs it dumps (CI keeps only the end of a long output).
+fail() { echo "$*" > "$WORK/failure"; echo "FAIL: $*" >&2; exit 1; }
+repeat_failure() {  # exit status
+  echo "FAIL: $(cat "$WORK/failure" 2>/dev/null || echo "exit status $1 (a command failed under set -e)")"
+}
+
 # Twelve consecutive free ports (no socket of any kind on them, an outgoing
 # connection's included): three members each for PostgreSQL and the REST API,
 # then six for etcd's clients and peers. Exports the bases scripts/ha.sh reads.

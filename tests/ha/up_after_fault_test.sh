@@ -38,6 +38,7 @@ cleanup() {
     for log in "$HA_DIR"/m*/patroni.log; do
       [ -f "$log" ] && { echo "--- $log (last 25 lines)"; tail -n 25 "$log"; }
     done
+    repeat_failure "$status"
   fi
   # HA_TEST_KEEP=1: a failed run leaves its cluster running, for a look.
   if [ -n "${HA_TEST_KEEP:-}" ] && [ "$status" -ne 0 ]; then echo "kept $WORK (running)"; return; fi
@@ -46,8 +47,6 @@ cleanup() {
   rm -rf "$WORK"
 }
 trap cleanup EXIT
-
-fail() { echo "FAIL: $*" >&2; exit 1; }
 
 use_free_ports
 
@@ -58,11 +57,12 @@ up() {  # what the cluster was left in
   "$ROOT/scripts/ha.sh" up > "$WORK/up.log" 2>&1 || status=$?
   if [ "$status" -ne 0 ]; then
     cat "$WORK/up.log"
-    fail "ha.sh up after $1 (exit status $status, $((SECONDS - started)) s)"
+    fail "ha.sh up after $1 (exit status $status, $((SECONDS - started)) s): $(tail -n 1 "$WORK/up.log")"
   fi
   local took=$((SECONDS - started))
   echo "up after $1: $took s"
-  grep '^ha.sh: waiting' "$WORK/up.log" | sed 's/^/  /' || true
+  # What it waited for, and what it mended (e.g. a replica rebuilt from the leader).
+  grep '^ha.sh: ' "$WORK/up.log" | sed 's/^/  /' || true
   [ "$took" -le "$UP_LIMIT" ] || fail "ha.sh up took $took s (limit $UP_LIMIT s)"
   check_cluster "$1"
 }

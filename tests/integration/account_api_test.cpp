@@ -475,6 +475,44 @@ TEST_F(Account, Get_StrongETag_IfNoneMatch304_ChangesWithTheRow) {
   EXPECT_NE(get(path_of(ann.id)).header("ETag"), now);
 }
 
+// The admin's view has a body of its own (email_verified), so a tag of its
+// own: a public copy's tag never earns an admin a 304, and either tag names
+// the row's version for If-Match.
+TEST_F(Account, AdminView_OwnETagVaryAuthorization_EitherTagServesIfMatch) {
+  auto admin = member("admin", true);
+  auto ann = member("ann");
+  auto public_read = get(path_of(ann.id));
+  auto admin_read = as(admin, "GET", path_of(ann.id));
+  ASSERT_EQ(admin_read.status, 200);
+  ASSERT_TRUE(admin_read.json()["data"].contains("email_verified"));
+  ASSERT_FALSE(public_read.json()["data"].contains("email_verified"));
+  EXPECT_NE(admin_read.header("ETag"), public_read.header("ETag"));
+  EXPECT_EQ(public_read.header("Vary"), "Authorization");
+  EXPECT_EQ(admin_read.header("Vary"), "Authorization");
+
+  auto revalidated =
+      as(admin, "GET", path_of(ann.id), "", {{"If-None-Match", public_read.header("ETag")}});
+  EXPECT_EQ(revalidated.status, 200);
+  EXPECT_TRUE(revalidated.json()["data"].contains("email_verified"));
+  EXPECT_EQ(
+      as(admin, "GET", path_of(ann.id), "", {{"If-None-Match", admin_read.header("ETag")}}).status,
+      304);
+  EXPECT_EQ(support::http_request(port(), "GET", path_of(ann.id), "",
+                                  {{"If-None-Match", admin_read.header("ETag")}})
+                .status,
+            200);
+
+  auto by_admin_tag =
+      patch(admin, ann.id, {{"username", "annie"}}, {{"If-Match", admin_read.header("ETag")}});
+  ASSERT_EQ(by_admin_tag.status, 200) << by_admin_tag.body;
+  expect_fail(
+      patch(admin, ann.id, {{"username", "ann2"}}, {{"If-Match", admin_read.header("ETag")}}), 412,
+      "The user has changed since you read it.");
+  auto by_public_tag = patch(admin, ann.id, {{"username", "ann2"}},
+                             {{"If-Match", get(path_of(ann.id)).header("ETag")}});
+  EXPECT_EQ(by_public_tag.status, 200) << by_public_tag.body;
+}
+
 TEST_F(Account, Head_AnswersAsGet_With304) {
   auto ann = member("ann");
   std::string etag = get(path_of(ann.id)).header("ETag");
@@ -508,7 +546,8 @@ TEST_F(Account, IfMatch_StaleVersion412_CurrentOrStarGoesThrough) {
   ASSERT_EQ(response.status, 200) << response.body;
   std::string next = response.header("ETag");
   EXPECT_NE(next, current);
-  EXPECT_EQ(next, get(path_of(ann.id)).header("ETag"));
+  // The admin's answer carries the admin's view's tag, as the admin's read does.
+  EXPECT_EQ(next, as(admin, "GET", path_of(ann.id)).header("ETag"));
   EXPECT_EQ(patch(admin, ann.id, {{"username", "third"}}, {{"If-Match", "*"}}).status, 200);
   // Absent beats the precondition: 404, not 412.
   expect_fail(patch(admin, 424242, {{"username", "x"}}, {{"If-Match", etag}}), 404,

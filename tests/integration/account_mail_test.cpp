@@ -507,6 +507,41 @@ TEST_F(AccountMail, AdminChangesEmail_UnverifiedAndMailedAtTheNewAddress_AdminSe
   EXPECT_EQ(scalar("SELECT count(*) FROM mail_outbox WHERE recipient = 'Moved@example.com'"), 0);
 }
 
+// The address's hourly count is no reason to leave a new account without its
+// verification mail: the address's earlier mails may be another account's.
+TEST_F(AccountMail, Register_AddressFreedByAnEmailChange_NewAccountStillGetsItsMail) {
+  auto service = mail_service();
+  ASSERT_EQ(create_admin("chief@example.com", "the chief password").exit_code, 0);
+  auto admin = service->login("chief@example.com", "the chief password")
+                   .json()["auth_token"]
+                   .get<std::string>();
+  service->register_user("reused@example.com", "a good password");
+  ASSERT_EQ(wait_for_mails("reused@example.com", kVerifySubject, 1).size(), 1u);
+  for (int i = 0; i < 2; ++i) {
+    ASSERT_EQ(service->post("/auth/verify/resend", {{"email", "reused@example.com"}}).status, 202);
+  }
+  ASSERT_EQ(wait_for_mails("reused@example.com", kVerifySubject, 3).size(), 3u);
+  long long id = scalar("SELECT id FROM users WHERE email = 'reused@example.com'");
+  auto patched = support::http_request(
+      service->port(), "PATCH", "/users/" + std::to_string(id),
+      R"({"email":"elsewhere@example.com"})",
+      {{"Authorization", "Bearer " + admin}, {"Content-Type", "application/merge-patch+json"}});
+  ASSERT_EQ(patched.status, 200) << patched.body;
+  service->register_user("reused@example.com", "another good password");
+  auto got = wait_for_mails("reused@example.com", kVerifySubject, 4);
+  ASSERT_EQ(got.size(), 4u) << "the new account got no verification mail";
+  // Its link verifies it; the old account's links prove nothing now.
+  int verified = 0;
+  for (const auto& message : got) {
+    auto answer = service->post("/auth/verify", {{"token", token_in(message, "/verify-email")}});
+    verified += answer.status == 200 ? 1 : 0;
+  }
+  EXPECT_EQ(verified, 1);
+  EXPECT_EQ(scalar("SELECT count(*) FROM users WHERE email_verified AND email = "
+                   "'reused@example.com'"),
+            1);
+}
+
 TEST_F(AccountMail, RequireVerifiedEmail_LoginRefusesUnverifiedAfterTheRightPassword) {
   auto service = mail_service({"REQUIRE_VERIFIED_EMAIL=true"});
   service->register_user("strict@example.com", "a good password");

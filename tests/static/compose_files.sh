@@ -7,7 +7,8 @@
 # and differentials hourly, a retention) agree with db/pgbackrest.conf; the
 # podman additions merge onto their files and the prod images take make
 # release's REGISTRY and IMAGE_TAG; the prod network's subnet is the only one
-# TRUSTED_PROXIES believes. Exit 77 = skipped.
+# TRUSTED_PROXIES believes; mail is off unless SMTP_URL is given, and the mail
+# sink (hardened too) runs only under the profile mail. Exit 77 = skipped.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 
@@ -77,16 +78,18 @@ echo "ok: docker-compose.yml + docker-compose.podman.yml"
 env "${prod_env[@]}" "${compose[@]}" -f docker-compose-prod.yml -f docker-compose-prod.podman.yml config -q
 echo "ok: docker-compose-prod.yml + docker-compose-prod.podman.yml"
 # The prod images take the REGISTRY prefix and IMAGE_TAG of make release.
+# (With the profile mail: docker compose v2 leaves a profile's services out
+# of `config` unless it is named; docker-compose 1.29 lists them anyway.)
 images=$(env "${prod_env[@]}" REGISTRY=127.0.0.1:5999/ IMAGE_TAG=abc1234 \
-  "${compose[@]}" -f docker-compose-prod.yml config | awk '$1 == "image:" {print $2}' | sort -u | tr '\n' ' ')
-[ "$images" = "127.0.0.1:5999/users-db:abc1234 127.0.0.1:5999/users-nginx:abc1234 127.0.0.1:5999/users-service:abc1234 " ] || {
+  "${compose[@]}" -f docker-compose-prod.yml --profile mail config | awk '$1 == "image:" {print $2}' | sort -u | tr '\n' ' ')
+[ "$images" = "127.0.0.1:5999/users-db:abc1234 127.0.0.1:5999/users-mail-sink:abc1234 127.0.0.1:5999/users-nginx:abc1234 127.0.0.1:5999/users-service:abc1234 " ] || {
   echo "FAIL: prod image names with REGISTRY and IMAGE_TAG: $images"; exit 1; }
 echo "ok: prod image names take REGISTRY and IMAGE_TAG"
 
 if ! python3 -c 'import yaml' 2>/dev/null; then
   echo "SKIP: python3-yaml is not installed for the hardening checks"; exit 77
 fi
-env "${prod_env[@]}" USERS_SUBNET=10.199.5.0/24 "${compose[@]}" -f docker-compose-prod.yml config > "$tmp/prod.yml"
+env "${prod_env[@]}" USERS_SUBNET=10.199.5.0/24 "${compose[@]}" -f docker-compose-prod.yml --profile mail config > "$tmp/prod.yml"
 python3 - "$tmp/prod.yml" <<'PY'
 import sys, yaml
 rendered = yaml.safe_load(open(sys.argv[1]))
@@ -102,6 +105,7 @@ minimum = {
     "users-migrate": set(),
     "users-service": set(),
     "nginx": {"CHOWN", "NET_BIND_SERVICE", "SETUID", "SETGID"},
+    "mail": set(),
 }
 expect(set(services) == set(minimum), f"services are {sorted(services)}, expected {sorted(minimum)}")
 for name, spec in services.items():
@@ -126,6 +130,15 @@ expect(ports == {"80", "443"}, f"nginx publishes {sorted(ports)}, expected 80 an
 secrets = {s["source"] if isinstance(s, dict) else s for s in services["nginx"].get("secrets", [])}
 expect(secrets == {"tls_cert", "tls_key"}, f"nginx's secrets are {sorted(secrets)}")
 expect(not services["users-service"].get("ports"), "users-service publishes a port (only nginx may)")
+# Mail: off unless SMTP_URL is given (a relay, or the sink of the profile
+# mail, which only that profile starts and which publishes nothing).
+mail_env = {k: env("users-service").get(k) for k in
+            ("SMTP_URL", "SMTP_TLS", "SMTP_USER", "SMTP_PASSWORD", "MAIL_FROM", "PUBLIC_BASE_URL")}
+expect(all(v in ("", None) for v in mail_env.values()), f"users-service's mail settings are not empty by default: {mail_env}")
+expect(services["mail"].get("profiles") == ["mail"], "the mail sink is not under the compose profile mail alone")
+expect(not services["mail"].get("ports"), "the mail sink publishes a port")
+expect(any(str(v.get("target") if isinstance(v, dict) else v.split(":")[1]) == "/var/mail-sink"
+           for v in services["mail"].get("volumes") or []), "the mail sink keeps its Maildir on no volume")
 # The network as compose makes it: USERS_SUBNET moves the subnet and what the
 # service trusts together.
 networks = rendered.get("networks") or {}

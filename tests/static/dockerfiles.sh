@@ -13,6 +13,13 @@ for expected in 'apt-get install[^&;]* pgbackrest( |$)' \
 done
 [ -x "$root/db/backup.sh" ] || { echo "FAIL: db/backup.sh is not executable"; exit 1; }
 echo "ok: db/Dockerfile installs pgbackrest, its configuration and users-db-backup"
+# The mail: libcurl (SMTP) in the service's runtime stage, aiosmtpd in the sink's image.
+runtime=$(sed ':a;/\\$/{N;s/\\\n//;ba}' "$root/services/users/Dockerfile" | awk 'toupper($1)=="FROM"{stage=""} {stage=stage $0 "\n"} END{printf "%s", stage}')
+grep -Eq 'apt-get install[^&;]* libcurl4( |$)' <<<"$runtime" ||
+  { echo "FAIL: services/users/Dockerfile's runtime stage does not install libcurl4"; exit 1; }
+grep -Eq 'apt-get install[^&;]* python3-aiosmtpd( |$)' "$root/deploy/mail-sink/Dockerfile" ||
+  { echo "FAIL: deploy/mail-sink/Dockerfile does not install python3-aiosmtpd"; exit 1; }
+echo "ok: the service's runtime image has libcurl4, the mail sink's python3-aiosmtpd"
 allowed_images='^(debian:bookworm|debian:bookworm-slim|postgres:15-bookworm|nginx:1\.2[2-9]-bookworm)$'
 if [ -z "$(find /var/lib/apt/lists -mindepth 1 -maxdepth 1 ! -name lock ! -name partial -print -quit 2>/dev/null)" ]; then
   echo "SKIP: no apt package lists (run apt-get update) to check package names"; exit 77

@@ -2,7 +2,8 @@
 # nginx -t on both templates as rendered for a local run (the prod one also
 # with HTTPS), the promises the prod template makes, and the HTTPS render
 # serving: redirect, HSTS, TLS versions, headers on every answer, /metrics
-# closed, a JSON 429 from the auth rate limit.
+# closed, a JSON 429 from the auth rate limit (the mail flows' POSTs too), no
+# token from a mail's link in the access or error log.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
@@ -34,6 +35,9 @@ for promise in 'ssl_protocols TLSv1.2 TLSv1.3;' 'ssl_session_tickets off;' 'ssl_
                'return 301 https://$host$request_uri;' 'limit_req_status 429;' \
                'limit_req zone=users_auth' '"POST /auth/login" $binary_remote_addr;' \
                '"POST /auth/register" $binary_remote_addr;' '"POST /auth/password" $binary_remote_addr;' \
+               '"POST /auth/password/forgot" $binary_remote_addr;' '"POST /auth/password/reset" $binary_remote_addr;' \
+               '"POST /auth/verify" $binary_remote_addr;' '"POST /auth/verify/resend" $binary_remote_addr;' \
+               '"POST /reset-password" $binary_remote_addr;' '"POST /verify-email" $binary_remote_addr;' \
                '"POST /auth/refresh" $binary_remote_addr;' \
                'error_page 429 /__nginx_error/429;' 'location = /metrics {' \
                'proxy_hide_header Content-Security-Policy;'; do
@@ -59,6 +63,23 @@ grep -qF "frame-ancestors 'none'" <<<"$docs_try_csp" || { echo "FAIL: /docs/try 
 if grep -qE "unsafe-(inline|eval)" "$prod"; then echo "FAIL: prod CSP allows inline script or eval"; exit 1; fi
 echo "ok: only /docs/try runs scripts, from 'self'"
 
+# A token from a mail's link never reaches a log: the access log's request
+# line is $users_logged_request (a query only on / and /users, never one
+# naming a token), and the pages' own locations write no error-log lines
+# (which quote the request line). Served below: the lines nginx wrote.
+for template in "$prod" "$root/nginx/dev.conf.template"; do
+  formats=$(awk '/^ *log_format /{on=1} on{print} on && /;$/{on=0}' "$template")
+  # shellcheck disable=SC2016 # nginx's own $variables, literally
+  grep -qF '"$users_logged_request"' <<<"$formats" && ! grep -qE '\$request[^_a-z]' <<<"$formats" ||
+    { echo "FAIL: $template logs \$request with its query string"; exit 1; }
+  for page in /reset-password /verify-email; do
+    awk -v page="$page" '$0 ~ "^ *location = " page " [{]$"{on=1} on && /error_log .* crit;/{found=1} on && /^        }$/{on=0}
+         END{exit !found}' "$template" ||
+      { echo "FAIL: $template has no location = $page whose error_log is crit"; exit 1; }
+  done
+done
+echo "ok: both templates log no query string but paging's, and no error-log line for the mail links' pages"
+
 # Every rate-limited or blocked path is an exact match, and no other
 # spelling of it reaches the service: nginx keeps empty segments (no
 # merge_slashes) and answers any non-canonical path (an empty segment, a
@@ -66,7 +87,7 @@ echo "ok: only /docs/try runs scripts, from 'self'"
 limited=$(awk '/^ *map "\$request_method \$uri" \$users_auth_client \{/{on=1; next} on && /^ *}/{on=0} on' "$prod")
 [ -n "$limited" ] || { echo "FAIL: prod template has no map \$users_auth_client"; exit 1; }
 # shellcheck disable=SC2016 # nginx's own $variables, literally
-if grep -vE '^ *(default ""|"POST /[a-z/]*[a-z]" \$binary_remote_addr);$' <<<"$limited"; then
+if grep -vE '^ *(default ""|"POST /[a-z/-]*[a-z]" \$binary_remote_addr);$' <<<"$limited"; then
   echo "FAIL: the rate-limited paths above are not exact \"POST /path\" strings"; exit 1
 fi
 for template in "$prod" "$root/nginx/dev.conf.template"; do
@@ -137,7 +158,39 @@ codes=$(curl -sS --cacert "$tls/cert.pem" --resolve "localhost:$https_port:127.0
   grep -q '"Too many requests."' "$tmp/b" && grep -qi '^retry-after: 1' "$tmp/h" ||
   { echo "FAIL: 31 quick POST /auth/login got $codes, no JSON 429"; cat "$tmp/h" "$tmp/b"; exit 1; }
 [ "$(fetch -X GET "$base/auth/login")" != 429 ] || { echo "FAIL: a GET was rate-limited"; exit 1; }
+# The mail flows' POSTs share the limit (each: 15 at once from this address,
+# whose allowance the flood above used up); their other spellings are 404s.
+for path in /auth/password/forgot /auth/password/reset /auth/verify /auth/verify/resend /reset-password /verify-email; do
+  flood=()
+  for _ in $(seq 15); do flood+=("$base$path" -o /dev/null); done
+  codes=$(curl -sS --cacert "$tls/cert.pem" --resolve "localhost:$https_port:127.0.0.1" -X POST --data '{}' \
+    -w '%{http_code} ' "${flood[@]}")
+  [[ "$codes" == *"429"* ]] || { echo "FAIL: 15 quick POST $path got $codes, no 429"; exit 1; }
+  [ "$(fetch --path-as-is -X POST --data '{}' "$base$path/")" = 404 ] ||
+    { echo "FAIL: POST $path/ is not nginx's 404 (it would pass the rate limit)"; exit 1; }
+done
+[ "$(fetch -X GET "$base/reset-password?token=x")" != 429 ] || { echo "FAIL: the reset page's GET was rate-limited"; exit 1; }
 echo "ok: HTTPS serves: redirect, HSTS and headers on every answer, TLS 1.2+, /metrics 404, auth POSTs 429"
+# The mails' links through this nginx, whose upstream is down (a 502 and, but
+# for the pages' locations, an error-log line each): the access log holds no
+# query with a token, and the error log no line of the pages. (Another path
+# with a token in its query still has its error-log line: only the pages'
+# links carry one.)
+secret=tok3nS3cr3tFromAMailLink
+for target in "/reset-password?token=$secret" "/verify-email?token=$secret&x=1" "/reset-password/?token=$secret" \
+              "/users?token=$secret" "/docs?Token=$secret" "/?a=$secret"; do
+  fetch --path-as-is "$base$target" >/dev/null
+done
+fetch --path-as-is "$base/users?limit=2&after=7" >/dev/null
+sleep 0.2  # the workers' buffered log lines
+if grep "$secret" "$tmp/https/access.log" || grep -E "(reset-password|verify-email).*$secret" "$tmp/https/error.log"; then
+  echo "FAIL: a token from a link reached nginx's logs (above)"; exit 1
+fi
+grep -q '"GET /reset-password HTTP/1.1" 502 ' "$tmp/https/access.log" &&
+  grep -q '"GET /verify-email HTTP/1.1" 502 ' "$tmp/https/access.log" &&
+  grep -q '"GET /users?limit=2&after=7 HTTP/1.1" 502 ' "$tmp/https/access.log" ||
+  { echo "FAIL: the access log lacks the pages' lines without their query, or paging's with it"; cat "$tmp/https/access.log"; exit 1; }
+echo "ok: a token in a link's query reaches neither the access log nor the error log"
 # Every status nginx can produce by itself is answered as the service's JSON,
 # through an internal URI (a named location fails for an unparsable request line).
 for flavour in dev prod; do

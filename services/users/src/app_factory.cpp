@@ -16,6 +16,7 @@
 #include "mail_outbox.hpp"
 #include "mail_sender.hpp"
 #include "passwords.hpp"
+#include "routes/account_pages.hpp"
 #include "routes/api_docs.hpp"
 #include "routes/auth.hpp"
 #include "routes/index.hpp"
@@ -132,6 +133,7 @@ std::unique_ptr<common::App> create_app(const UsersConfig& config) {
                                              *authenticator, *hasher, *limiter, *changes,
                                              *recovery));
   app->mount(std::make_shared<SessionsBlueprint>(*sessions, *repository, *authenticator));
+  app->mount(std::make_shared<AccountPagesBlueprint>(*recovery));
   app->mount(std::make_shared<StaticBlueprint>());
   app->mount(std::make_shared<common::MetricsBlueprint>(metrics));
   app->mount(std::make_shared<ApiDocsBlueprint>());

@@ -7,8 +7,8 @@
 
 namespace users {
 
-std::string etag_opaque(const User& user) {
-  return std::to_string(user.id) + "-" + std::to_string(user.version);
+std::string etag_opaque(const User& user, bool admin_view) {
+  return std::to_string(user.id) + "-" + std::to_string(user.version) + (admin_view ? "-a" : "");
 }
 
 void to_json(nlohmann::json& json, const User& user) {

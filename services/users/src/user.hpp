@@ -21,8 +21,11 @@ struct User {
 };
 
 // The opaque part of a user's strong ETag: "<id>-<row_version>" (the id too,
-// so that a tag of one user never matches another's).
-std::string etag_opaque(const User& user);
+// so that a tag of one user never matches another's). The admin's view has a
+// body of its own (email_verified), so a tag of its own: "<id>-<row_version>-a"
+// (RFC 9110 8.8.3: two representations never share a strong tag, or a
+// revalidation could answer one with the other's 304).
+std::string etag_opaque(const User& user, bool admin_view = false);
 
 // {"id","username","email","active","created_at"}
 void to_json(nlohmann::json& json, const User& user);

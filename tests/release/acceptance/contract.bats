@@ -304,6 +304,73 @@ expect_fail() {  # status message
   run ! grep -q "@example.com" <<<"$body"
 }
 
+# --- mail: a forgotten password, through the prod file's mail sink -----------
+# The service sends through SMTP_URL=smtp://mail:1025 (the profile mail) and
+# the sink keeps each mail in its Maildir, which MAILDIR mounts read-only
+# (tests/release/compose.release.yml); the links name PUBLIC_BASE_URL, nginx
+# as this client reaches it (BASE_URL).
+
+# Every MIME part of a mail file, base64 ones decoded (the service sends a
+# part as 7bit when it is ASCII, else as base64).
+decoded_mail() {
+  local dir part
+  dir=$(mktemp -d "$BATS_TEST_TMPDIR/parts.XXXXXX")
+  awk -v dir="$dir" 'BEGIN{n=0} /^--/{n++; next} {gsub(/\r/, ""); print > (dir "/" n)}' "$1"
+  for part in "$dir"/*; do
+    if grep -qi '^content-transfer-encoding: base64' "$part"; then
+      sed '1,/^$/d' "$part" | base64 -d
+      echo
+    else
+      cat "$part"
+    fi
+  done
+}
+
+# The token of a link to the page $2 (a URL) in a mail to $1 the sink kept;
+# waits up to 60 s (the sender works off the request, in its own thread).
+token_from_mail() {
+  local to=$1 page=$2 file token
+  for _ in $(seq 1 120); do
+    for file in $(grep -lF "$to" "$MAILDIR"/new/* 2>/dev/null || true); do
+      token=$(decoded_mail "$file" | sed -n "s|.*$page?token=\([A-Za-z0-9_-]*\).*|\1|p" | head -n1)
+      if [ -n "$token" ]; then echo "$token"; return 0; fi
+    done
+    sleep 0.5
+  done
+  echo "no mail to $to with a link to $page in $MAILDIR/new:" >&2
+  ls -l "$MAILDIR/new" >&2 || true
+  return 1
+}
+
+@test "a forgotten password: the reset mail from the sink, a new password, a login with it" {
+  [ -d "$MAILDIR" ]
+  local email="reset-$RUN_ID@example.com"
+  request POST /auth/register -H 'Content-Type: application/json' \
+    --data "{\"username\":\"reset-$RUN_ID\",\"email\":\"$email\",\"password\":\"correct horse battery\"}"
+  [ "$status_code" = 201 ]
+  old_token=$(json_field .auth_token)
+  request POST /auth/password/forgot -H 'Content-Type: application/json' --data "{\"email\":\"$email\"}"
+  [ "$status_code" = 202 ]
+  [ "$(json_field .message)" = "If that address has an account, a reset link is on its way." ]
+  token=$(token_from_mail "$email" "$BASE_URL/reset-password")
+  request POST /auth/password/reset -H 'Content-Type: application/json' \
+    --data "{\"token\":\"$token\",\"new_password\":\"a brand new password\"}"
+  [ "$status_code" = 200 ]
+  [ -n "$(json_field .auth_token)" ]
+  request POST /auth/login -H 'Content-Type: application/json' \
+    --data "{\"email\":\"$email\",\"password\":\"a brand new password\"}"
+  [ "$status_code" = 200 ]
+  request POST /auth/login -H 'Content-Type: application/json' \
+    --data "{\"email\":\"$email\",\"password\":\"correct horse battery\"}"
+  expect_fail 401 "Invalid credentials."
+  # The token works once, and the reset ended the sessions from before it.
+  request POST /auth/password/reset -H 'Content-Type: application/json' \
+    --data "{\"token\":\"$token\",\"new_password\":\"another new password\"}"
+  expect_fail 400 "Invalid or expired token."
+  request GET /auth/status -H "Authorization: Bearer $old_token"
+  [ "$status_code" = 401 ]
+}
+
 # --- the edge: HTTPS, headers, what the public cannot reach, rate limits -----
 # BASE_URL is https://nginx, verified against the run's throwaway CA
 # (CURL_CA_BUNDLE, mounted by tests/release/compose.release.yml): every test

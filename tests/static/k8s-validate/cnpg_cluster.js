@@ -39,11 +39,14 @@ function checkPostgresCluster(cluster, { name, fail, expect, service, example, m
   }
   expect(!managed.includes(initdb.owner), `${where}: the owner ${initdb.owner} is also a managed role`);
 
-  // Every pod the HPA may run, with its full pool, plus the Job, fits.
+  // Every pod the HPA may run, with its full pool and, with mail on, the mail
+  // sender's own connection (services/users/src/mail_sender.hpp), plus the Job, fits.
   const max = Number(((spec.postgresql || {}).parameters || {}).max_connections || 100);
-  const needed = hpa.spec.maxReplicas * Number(configMap.data.DB_POOL_SIZE) + 1;
+  const sender = configMap.data.SMTP_URL ? 1 : 0;
+  const perPod = Number(configMap.data.DB_POOL_SIZE) + sender;
+  const needed = hpa.spec.maxReplicas * perPod + 1;
   expect(needed <= max - SUPERUSER_RESERVED - CNPG_OWN_CONNECTIONS,
-    `${where}: HPA maxReplicas ${hpa.spec.maxReplicas} x DB_POOL_SIZE ${configMap.data.DB_POOL_SIZE} + 1 = ${needed} connections; max_connections ${max} leaves ${max - SUPERUSER_RESERVED - CNPG_OWN_CONNECTIONS}`);
+    `${where}: HPA maxReplicas ${hpa.spec.maxReplicas} x (DB_POOL_SIZE ${configMap.data.DB_POOL_SIZE} + ${sender} mail sender) + 1 = ${needed} connections; max_connections ${max} leaves ${max - SUPERUSER_RESERVED - CNPG_OWN_CONNECTIONS}`);
 }
 
 // Backups: WAL archived continuously and base backups into an object store

@@ -25,6 +25,11 @@ function read(root) {
     .flatMap((f) => [...fs.readFileSync(path.join(routeDir, f), "utf8")
       .matchAll(/\.(?:get|post|patch|put|del|delete)\("(\/auth\/[^"]*)"/g)].map((m) => m[1])))].sort();
   if (authRoutes.length === 0) throw new Error(`no /auth routes found in ${routeDir}; update service_facts.js`);
+  // Every literal path the blueprints register (`/users/:id` as written).
+  const allRoutes = [...new Set([...fs.readdirSync(routeDir).filter((f) => f.endsWith(".cpp")).map((f) => path.join(routeDir, f)),
+    path.join(root, "common/src/health_blueprint.cpp"), path.join(root, "common/src/metrics.cpp")]
+    .filter((f) => fs.existsSync(f))
+    .flatMap((f) => [...fs.readFileSync(f, "utf8").matchAll(/\.(?:get|post|patch|put|del|delete)\("(\/[^"]*)"/g)].map((m) => m[1])))].sort();
   return {
     port: Number(grab(root, "common/include/common/config.hpp", /\bint port = (\d+);/, "the default PORT")[1]),
     maxBodyBytes: Number(grab(root, "common/include/common/config.hpp", /\bmax_body_bytes = (\d+);/, "the default MAX_BODY_BYTES")[1]),
@@ -33,6 +38,7 @@ function read(root) {
     drainSeconds: drain[1] === "seconds" ? Number(drain[2]) : Number(drain[2]) / 1000,
     healthRoutes: routes,
     authRoutes,
+    routes: allRoutes,
     postgresMajor: Number(grab(root, "db/Dockerfile", /^FROM postgres:(\d+)/m, "the PostgreSQL major version")[1]),
   };
 }
@@ -44,4 +50,13 @@ function nginxSize(text) {
   return Number(m[1]) * { "": 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[m[2].toLowerCase()];
 }
 
-module.exports = { read, nginxSize };
+// SMTP_URL's host and port (the service's defaults: 25 for smtp://, 465 for
+// smtps://); null when mail is off.
+function smtpEndpoint(url) {
+  if (!url) return null;
+  const m = String(url).match(/^(smtps?):\/\/([^/:]+|\[[^\]]+\])(?::(\d+))?\/?$/);
+  if (!m) return { host: "", port: NaN };
+  return { host: m[2], port: m[3] ? Number(m[3]) : (m[1] === "smtps" ? 465 : 25) };
+}
+
+module.exports = { read, nginxSize, smtpEndpoint };

@@ -138,7 +138,7 @@ function checkRender(name, objects, service, example, migrateExample) {
   expect(subset(policy.spec.podSelector.matchLabels, podLabels), `${name}: the NetworkPolicy does not select the Deployment's pods`);
   expect(subset(policy.spec.podSelector.matchLabels, job.spec.template.metadata.labels), `${name}: the NetworkPolicy does not select the migration Job's pods`);
 
-  // NetworkPolicy: in from ingress-nginx only, out to PostgreSQL and DNS only
+  // NetworkPolicy: in from ingress-nginx only, out to PostgreSQL, DNS and the SMTP relay only
   const ingressPeers = policy.spec.ingress.flatMap((rule) => rule.from || [{}]);
   expect(ingressPeers.length > 0 && ingressPeers.every((p) =>
     p.namespaceSelector && p.namespaceSelector.matchLabels &&
@@ -150,8 +150,24 @@ function checkRender(name, objects, service, example, migrateExample) {
   const toDb = egress.find((r) => (r.to || []).some((p) => p.podSelector &&
     (p.podSelector.matchLabels || {})["cnpg.io/cluster"] === cluster.metadata.name));
   expect(toDb && toDb.ports.every((p) => p.port === 5432), `${name}: NetworkPolicy has no egress to the ${cluster.metadata.name} pods on 5432 alone`);
-  expect(egress.every((r) => r === toDb || (r.ports || []).every((p) => p.port === 53)),
-    `${name}: NetworkPolicy egress allows more than PostgreSQL and DNS`);
+  // The relay: SMTP_URL's port, and (in production) the relay's addresses, not everyone's.
+  const smtp = facts.smtpEndpoint(configMap.data.SMTP_URL);
+  const isDns = (r) => (r.ports || []).length > 0 && r.ports.every((p) => p.port === 53);
+  const toSmtp = egress.filter((r) => r !== toDb && !isDns(r));
+  expect(toSmtp.every((r) => smtp && (r.ports || []).length > 0 && r.ports.every((p) => p.port === smtp.port && p.protocol === "TCP")),
+    `${name}: NetworkPolicy egress allows more than PostgreSQL, DNS and the SMTP relay on SMTP_URL's port (${smtp ? smtp.port : "SMTP_URL unset"})`);
+  expect(!smtp || toSmtp.length === 1, `${name}: SMTP_URL is set, but the NetworkPolicy has ${toSmtp.length} egress rules for its port ${smtp && smtp.port}, not one`);
+  if (name === "prod") {
+    expect(toSmtp.every((r) => (r.to || []).length > 0 && r.to.every((p) => !p.ipBlock || p.ipBlock.cidr !== "0.0.0.0/0")),
+      `${name}: NetworkPolicy egress to the SMTP relay is open to every address; name the relay's (overlays/prod/networkpolicy-patch.yaml)`);
+  }
+  if (smtp) {
+    const base = configMap.data.PUBLIC_BASE_URL || "";
+    const host = base.startsWith("https://") ? new URL(base).hostname : "";
+    expect(ingresses.every((i) => i.spec.rules.some((r) => r.host === host)),
+      `${name}: PUBLIC_BASE_URL ${base} is not https:// on the Ingresses' host: the mails' links would lead elsewhere`);
+    expect(!!configMap.data.MAIL_FROM, `${name}: SMTP_URL is set without MAIL_FROM`);
+  }
   expect(egress.some((r) => (r.ports || []).some((p) => p.port === 53)), `${name}: NetworkPolicy has no egress to DNS`);
 
   // Ingress -> Service -> pods, HTTPS only, nginx's body limit = the service's
@@ -178,10 +194,13 @@ function checkRender(name, objects, service, example, migrateExample) {
     expect(facts.nginxSize(bodySize) === service.maxBodyBytes,
       `${where}: proxy-body-size ${bodySize} is not the service's MAX_BODY_BYTES ${service.maxBodyBytes}`);
   }
-  // The auth POSTs are rate-limited per client address.
+  // The auth POSTs are rate-limited per client address: those that hash a
+  // password, create accounts, send mail or spend a mail's token (JSON or page).
   const authPaths = authIngress.spec.rules.flatMap((r) => r.http.paths.map((p) => `${p.pathType} ${p.path}`)).sort();
-  expect(JSON.stringify(authPaths) === '["Exact /auth/login","Exact /auth/password","Exact /auth/refresh","Exact /auth/register"]',
-    `${name}: Ingress/users-service-auth routes ${authPaths.join(", ")}, not exactly /auth/login, /auth/password, /auth/refresh, /auth/register`);
+  const mustLimit = ["/auth/login", "/auth/password", "/auth/password/forgot", "/auth/password/reset",
+    "/auth/refresh", "/auth/register", "/auth/verify", "/auth/verify/resend", "/reset-password", "/verify-email"].map((p) => `Exact ${p}`).sort();
+  expect(JSON.stringify(authPaths) === JSON.stringify(mustLimit),
+    `${name}: Ingress/users-service-auth routes ${authPaths.join(", ")}, not exactly ${mustLimit.join(", ")}`);
   expect(Number((authIngress.metadata.annotations || {})["nginx.ingress.kubernetes.io/limit-rps"]) > 0,
     `${name}: Ingress/users-service-auth has no limit-rps`);
   expect(ingress.spec.rules.every((r) => authIngress.spec.rules.some((a) => a.host === r.host)),
@@ -205,6 +224,13 @@ function checkRender(name, objects, service, example, migrateExample) {
     } else {
       expect(exact.includes(route), `${name}: the service's ${route} is routed by no Exact path of an Ingress`);
     }
+  }
+  // Every route the service registers (but /metrics) reaches it.
+  const allPaths = ingresses.flatMap((i) => i.spec.rules.flatMap((r) => r.http.paths));
+  for (const route of service.routes.filter((r) => r !== "/metrics")) {
+    const routed = allPaths.some((p) => p.pathType === "Exact" ? p.path === route
+      : route === p.path.replace(/\/$/, "") || route.startsWith(p.path.replace(/\/$/, "") + "/"));
+    expect(routed, `${name}: the service's ${route} is routed by no Ingress`);
   }
   for (const ing of ingresses) {
     for (const p of ing.spec.rules.flatMap((r) => r.http.paths)) {
@@ -263,8 +289,8 @@ const service = facts.read(root);
 const examplePath = path.join(root, "deploy/k8s/base/secret.example.yaml");
 const example = YAML.parse(fs.readFileSync(examplePath, "utf8"));
 validateSchema(example, "secret.example.yaml");
-expect(JSON.stringify(Object.keys(example.stringData).sort()) === '["DATABASE_URL","SECRET_KEY"]',
-  "secret.example.yaml: keys are not DATABASE_URL and SECRET_KEY");
+expect(JSON.stringify(Object.keys(example.stringData).sort()) === '["DATABASE_URL","SECRET_KEY","SMTP_PASSWORD","SMTP_USER"]',
+  "secret.example.yaml: keys are not DATABASE_URL, SECRET_KEY, SMTP_USER and SMTP_PASSWORD");
 expect(example.stringData.SECRET_KEY.length < 32,
   "secret.example.yaml: the placeholder SECRET_KEY must stay under 32 bytes, so production refuses to start with it");
 const migrateExamplePath = path.join(root, "deploy/k8s/base/secret-migrate.example.yaml");

@@ -94,11 +94,12 @@ common::Response UsersBlueprint::get_user(const common::Request& request) {
   if (!user) throw common::HttpError(404, kAbsent);
   // A strong ETag of the row's version: a client revalidates with
   // If-None-Match (304), and PATCH/DELETE compare If-Match with it.
-  auto opaque = etag_opaque(*user);
+  auto opaque = etag_opaque(*user, admin);
   if (!request.if_none_match.empty() && common::none_match(request.if_none_match, opaque)) {
     common::Response not_modified;
     not_modified.status = 304;
     not_modified.headers.emplace_back("ETag", common::strong_etag(opaque));
+    not_modified.headers.emplace_back("Vary", "Authorization");
     return not_modified;
   }
   std::string data;
@@ -110,6 +111,8 @@ common::Response UsersBlueprint::get_user(const common::Request& request) {
   }
   auto response = common::success_raw_data(200, data);
   response.headers.emplace_back("ETag", common::strong_etag(opaque));
+  // The body depends on the token (an admin's view): a cache keys on it.
+  response.headers.emplace_back("Vary", "Authorization");
   return response;
 }
 
@@ -151,7 +154,8 @@ common::Response UsersBlueprint::update_user(const common::Request& request) {
     append_json(data, user);
   }
   auto response = common::success_raw_data(200, data);
-  response.headers.emplace_back("ETag", common::strong_etag(etag_opaque(user)));
+  response.headers.emplace_back("ETag",
+                                common::strong_etag(etag_opaque(user, session.account.admin)));
   return response;
 }
 
@@ -267,6 +271,9 @@ ExpectedVersions expected_versions(const std::string& if_match, long long id) {
   for (const auto& tag : list->tags) {
     if (tag.weak || tag.opaque.rfind(prefix, 0) != 0) continue;  // strong comparison only
     std::string digits = tag.opaque.substr(prefix.size());
+    // Either view's tag names the same row version.
+    if (digits.size() > 2 && digits.compare(digits.size() - 2, 2, "-a") == 0)
+      digits.resize(digits.size() - 2);
     if (digits.empty() || digits.size() > 18 ||
         digits.find_first_not_of("0123456789") != std::string::npos) {
       continue;

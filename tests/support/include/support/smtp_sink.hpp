@@ -20,6 +20,8 @@ class SmtpSink {
   SmtpSink& operator=(const SmtpSink&) = delete;
 
   int port() const { return port_; }
+  // The Maildir the server writes (new/ and cur/), for a reader outside this process.
+  std::string maildir() const { return dir_ + "/Maildir"; }
   std::string url() const { return "smtp://127.0.0.1:" + std::to_string(port_); }
   void start();  // returns once the port accepts connections
   void stop();   // SIGTERM by PID, then waits for the exit
