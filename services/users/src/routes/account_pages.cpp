@@ -83,12 +83,17 @@ void AccountPagesBlueprint::register_routes(common::Routes& routes) {
       .post("/verify-email", [this](const auto& request) { return verify(request); });
 }
 
-common::Response AccountPagesBlueprint::show_reset(const common::Request& request) {
-  auto link = link_token(request.query);
-  if (link.problem) return reset_page(400, View::asking(link.problem));
+AccountPagesBlueprint::View AccountPagesBlueprint::View::of_link(std::string_view query) {
+  auto link = link_token(query);
+  if (link.problem) return asking(link.problem);
   View view;
   view.token = link.token;
-  return reset_page(200, view);
+  return view;
+}
+
+common::Response AccountPagesBlueprint::show_reset(const common::Request& request) {
+  auto view = View::of_link(request.query);
+  return reset_page(view.ask_token ? 400 : 200, view);
 }
 
 common::Response AccountPagesBlueprint::reset(const common::Request& request) {
@@ -110,11 +115,8 @@ common::Response AccountPagesBlueprint::reset(const common::Request& request) {
 }
 
 common::Response AccountPagesBlueprint::show_verify(const common::Request& request) {
-  auto link = link_token(request.query);
-  if (link.problem) return verify_page(400, View::asking(link.problem));
-  View view;
-  view.token = link.token;
-  return verify_page(200, view);
+  auto view = View::of_link(request.query);
+  return verify_page(view.ask_token ? 400 : 200, view);
 }
 
 common::Response AccountPagesBlueprint::verify(const common::Request& request) {

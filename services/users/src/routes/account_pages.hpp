@@ -41,6 +41,9 @@ class AccountPagesBlueprint : public common::Blueprint {
       view.ask_token = true;
       return view;
     }
+    // What a mail's link opens: its token in the form, or why the page asks
+    // for the code instead.
+    static View of_link(std::string_view query);
   };
   common::Response show_reset(const common::Request& request);
   common::Response reset(const common::Request& request);
