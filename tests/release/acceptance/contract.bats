@@ -239,7 +239,7 @@ refresh() {  # refresh_token
   refresh "$retired"
   expect_fail 401 "Invalid token. Please log in again."
   request GET /auth/status -H "Authorization: Bearer $token"
-  expect_fail 401 "Invalid token. Please log in again."
+  expect_fail 401 "Token revoked. Please log in again."
   refresh "$current"
   expect_fail 401 "Invalid token. Please log in again."
 
@@ -251,7 +251,7 @@ refresh() {  # refresh_token
   request DELETE "/auth/sessions/$first_session" -H "Authorization: Bearer $first_token"
   [ "$status_code" = 204 ]
   request GET /auth/status -H "Authorization: Bearer $first_token"
-  expect_fail 401 "Invalid token. Please log in again."
+  expect_fail 401 "Token revoked. Please log in again."
 }
 
 @test "PATCH /users/{id} changes one's username, honours If-Match; DELETE removes the user" {
