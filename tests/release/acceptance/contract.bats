@@ -181,6 +181,79 @@ expect_fail() {  # status message
   expect_fail 403 "Provide a valid auth token."
 }
 
+# --- sessions and refresh tokens ---------------------------------------------
+# tests/release/compose.release.yml sets REFRESH_TOKEN_GRACE_SECONDS to 2, so
+# the replay within the window and the reuse after it both fit in seconds.
+
+refresh() {  # refresh_token
+  request POST /auth/refresh -H 'Content-Type: application/json' --data "{\"refresh_token\":\"$1\"}"
+}
+
+@test "log in, refresh, list the sessions; a retired refresh token reused after the grace window ends its session" {
+  local email="sess-$RUN_ID@example.com" agent="acceptance-$RUN_ID"
+  request POST /auth/register -H 'Content-Type: application/json' \
+    --data "{\"username\":\"sess-$RUN_ID\",\"email\":\"$email\",\"password\":\"correct horse battery\"}"
+  [ "$status_code" = 201 ]
+  first_token=$(json_field .auth_token)  # the registration's session
+  request POST /auth/login -H 'Content-Type: application/json' -A "$agent" \
+    --data "{\"email\":\"$email\",\"password\":\"correct horse battery\"}"
+  [ "$status_code" = 200 ]
+  grep -qi '^cache-control: no-store' <<<"$headers"
+  token=$(json_field .auth_token)
+  retired=$(json_field .refresh_token)
+  [ -n "$token" ]
+  [ -n "$retired" ]
+  [ "$retired" != null ]
+  [ "$(json_field '.expires_in | type == "number" and . > 0')" = true ]
+
+  refresh "$retired"
+  [ "$status_code" = 200 ]
+  grep -qi '^cache-control: no-store' <<<"$headers"
+  token=$(json_field .auth_token)
+  current=$(json_field .refresh_token)
+  [ -n "$token" ]
+  [ "$current" != "$retired" ]
+  [ "$(json_field '.expires_in > 0')" = true ]
+  # Within the grace window the retired token gives the same new pair back
+  # (a client whose answer was lost retries).
+  refresh "$retired"
+  [ "$status_code" = 200 ]
+  [ "$(json_field .refresh_token)" = "$current" ]
+  [ "$(json_field .auth_token)" = "$token" ]
+
+  request GET /auth/status -H "Authorization: Bearer $token"
+  [ "$status_code" = 200 ]
+  [ "$(json_field .data.email)" = "$email" ]
+  # Newest first: the login's session, marked current, then the registration's.
+  request GET /auth/sessions -H "Authorization: Bearer $token"
+  [ "$status_code" = 200 ]
+  [ "$(json_field '.data.sessions | length')" = 2 ]
+  [ "$(json_field '.data.sessions[0].current')" = true ]
+  [ "$(json_field '.data.sessions[0].user_agent')" = "$agent" ]
+  [ "$(json_field '.data.sessions[1].current')" = false ]
+  first_session=$(json_field '.data.sessions[1].id')
+
+  # After the window, the retired token is a reuse: 401, and its session ends
+  # with every token it had.
+  sleep 3
+  refresh "$retired"
+  expect_fail 401 "Invalid token. Please log in again."
+  request GET /auth/status -H "Authorization: Bearer $token"
+  expect_fail 401 "Token revoked. Please log in again."
+  refresh "$current"
+  expect_fail 401 "Invalid token. Please log in again."
+
+  # The registration's session is untouched, lists itself alone, and ends
+  # when its owner ends it.
+  request GET /auth/sessions -H "Authorization: Bearer $first_token"
+  [ "$status_code" = 200 ]
+  [ "$(json_field '[.data.sessions[] | [.id, .current]]' | jq -c .)" = "[[$first_session,true]]" ]
+  request DELETE "/auth/sessions/$first_session" -H "Authorization: Bearer $first_token"
+  [ "$status_code" = 204 ]
+  request GET /auth/status -H "Authorization: Bearer $first_token"
+  expect_fail 401 "Token revoked. Please log in again."
+}
+
 @test "PATCH /users/{id} changes one's username, honours If-Match; DELETE removes the user" {
   local email="life-$RUN_ID@example.com"
   request POST /auth/register -H 'Content-Type: application/json' \
