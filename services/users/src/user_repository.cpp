@@ -20,6 +20,12 @@ constexpr std::size_t kMaxPageBatch = 16;
 
 const char* const kUniqueViolation = "23505";
 
+// Mail requests per prune of at most kMailRequestsPruneRows rows of
+// mail_requests: a request pays for a little of the cleanup, and the prunes
+// delete more than the requests between them add.
+constexpr unsigned kMailRequestsPruneEvery = 16;
+constexpr int kMailRequestsPruneRows = 100;
+
 // The admin lock (a transaction-level advisory lock, released at COMMIT or
 // ROLLBACK): every change that removes an active admin holds it while it
 // counts the others. Always taken after the changed row's lock.
@@ -359,10 +365,21 @@ std::vector<common::PreparedStatement> UserRepository::statements() {
       {"users_delete_by_email", managed_change_sql("DELETE FROM users WHERE")},
       {"users_set_admin_by_email",
        managed_change_sql("UPDATE users SET admin = $3::boolean WHERE")},
-      // Account tokens. After users_lock_by_email (the account's row, when
-      // there is one): the count sees every mail a concurrent request for the
-      // address committed. $1 the email, $2-$9 the mail (token_mail_ctes),
-      // $10 only an unverified account, $11 the mails allowed an hour.
+      // Every mail request writes (and locks) its address's row, known
+      // address or not: each commit then waits for one WAL flush, so the
+      // answer's time does not tell whether the address has an account
+      // (db/migrations/0009_mail_requests.sql).
+      {"mail_requests_touch",
+       "INSERT INTO mail_requests (email, requested_at) VALUES (lower($1::text), now())"
+       " ON CONFLICT (email) DO UPDATE SET requested_at = excluded.requested_at"},
+      {"mail_requests_prune",
+       "DELETE FROM mail_requests WHERE email IN (SELECT email FROM mail_requests"
+       " WHERE requested_at < now() - interval '1 hour' ORDER BY requested_at LIMIT " +
+           std::to_string(kMailRequestsPruneRows) + " FOR UPDATE SKIP LOCKED)"},
+      // Account tokens. After mail_requests_touch (the address's lock): the
+      // count sees every mail a concurrent request for the address committed.
+      // $1 the email, $2-$9 the mail (token_mail_ctes), $10 only an
+      // unverified account, $11 the mails allowed an hour.
       {"account_tokens_queue",
        "WITH target AS (SELECT id, email FROM users WHERE lower(email) = lower($1::text)"
        " AND active AND NOT ($10::boolean AND email_verified)"
@@ -679,8 +696,13 @@ std::optional<long long> UserRepository::change_password(long long id, long long
 
 bool UserRepository::queue_token_mail(const std::string& email, const TokenMail& mail,
                                       const TokenMailRules& rules) {
-  auto rows = database_.run({{"users_lock_by_email", {email}},
-                             {"account_tokens_queue", token_queue_params(email, mail, rules)}});
+  std::vector<common::Statement> statements = {
+      {"mail_requests_touch", {email}},
+      {"account_tokens_queue", token_queue_params(email, mail, rules)}};
+  if (mail_requests_.fetch_add(1, std::memory_order_relaxed) % kMailRequestsPruneEvery == 0) {
+    statements.push_back({"mail_requests_prune", {}});
+  }
+  auto rows = database_.run(std::move(statements));  // one transaction
   return rows.at(1).integer(0, 0) > 0;
 }
 

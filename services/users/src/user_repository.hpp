@@ -5,6 +5,7 @@
 // LoopRunner's loop.
 #pragma once
 
+#include <atomic>
 #include <optional>
 #include <stdexcept>
 #include <vector>
@@ -195,8 +196,9 @@ class UserRepository {
   // Account tokens (db/migrations/0007_account_tokens.sql).
   // Writes `mail`'s token and outbox row for the active account with this
   // email, unless `rules` refuse it; true when a mail was queued. Costs one
-  // round trip whether or not the account exists. The account's row is
-  // locked first, so concurrent requests count each other's mails.
+  // round trip and one WAL flush whether or not the account exists: every
+  // call writes the address's mail_requests row, whose lock also makes
+  // concurrent requests for the address count each other's mails.
   bool queue_token_mail(const std::string& email, const TokenMail& mail,
                         const TokenMailRules& rules);
   // True when an unused, unexpired token of `purpose` has this hash (a
@@ -238,6 +240,7 @@ class UserRepository {
   common::Batcher<PageKey, UserRows> pager_;
   common::Batcher<PageKey, UserRows> newest_pager_;
   common::Batcher<SessionKey, std::optional<Account>> account_finder_;
+  std::atomic<unsigned> mail_requests_{0};  // queue_token_mail's calls; some also prune
 };
 
 }  // namespace users
