@@ -518,12 +518,15 @@ TEST_F(AccountMail, AdminChangesEmail_UnverifiedAndMailedAtTheNewAddress_AdminSe
     auto admin_list = support::http_request(service->port(), "GET", list, "",
                                             {{"Authorization", "Bearer " + admin}});
     ASSERT_EQ(admin_list.status, 200) << list;
-    for (const auto& user : admin_list.json()["data"]["users"]) {
+    // A local: a range-for over a part of a temporary would read freed memory.
+    const auto admin_json = admin_list.json();
+    for (const auto& user : admin_json["data"]["users"]) {
       EXPECT_EQ(user["email_verified"], true) << list << " " << admin_list.body;
     }
     auto public_list = support::http_request(service->port(), "GET", list);
     ASSERT_EQ(public_list.status, 200) << list;
-    for (const auto& user : public_list.json()["data"]["users"]) {
+    const auto public_json = public_list.json();
+    for (const auto& user : public_json["data"]["users"]) {
       EXPECT_FALSE(user.contains("email_verified")) << list << " " << public_list.body;
     }
   }
