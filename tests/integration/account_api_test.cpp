@@ -26,12 +26,8 @@ const char* const kNoPermission = "You do not have permission to do that.";
 const char* const kInvalidToken = "Invalid token. Please log in again.";
 const char* const kLastAdmin = "The last admin cannot be removed.";
 
-// Every test logs in from its own client address, so the login limit one
-// test provokes never reaches another (the app is shared by the binary).
 std::string fresh_address() {
-  static std::atomic<int> next{1};
-  int n = next++;
-  return "198.19." + std::to_string(n / 250) + "." + std::to_string(n % 250 + 1);
+  return fixture::fresh_address(19);
 }
 
 struct Member {

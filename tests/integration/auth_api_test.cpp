@@ -23,13 +23,8 @@ using nlohmann::json;
 
 const std::string kPassword = "correct horse battery";
 
-// Every test logs in from its own client address (X-Real-IP from loopback, a
-// trusted proxy by default) and with its own emails, so the rate limit one
-// test provokes never reaches another.
 std::string fresh_address() {
-  static std::atomic<int> next{1};
-  int n = next++;
-  return "198.18." + std::to_string(n / 250) + "." + std::to_string(n % 250 + 1);
+  return fixture::fresh_address(18);
 }
 
 std::string fresh_email(const std::string& name) {

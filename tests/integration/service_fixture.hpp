@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <map>
 #include <memory>
@@ -82,6 +83,17 @@ inline pqxx::result execute(const std::string& sql) {
   auto result = work.exec(sql);
   work.commit();
   return result;
+}
+
+// A client address of its own for each call, in 198.<block>.x.y (X-Real-IP
+// from loopback, a trusted proxy by default): the login limit one test
+// provokes never reaches another. Each test binary takes its own block, as
+// the limiter's counts live in the shared database.
+inline std::string fresh_address(int block) {
+  static std::atomic<int> next{1};
+  int n = next++;
+  return "198." + std::to_string(block) + "." + std::to_string(n / 250) + "." +
+         std::to_string(n % 250 + 1);
 }
 
 inline bool contains(const std::string& text, const std::string& part) {

@@ -26,9 +26,7 @@ const char* const kInvalid = "Invalid token. Please log in again.";
 const char* const kRevoked = "Token revoked. Please log in again.";
 
 std::string fresh_address() {
-  static std::atomic<int> next{1};
-  int n = next++;
-  return "198.20." + std::to_string(n / 250) + "." + std::to_string(n % 250 + 1);
+  return fixture::fresh_address(20);
 }
 
 // What register, login, a password change and a refresh answer.
